@@ -1,0 +1,145 @@
+//! The Device trait: what every chip's port implements. A device never sees the graph, only
+//! kernel specs and the tensors living in its memory.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+use suanli_kernels::{DType, KernelError, KernelSpec, Tensor};
+use thiserror::Error;
+
+/// Errors a device reports.
+#[derive(Debug, Error)]
+pub enum DeviceError {
+    /// The device cannot be used on this machine.
+    #[error("{device} is absent: {reason}")]
+    Absent { device: String, reason: String },
+    /// The device name is not one suanli knows.
+    #[error("unknown device {0:?} (expected cpu, wgpu, wgpu:N, cuda:N, auto, or a comma list)")]
+    UnknownDevice(String),
+    /// The device does not implement this kernel.
+    #[error("kernel {kernel} is not supported: {reason}")]
+    Unsupported { kernel: String, reason: String },
+    /// Allocation failed.
+    #[error("out of memory allocating {bytes} bytes")]
+    OutOfMemory { bytes: usize },
+    /// A tensor handed to the device belongs to another device.
+    #[error("tensor belongs to {owner}, not to this device")]
+    ForeignTensor { owner: String },
+    /// The kernel itself rejected its inputs.
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+    /// Anything else the driver reported.
+    #[error("{0}")]
+    Driver(String),
+}
+
+/// Result with [`DeviceError`].
+pub type Result<T, E = DeviceError> = std::result::Result<T, E>;
+
+/// What a device is, for enumeration, reports and the cost model.
+#[derive(Clone, Debug)]
+pub struct DeviceInfo {
+    /// The name accepted by `--device` (`cpu`, `wgpu:0`, `cuda:0`).
+    pub name: String,
+    /// The device kind (`cpu`, `wgpu`, `cuda`, `ascend`, `mlu`).
+    pub kind: String,
+    /// A human description (CPU model, adapter name, driver).
+    pub description: String,
+    /// Device memory in bytes, where known.
+    pub memory_bytes: Option<u64>,
+    /// Peak arithmetic throughput estimate in GFLOP/s (cost model).
+    pub peak_gflops: f64,
+    /// Memory bandwidth estimate in GB/s (cost model).
+    pub bandwidth_gbs: f64,
+    /// Fixed cost of one kernel launch in microseconds (cost model).
+    pub launch_us: f64,
+    /// Bandwidth of copies to and from the host in GB/s (0 for the host itself).
+    pub link_gbs: f64,
+    /// Free-form capability lines (`threads=16`, `shader-f16`, limits).
+    pub capabilities: Vec<String>,
+}
+
+/// The answer to [`Device::supports`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// The device runs this kernel itself.
+    Native,
+    /// It does not, and why.
+    Unsupported(String),
+}
+
+impl Support {
+    /// True for [`Support::Native`].
+    pub fn is_native(&self) -> bool {
+        matches!(self, Support::Native)
+    }
+}
+
+/// A tensor resident on a device: its type, shape and the device's opaque storage.
+#[derive(Clone)]
+pub struct DeviceTensor {
+    /// Element type.
+    pub dtype: DType,
+    /// Concrete shape.
+    pub shape: Vec<usize>,
+    /// Name of the device owning the storage.
+    pub device: Arc<str>,
+    /// Device-specific storage (the CPU device keeps an `Arc<Tensor>`).
+    pub storage: Arc<dyn Any + Send + Sync>,
+}
+
+impl DeviceTensor {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+    /// True when there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Bytes occupied by the elements.
+    pub fn byte_size(&self) -> usize {
+        self.len() * self.dtype.size()
+    }
+    /// The host tensor behind this handle, when the storage is host memory.
+    pub fn host(&self) -> Option<&Tensor> {
+        self.storage.downcast_ref::<Tensor>()
+    }
+}
+
+impl fmt::Debug for DeviceTensor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DeviceTensor({}, {}{:?})", self.device, self.dtype, self.shape)
+    }
+}
+
+/// A compiled kernel, ready to launch on the device that compiled it.
+pub trait Kernel: Send + Sync {
+    /// Required. The spec it was compiled from.
+    fn spec(&self) -> &KernelSpec;
+    /// Required. Downcasting hook for the owning device.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A compute device. Implement this in any crate to add a chip; nothing in the runtime changes.
+pub trait Device: Send + Sync {
+    /// Required. Name, kind and cost-model figures.
+    fn info(&self) -> &DeviceInfo;
+    /// Required. Whether this device runs `spec` natively. Cheap and pure: no compilation.
+    fn supports(&self, spec: &KernelSpec) -> Support;
+    /// Required. Copy a host tensor into device memory.
+    fn upload(&self, t: &Tensor) -> Result<DeviceTensor>;
+    /// Required. Copy a device tensor back to the host (waits for pending work on it).
+    fn download(&self, t: &DeviceTensor) -> Result<Tensor>;
+    /// Required. Compile (or fetch from cache) a device program for `spec`.
+    fn compile(&self, spec: &KernelSpec) -> Result<Arc<dyn Kernel>>;
+    /// Required. Launch a compiled kernel; outputs are allocated by the device. May return
+    /// before the work completes (the outputs are then valid for later launches and downloads).
+    /// `inputs[i]` is `None` for an omitted optional input.
+    fn launch(&self, kernel: &dyn Kernel, inputs: &[Option<&DeviceTensor>]) -> Result<Vec<DeviceTensor>>;
+    /// Optional. Wait until all enqueued work has finished; the default does nothing
+    /// (right for synchronous devices).
+    fn synchronize(&self) -> Result<()> {
+        Ok(())
+    }
+}

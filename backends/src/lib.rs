@@ -1,0 +1,10 @@
+//! `suanli-backends`: the [`Device`] trait and its implementations. A backend sees kernel specs
+//! and device tensors, never the graph.
+
+pub mod cpu;
+pub mod device;
+pub mod registry;
+
+pub use cpu::CpuDevice;
+pub use device::{Device, DeviceError, DeviceInfo, DeviceTensor, Kernel, Support};
+pub use registry::{enumerate, open, DeviceEntry, OpenOptions};

@@ -1,0 +1,69 @@
+//! Device enumeration and opening by name.
+
+use crate::cpu::CpuDevice;
+use crate::device::{Device, DeviceError, DeviceInfo, Result};
+use std::sync::Arc;
+
+/// One device kind as seen on this machine.
+#[derive(Clone, Debug)]
+pub struct DeviceEntry {
+    /// Name accepted by `--device`.
+    pub name: String,
+    /// Kind (`cpu`, `wgpu`, `cuda`, `ascend`, `mlu`).
+    pub kind: String,
+    /// Whether it can be opened.
+    pub available: bool,
+    /// Why not, when absent; a short description otherwise.
+    pub reason: String,
+    /// Details when available.
+    pub info: Option<DeviceInfo>,
+}
+
+/// Every device kind suanli knows, with its state on this machine. Never panics.
+pub fn enumerate() -> Vec<DeviceEntry> {
+    let mut out = Vec::new();
+    match CpuDevice::new(0) {
+        Ok(cpu) => out.push(DeviceEntry {
+            name: "cpu".into(),
+            kind: "cpu".into(),
+            available: true,
+            reason: cpu.info().description.clone(),
+            info: Some(cpu.info().clone()),
+        }),
+        Err(e) => out.push(absent("cpu", "cpu", &e.to_string())),
+    }
+    out.push(absent("wgpu", "wgpu", "this build has no wgpu backend yet (the `wgpu` cargo feature is not implemented)"));
+    out.push(absent("cuda:0", "cuda", "this build has no CUDA backend yet (the `cuda` cargo feature is not implemented)"));
+    out.push(absent("ascend:0", "ascend", "no Ascend NPU port in this build"));
+    out.push(absent("mlu:0", "mlu", "no Cambricon MLU port in this build"));
+    out
+}
+
+fn absent(name: &str, kind: &str, reason: &str) -> DeviceEntry {
+    DeviceEntry { name: name.into(), kind: kind.into(), available: false, reason: reason.into(), info: None }
+}
+
+/// Options for opening devices.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// CPU worker threads (0 = all cores).
+    pub threads: usize,
+}
+
+/// Open one device by name (`cpu`, `wgpu`, `wgpu:N`, `cuda:N`). `auto` is resolved by the caller.
+pub fn open(name: &str, opts: &OpenOptions) -> Result<Arc<dyn Device>> {
+    let name = name.trim();
+    let kind = name.split(':').next().unwrap_or(name);
+    match kind {
+        "cpu" => Ok(Arc::new(CpuDevice::new(opts.threads)?)),
+        "wgpu" | "cuda" | "ascend" | "mlu" => {
+            let reason = enumerate()
+                .into_iter()
+                .find(|e| e.kind == kind)
+                .map(|e| e.reason)
+                .unwrap_or_else(|| "not built".into());
+            Err(DeviceError::Absent { device: name.to_string(), reason })
+        }
+        _ => Err(DeviceError::UnknownDevice(name.to_string())),
+    }
+}

@@ -1,0 +1,22 @@
+//! ElementwiseOp family: (to be filled in).
+
+use crate::error::Result;
+use crate::op::{InferInput, OpImpl};
+use crate::shape::TensorType;
+use crate::tensor::Tensor;
+
+/// The elementwise ops.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ElementwiseOp {}
+
+impl OpImpl for ElementwiseOp {
+    fn name(&self) -> &'static str {
+        match *self {}
+    }
+    fn infer(&self, _inputs: &[InferInput]) -> Result<Vec<TensorType>> {
+        match *self {}
+    }
+    fn run(&self, _inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+        match *self {}
+    }
+}
