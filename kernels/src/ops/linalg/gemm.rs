@@ -53,6 +53,10 @@ pub trait GemmElem: Elem {
     /// stride, starting at `c[0]`). With `beta == 0` the old contents of `c` are ignored.
     #[allow(clippy::too_many_arguments)]
     fn gemm(m: usize, k: usize, n: usize, alpha: Self, a: MatRef<Self>, b: MatRef<Self>, beta: Self, c: &mut [Self], rsc: usize) -> Result<()>;
+    /// `a·b + c` (wrapping for integers).
+    fn mul_add(a: Self, b: Self, c: Self) -> Self;
+    /// `a + b` (wrapping for integers).
+    fn add(a: Self, b: Self) -> Self;
 }
 
 /// Validate the three operands of a gemm call.
@@ -90,6 +94,14 @@ macro_rules! mm_float {
                 }
                 Ok(())
             }
+            #[inline]
+            fn mul_add(a: $t, b: $t, c: $t) -> $t {
+                a * b + c
+            }
+            #[inline]
+            fn add(a: $t, b: $t) -> $t {
+                a + b
+            }
         }
     };
 }
@@ -97,6 +109,14 @@ mm_float!(f32, sgemm);
 mm_float!(f64, dgemm);
 
 impl GemmElem for i64 {
+    #[inline]
+    fn mul_add(a: i64, b: i64, c: i64) -> i64 {
+        a.wrapping_mul(b).wrapping_add(c)
+    }
+    #[inline]
+    fn add(a: i64, b: i64) -> i64 {
+        a.wrapping_add(b)
+    }
     fn gemm(m: usize, k: usize, n: usize, alpha: i64, a: MatRef<i64>, b: MatRef<i64>, beta: i64, c: &mut [i64], rsc: usize) -> Result<()> {
         check_all(m, k, n, &a, &b, c.len(), rsc)?;
         let mut acc = vec![0i64; n];
