@@ -153,7 +153,7 @@ fn transpose_setup(window: &Window, group: usize, op_pad: &[usize], os: Option<&
     if xs.len() < 3 || ws.len() != xs.len() {
         return Err(KernelError::invalid(OP, format!("X {xs:?} and W {ws:?} must be [N, C, ...] and [C, M/group, ...] of the same rank >= 3")));
     }
-    if group == 0 || xs[1] != ws[0] || xs[1] % group != 0 {
+    if group == 0 || xs[1] != ws[0] || !xs[1].is_multiple_of(group) {
         return Err(KernelError::invalid(OP, format!("channels do not match: X {xs:?}, W {ws:?}, group {group}")));
     }
     let kernel = &ws[2..];

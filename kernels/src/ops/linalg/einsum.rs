@@ -281,7 +281,7 @@ pub fn infer_einsum(spec: &EinsumSpec, inputs: &[&TensorType]) -> Result<TensorT
                 if t.ellipsis.is_some() {
                     ell = ell.map(|e| e.max(s.len().saturating_sub(t.letters.len())));
                 }
-                if let Ok(labels) = expand(t, s.len(), s.len().saturating_sub(t.letters.len()).max(0)) {
+                if let Ok(labels) = expand(t, s.len(), s.len().saturating_sub(t.letters.len())) {
                     for (l, d) in labels.iter().zip(s) {
                         if *l < 256 && (letter[*l].is_none() || letter[*l] == Some(Dim::Known(1))) {
                             letter[*l] = Some(d.clone());
