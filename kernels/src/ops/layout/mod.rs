@@ -72,9 +72,10 @@ pub enum LayoutOp {
     Transpose { perm: Option<Vec<i64>> },
     /// Copy the input.
     Identity,
-    /// Inference-mode dropout: output = input, optional all-true mask. `ratio`/`training` are the
-    /// attribute values of old opsets; from opset 12 inputs 1 and 2 override them.
-    Dropout { ratio: f32, training: bool, mask_dtype: DType },
+    /// Inference-mode dropout: output = input, optional all-true mask (bool, or of the input's
+    /// dtype when `!mask_bool`, opset < 10). `ratio`/`training` are the attribute values of old
+    /// opsets; from opset 12 inputs 1 and 2 override them.
+    Dropout { ratio: f32, training: bool, mask_bool: bool },
     /// The input's shape as i64, sliced to `start..end`.
     Shape { start: i64, end: Option<i64> },
     /// The input's element count as an i64 scalar.
@@ -179,7 +180,7 @@ impl OpImpl for LayoutOp {
             Squeeze { axes } => reshape::infer_squeeze(axes.as_deref(), inputs),
             Unsqueeze { axes } => reshape::infer_unsqueeze(axes.as_deref(), inputs),
             Identity => reshape::infer_identity(inputs),
-            Dropout { mask_dtype, .. } => reshape::infer_dropout(*mask_dtype, inputs),
+            Dropout { mask_bool, .. } => reshape::infer_dropout(*mask_bool, inputs),
             Shape { start, end } => reshape::infer_shape(*start, *end, inputs),
             Size => reshape::infer_size(inputs),
             Transpose { perm } => permute::infer_transpose(perm.as_deref(), inputs),
@@ -219,7 +220,7 @@ impl OpImpl for LayoutOp {
             Squeeze { axes } => one(reshape::run_squeeze(axes.as_deref(), inputs)),
             Unsqueeze { axes } => one(reshape::run_unsqueeze(axes.as_deref(), inputs)),
             Identity => one(reshape::run_identity(inputs)),
-            Dropout { ratio, training, mask_dtype } => reshape::run_dropout(*ratio, *training, *mask_dtype, inputs),
+            Dropout { ratio, training, mask_bool } => reshape::run_dropout(*ratio, *training, *mask_bool, inputs),
             Shape { start, end } => one(reshape::run_shape(*start, *end, inputs)),
             Size => one(reshape::run_size(inputs)),
             Transpose { perm } => one(permute::run_transpose(perm.as_deref(), inputs)),

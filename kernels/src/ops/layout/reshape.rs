@@ -216,7 +216,7 @@ pub(super) fn infer_identity(inputs: &[InferInput]) -> Result<Vec<TensorType>> {
 }
 
 /// Dropout kernel (inference mode only).
-pub(super) fn run_dropout(ratio: f32, training: bool, mask_dtype: DType, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+pub(super) fn run_dropout(ratio: f32, training: bool, mask_bool: bool, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let x = req("Dropout", inputs, 0)?;
     let ratio = match opt(inputs, 1) {
         Some(r) => r.scalar_f64()?,
@@ -230,17 +230,18 @@ pub(super) fn run_dropout(ratio: f32, training: bool, mask_dtype: DType, inputs:
         return Err(KernelError::unsupported("Dropout", "training mode with a non-zero ratio (random dropout)"));
     }
     let n = x.len();
-    let mask = if mask_dtype == DType::Bool {
+    let mask = if mask_bool {
         Tensor::from_vec(x.shape().to_vec(), vec![true; n])?
     } else {
-        Tensor::from_vec(x.shape().to_vec(), vec![1.0f32; n])?.cast(mask_dtype)?
+        Tensor::from_vec(x.shape().to_vec(), vec![1.0f32; n])?.cast(x.dtype())?
     };
     Ok(vec![x.clone(), mask])
 }
 
 /// Dropout inference.
-pub(super) fn infer_dropout(mask_dtype: DType, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
+pub(super) fn infer_dropout(mask_bool: bool, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
     let x = req_ty("Dropout", inputs, 0)?;
+    let mask_dtype = if mask_bool { DType::Bool } else { x.dtype };
     Ok(vec![x.clone(), TensorType { dtype: mask_dtype, shape: x.shape.clone() }])
 }
 
