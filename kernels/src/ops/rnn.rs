@@ -415,8 +415,9 @@ fn run_rnn(op: &str, cfg: &RnnConfig, cell: Cell, inputs: &[Option<&Tensor>]) ->
 #[inline]
 fn clipped(v: f64, clip: Option<f32>) -> f64 {
     match clip {
-        Some(c) => v.clamp(-(c as f64), c as f64),
-        None => v,
+        // abs() keeps the bounds ordered, so clamp cannot panic; NaN clips nothing.
+        Some(c) if !c.is_nan() => v.clamp(-(c.abs() as f64), c.abs() as f64),
+        _ => v,
     }
 }
 
@@ -452,8 +453,8 @@ fn step(cell: Cell, clip: Option<f32>, w: &DirWeights, xrow: &[f64], h: &mut [f6
                     hh[j] = g.apply(clipped(xrow[k] + hr[k] + w.rb[k] + w.wb[k], clip));
                 }
             }
-            for j in 0..hs {
-                h[j] = (1.0 - z[j]) * hh[j] + z[j] * h[j];
+            for ((hj, &zj), &cand) in h.iter_mut().zip(&z).zip(&hh) {
+                *hj = (1.0 - zj) * cand + zj * *hj;
             }
         }
         Cell::Lstm { input_forget } => {

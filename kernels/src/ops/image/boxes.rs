@@ -76,7 +76,11 @@ pub(super) fn roi_align(op: &ImageOp, inputs: &[Option<&Tensor>]) -> Result<Tens
         let bw = rw / ow as f64;
         let gh = if sampling_ratio > 0 { sampling_ratio } else { (rh / oh as f64).ceil().max(0.0) as usize };
         let gw = if sampling_ratio > 0 { sampling_ratio } else { (rw / ow as f64).ceil().max(0.0) as usize };
-        let count = (gh * gw).max(1) as f64;
+        let count = gh
+            .checked_mul(gw)
+            .filter(|&n| n <= 1 << 24)
+            .ok_or_else(|| KernelError::invalid(OP, format!("roi {r} needs too many samples per bin")))?
+            .max(1) as f64;
         for ph in 0..oh {
             for pw in 0..ow {
                 let samples: Vec<Sample> = (0..gh)

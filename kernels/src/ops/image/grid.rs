@@ -62,6 +62,9 @@ pub(super) fn grid_sample(inputs: &[Option<&Tensor>], mode: InterpMode, padding:
     if xs.len() < 3 || gs.len() != xs.len() || gs[0] != xs[0] || gs[gs.len() - 1] != xs.len() - 2 {
         return Err(KernelError::invalid(OP, format!("X {xs:?} and grid {gs:?} do not fit")));
     }
+    if xs[2..].contains(&0) {
+        return Err(KernelError::invalid(OP, format!("X {xs:?} has an empty spatial axis")));
+    }
     let r = xs.len() - 2;
     let (n, c) = (xs[0], xs[1]);
     let dims = &xs[2..];
@@ -178,6 +181,7 @@ pub(super) fn affine_grid(inputs: &[Option<&Tensor>], align_corners: bool) -> Re
     let theta = req(OP, inputs, 0)?;
     let size = req(OP, inputs, 1)?.to_i64_vec()?;
     let out_shape = affine_grid_shape(&size)?;
+    super::checked_len("AffineGrid", &out_shape)?;
     let nd = out_shape[out_shape.len() - 1];
     let n = out_shape[0];
     if theta.shape() != [n, nd, nd + 1] {

@@ -143,5 +143,14 @@ fn from_f64(op: &str, shape: Vec<usize>, v: Vec<f64>, dt: DType) -> Result<Tenso
     Tensor::from_vec(shape, v)?.cast(dt)
 }
 
+/// Element count of an output shape, failing on overflow or absurd sizes (> 2^40 elements).
+fn checked_len(op: &str, shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= 1 << 40)
+        .ok_or_else(|| KernelError::invalid(op, format!("output shape {shape:?} is too large")))
+}
+
 #[cfg(test)]
 mod tests;

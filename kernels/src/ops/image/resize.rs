@@ -157,6 +157,7 @@ fn plan(a: &ResizeAttrs, op: &str, shape: &[usize], scales: Option<Vec<f64>>, si
         }
         _ => return Err(KernelError::invalid(op, "exactly one of scales and sizes must be given")),
     }
+    super::checked_len(op, &out)?;
     let roi = match roi {
         None => None,
         Some(v) => {

@@ -143,7 +143,7 @@ pub(super) fn conv_geometry(op: &QuantOp, x: &[usize], w: &[usize]) -> Result<Co
     let strides = or1(strides, "strides")?;
     let dilations = or1(dilations, "dilations")?;
     let group = *group;
-    if group == 0 || x[1] != w[1] * group || w[0] % group != 0 {
+    if group == 0 || x[1] != w[1] * group || !w[0].is_multiple_of(group) {
         return Err(KernelError::invalid(OP, format!("channels do not fit group {group}: x {x:?}, w {w:?}")));
     }
     let ks = &w[2..];
