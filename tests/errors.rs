@@ -15,11 +15,17 @@ fn demo_session() -> Session {
 #[test]
 fn truncated_and_garbage_models_are_decode_errors() {
     for cut in [DEMO.len() / 2, DEMO.len() - 3, 7] {
-        let e = Session::builder().build_from_bytes(&DEMO[..cut]).err().expect("truncated model must fail");
+        let e = Session::builder()
+            .build_from_bytes(&DEMO[..cut])
+            .err()
+            .expect("truncated model must fail");
         assert!(matches!(e, Error::Decode { .. } | Error::InvalidModel(_)), "{e:?}");
         assert!(!e.to_string().is_empty());
     }
-    let e = Session::builder().build_from_bytes(b"this is not a model").err().expect("garbage must fail");
+    let e = Session::builder()
+        .build_from_bytes(b"this is not a model")
+        .err()
+        .expect("garbage must fail");
     assert!(matches!(e, Error::Decode { .. } | Error::InvalidModel(_)), "{e:?}");
     let e = Session::builder().build_from_bytes(&[]).err().expect("empty must fail");
     assert!(e.to_string().contains("no graph"), "{e}");
@@ -57,12 +63,18 @@ fn wrong_inputs_are_named() {
     let e = s.run(&[("imag", good.clone())]).unwrap_err();
     assert!(matches!(&e, Error::UnknownInput { name, .. } if name == "imag"), "{e}");
     assert!(e.to_string().contains("image"), "message lists the real inputs: {e}");
-    let e = s.run(&[("image", Tensor::zeros(suanli::DType::F64, vec![1, 3, 32, 32]))]).unwrap_err();
+    let e = s
+        .run(&[("image", Tensor::zeros(suanli::DType::F64, vec![1, 3, 32, 32]))])
+        .unwrap_err();
     assert!(matches!(&e, Error::InputDtype { .. }), "{e}");
     assert!(e.to_string().contains("f32") && e.to_string().contains("f64"), "{e}");
-    let e = s.run(&[("image", Tensor::zeros(suanli::DType::F32, vec![3, 32, 32]))]).unwrap_err();
+    let e = s
+        .run(&[("image", Tensor::zeros(suanli::DType::F32, vec![3, 32, 32]))])
+        .unwrap_err();
     assert!(matches!(&e, Error::InputShape { .. }), "{e}");
-    let e = s.run(&[("image", Tensor::zeros(suanli::DType::F32, vec![1, 4, 32, 32]))]).unwrap_err();
+    let e = s
+        .run(&[("image", Tensor::zeros(suanli::DType::F32, vec![1, 4, 32, 32]))])
+        .unwrap_err();
     assert!(matches!(&e, Error::InputShape { .. }), "{e}");
     assert!(e.to_string().contains("image"), "{e}");
     let e = s.run(&[("image", good.clone()), ("image", good)]).unwrap_err();
@@ -77,7 +89,10 @@ fn unsupported_op_names_node_op_domain_and_opset() {
         vec![tensor_info("y", 1, &[2])],
         vec![],
     );
-    let e = Session::builder().build_from_bytes(&bytes).err().expect("unsupported op must fail");
+    let e = Session::builder()
+        .build_from_bytes(&bytes)
+        .err()
+        .expect("unsupported op must fail");
     let msg = e.to_string();
     assert!(matches!(e, Error::UnsupportedOp { .. }), "{msg}");
     for part in ["mystery", "NoSuchOp", "ai.onnx", "17"] {
@@ -85,8 +100,17 @@ fn unsupported_op_names_node_op_domain_and_opset() {
     }
     let mut n = node("Foo", "custom", &["x"], &["y"]);
     n.domain = "com.example".into();
-    let bytes = model(vec![n], vec![tensor_info("x", 1, &[2])], vec![tensor_info("y", 1, &[2])], vec![]);
-    let msg = Session::builder().build_from_bytes(&bytes).err().expect("unknown domain").to_string();
+    let bytes = model(
+        vec![n],
+        vec![tensor_info("x", 1, &[2])],
+        vec![tensor_info("y", 1, &[2])],
+        vec![],
+    );
+    let msg = Session::builder()
+        .build_from_bytes(&bytes)
+        .err()
+        .expect("unknown domain")
+        .to_string();
     assert!(msg.contains("com.example") && msg.contains("Foo"), "{msg}");
 }
 
@@ -98,10 +122,23 @@ fn dangling_values_are_invalid_models() {
         vec![tensor_info("y", 1, &[2])],
         vec![],
     );
-    let msg = Session::builder().build_from_bytes(&bytes).err().expect("dangling input").to_string();
+    let msg = Session::builder()
+        .build_from_bytes(&bytes)
+        .err()
+        .expect("dangling input")
+        .to_string();
     assert!(msg.contains("missing") && msg.contains('r'), "{msg}");
-    let bytes = model(vec![], vec![tensor_info("x", 1, &[2])], vec![tensor_info("nowhere", 1, &[2])], vec![]);
-    let msg = Session::builder().build_from_bytes(&bytes).err().expect("dangling output").to_string();
+    let bytes = model(
+        vec![],
+        vec![tensor_info("x", 1, &[2])],
+        vec![tensor_info("nowhere", 1, &[2])],
+        vec![],
+    );
+    let msg = Session::builder()
+        .build_from_bytes(&bytes)
+        .err()
+        .expect("dangling output")
+        .to_string();
     assert!(msg.contains("nowhere"), "{msg}");
 }
 
@@ -116,8 +153,18 @@ fn cli_errors_are_one_line_and_nonzero() {
     let cases: Vec<Vec<String>> = vec![
         vec!["run".into(), bad.display().to_string()],
         vec!["inspect".into(), dir.join("nope.onnx").display().to_string()],
-        vec!["run".into(), demo.display().to_string(), "--input".into(), "wrong=x.npy".into()],
-        vec!["run".into(), demo.display().to_string(), "--device".into(), "tpu:3".into()],
+        vec![
+            "run".into(),
+            demo.display().to_string(),
+            "--input".into(),
+            "wrong=x.npy".into(),
+        ],
+        vec![
+            "run".into(),
+            demo.display().to_string(),
+            "--device".into(),
+            "tpu:3".into(),
+        ],
         vec!["run".into(), demo.display().to_string()],
     ];
     for args in cases {

@@ -5,8 +5,8 @@
 mod common;
 
 use std::path::Path;
-use suanli::onnx::tensor::value_from_bytes;
 use suanli::graph::{Value, ValueType};
+use suanli::onnx::tensor::value_from_bytes;
 
 fn read_pb(path: &Path) -> suanli::Tensor {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -33,7 +33,11 @@ fn run_cli(model: &Path, input_name: &str, input: &Path, device: &str, out_dir: 
     ]);
     assert!(ok, "suanli run {} on {device} failed: {stderr}", model.display());
     println!("{}", stdout.trim());
-    let mut files: Vec<_> = std::fs::read_dir(out_dir).expect("output dir").flatten().map(|e| e.path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(out_dir)
+        .expect("output dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.sort();
     assert_eq!(files.len(), 1, "one output expected");
     read_pb(&files[0])
@@ -44,7 +48,10 @@ fn check_model(name: &str) {
     let prepared = data.join("light-prepared");
     if !prepared.join(format!("{name}.random.onnx")).exists() {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{} missing: .ci/run must run scripts/prepare_light_models.py", prepared.display());
+            panic!(
+                "{} missing: .ci/run must run scripts/prepare_light_models.py",
+                prepared.display()
+            );
         }
         println!("SKIPPED: {name}: run scripts/prepare_light_models.py first");
         return;
@@ -53,18 +60,35 @@ fn check_model(name: &str) {
     let input_name = {
         let bytes = std::fs::read(&input).expect("input");
         use prost::Message;
-        suanli::onnx::proto::TensorProto::decode(bytes.as_slice()).expect("input proto").name
+        suanli::onnx::proto::TensorProto::decode(bytes.as_slice())
+            .expect("input proto")
+            .name
     };
     for device in common::test_devices() {
-        let tmp = common::repo_root().join("target").join("light-out").join(format!("{name}-{}", device.replace(':', "")));
+        let tmp = common::repo_root()
+            .join("target")
+            .join("light-out")
+            .join(format!("{name}-{}", device.replace(':', "")));
         // As shipped (all weights 0.02) against the shipped reference.
-        let got = run_cli(&data.join("light").join(format!("{name}.onnx")), &input_name, &input, &device, &tmp);
+        let got = run_cli(
+            &data.join("light").join(format!("{name}.onnx")),
+            &input_name,
+            &input,
+            &device,
+            &tmp,
+        );
         let want = read_pb(&data.join("light").join(format!("{name}_output_0.pb")));
         if let Err(e) = suanli::compare::check_tensor(&got, &want, 1e-3, 1e-4) {
             panic!("{name} as shipped on {device}: {e}");
         }
         // Random weights against onnxruntime.
-        let got = run_cli(&prepared.join(format!("{name}.random.onnx")), &input_name, &input, &device, &tmp);
+        let got = run_cli(
+            &prepared.join(format!("{name}.random.onnx")),
+            &input_name,
+            &input,
+            &device,
+            &tmp,
+        );
         let want = read_pb(&prepared.join(format!("{name}.random.output_0.pb")));
         if let Err(e) = suanli::compare::check_tensor(&got, &want, 1e-3, 1e-4) {
             panic!("{name} with random weights on {device}: {e}");

@@ -34,20 +34,13 @@ fn run_one(dir: &Path, device: &str, policy: Policy) -> Outcome {
         Ok(s) => s,
         Err(e @ Error::UnsupportedOp { .. }) => return Outcome::Unsupported(e.to_string()),
         Err(e @ Error::PolicyDenied { .. }) => return Outcome::Unsupported(e.to_string()),
-        Err(e)
-            if e.to_string().contains("not supported") || e.to_string().contains("unsupported") =>
-        {
+        Err(e) if e.to_string().contains("not supported") || e.to_string().contains("unsupported") => {
             return Outcome::Unsupported(e.to_string())
         }
         Err(e) => return Outcome::Failed(format!("load: {e}")),
     };
     let mut sets: Vec<_> = std::fs::read_dir(dir)
-        .map(|r| {
-            r.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect()
-        })
+        .map(|r| r.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
         .unwrap_or_default();
     sets.sort();
     for set in sets {
@@ -68,9 +61,7 @@ fn run_one(dir: &Path, device: &str, policy: Policy) -> Outcome {
         let outs = match session.run_values(inputs) {
             Ok(o) => o,
             Err(e @ Error::PolicyDenied { .. }) => return Outcome::Unsupported(e.to_string()),
-            Err(e) if e.to_string().contains("unsupported") => {
-                return Outcome::Unsupported(e.to_string())
-            }
+            Err(e) if e.to_string().contains("unsupported") => return Outcome::Unsupported(e.to_string()),
             Err(e) => return Outcome::Failed(format!("run: {e}")),
         };
         for (i, (name, got)) in outs.iter().enumerate() {
@@ -106,12 +97,7 @@ fn main_op(dir: &Path) -> String {
     name.split('_').next().unwrap_or(name).to_string()
 }
 
-fn run_suite(
-    data: &Path,
-    device: &str,
-    policy: Policy,
-    filter: &Option<Vec<String>>,
-) -> (usize, usize) {
+fn run_suite(data: &Path, device: &str, policy: Policy, filter: &Option<Vec<String>>) -> (usize, usize) {
     let mut tests: Vec<_> = std::fs::read_dir(data.join("node"))
         .expect("node dir")
         .flatten()
@@ -137,12 +123,7 @@ fn run_suite(
         .min(4);
     let handles: Vec<_> = (0..workers)
         .map(|_| {
-            let (tests, next, results, device) = (
-                tests.clone(),
-                next.clone(),
-                results.clone(),
-                device.to_string(),
-            );
+            let (tests, next, results, device) = (tests.clone(), next.clone(), results.clone(), device.to_string());
             std::thread::spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(dir) = tests.get(i).cloned() else {
@@ -151,14 +132,13 @@ fn run_suite(
                 let (tx, rx) = mpsc::channel();
                 let (d2, dev2) = (dir.clone(), device.clone());
                 std::thread::spawn(move || {
-                    let r = std::panic::catch_unwind(|| run_one(&d2, &dev2, policy))
-                        .unwrap_or_else(|p| {
-                            let msg = p
-                                .downcast_ref::<String>()
-                                .cloned()
-                                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-                            Outcome::Failed(format!("PANIC: {}", msg.unwrap_or_default()))
-                        });
+                    let r = std::panic::catch_unwind(|| run_one(&d2, &dev2, policy)).unwrap_or_else(|p| {
+                        let msg = p
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+                        Outcome::Failed(format!("PANIC: {}", msg.unwrap_or_default()))
+                    });
                     let _ = tx.send(r);
                 });
                 let r = rx
@@ -195,17 +175,13 @@ fn run_suite(
     let policy_name = format!("{policy:?}").to_lowercase();
     let mut report = format!("ONNX node tests on {device} (policy {policy_name}): {pass} / {total} pass\n\nper op: pass wrong unsupported error\n");
     for (op, c) in &per_op {
-        report.push_str(&format!(
-            "  {op:<28} {:>4} {:>4} {:>4} {:>4}\n",
-            c[0], c[1], c[2], c[3]
-        ));
+        report.push_str(&format!("  {op:<28} {:>4} {:>4} {:>4} {:>4}\n", c[0], c[1], c[2], c[3]));
     }
     report.push_str("\nper test:\n");
     report.push_str(&lines);
-    let out = common::repo_root().join("target").join(format!(
-        "onnx-node-{}-{policy_name}.txt",
-        device.replace(':', "")
-    ));
+    let out = common::repo_root()
+        .join("target")
+        .join(format!("onnx-node-{}-{policy_name}.txt", device.replace(':', "")));
     let _ = std::fs::create_dir_all(out.parent().unwrap());
     let _ = std::fs::write(&out, &report);
     if filter.is_some() {
@@ -223,11 +199,9 @@ fn onnx_node_suite() {
     let Some(data) = common::onnx_data() else {
         return;
     };
-    let filter = std::env::var("SUANLI_NODE_FILTER").ok().map(|f| {
-        f.split(',')
-            .map(|s| s.trim().to_string())
-            .collect::<Vec<_>>()
-    });
+    let filter = std::env::var("SUANLI_NODE_FILTER")
+        .ok()
+        .map(|f| f.split(',').map(|s| s.trim().to_string()).collect::<Vec<_>>());
     let mut failures = Vec::new();
     for device in common::test_devices() {
         let policies: &[Policy] = if device == "cpu" {
@@ -246,13 +220,9 @@ fn onnx_node_suite() {
                 format!("{policy:?}").to_lowercase()
             );
             match common::floor(&key) {
-                Some(f) if pass < f => {
-                    failures.push(format!("{key}: {pass} passed, below the floor {f}"))
-                }
+                Some(f) if pass < f => failures.push(format!("{key}: {pass} passed, below the floor {f}")),
                 Some(f) => println!("{key}: {pass} >= floor {f}"),
-                None => failures.push(format!(
-                    "{key}: no floor recorded in tests/floors.txt (passed {pass})"
-                )),
+                None => failures.push(format!("{key}: no floor recorded in tests/floors.txt (passed {pass})")),
             }
         }
     }

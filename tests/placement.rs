@@ -53,7 +53,12 @@ impl ToyDevice {
         }
     }
     fn get<'a>(&self, t: &'a DeviceTensor) -> Result<&'a Tensor, DeviceError> {
-        t.storage.downcast_ref::<ToyBuffer>().map(|b| &b.0).ok_or(DeviceError::ForeignTensor { owner: t.device.to_string() })
+        t.storage
+            .downcast_ref::<ToyBuffer>()
+            .map(|b| &b.0)
+            .ok_or(DeviceError::ForeignTensor {
+                owner: t.device.to_string(),
+            })
     }
 }
 
@@ -69,7 +74,12 @@ impl Device for ToyDevice {
     }
     fn upload(&self, t: &Tensor) -> Result<DeviceTensor, DeviceError> {
         self.uploads.fetch_add(1, Ordering::SeqCst);
-        Ok(DeviceTensor { dtype: t.dtype(), shape: t.shape().to_vec(), device: Arc::from("toy"), storage: Arc::new(ToyBuffer(t.clone())) })
+        Ok(DeviceTensor {
+            dtype: t.dtype(),
+            shape: t.shape().to_vec(),
+            device: Arc::from("toy"),
+            storage: Arc::new(ToyBuffer(t.clone())),
+        })
     }
     fn download(&self, t: &DeviceTensor) -> Result<Tensor, DeviceError> {
         Ok(self.get(t)?.clone())
@@ -77,12 +87,18 @@ impl Device for ToyDevice {
     fn compile(&self, spec: &KernelSpec) -> Result<Arc<dyn Kernel>, DeviceError> {
         match self.supports(spec) {
             Support::Native => Ok(Arc::new(ToyKernel(spec.clone()))),
-            Support::Unsupported(reason) => Err(DeviceError::Unsupported { kernel: spec.describe(), reason }),
+            Support::Unsupported(reason) => Err(DeviceError::Unsupported {
+                kernel: spec.describe(),
+                reason,
+            }),
         }
     }
     fn launch(&self, k: &dyn Kernel, inputs: &[Option<&DeviceTensor>]) -> Result<Vec<DeviceTensor>, DeviceError> {
         self.launches.fetch_add(1, Ordering::SeqCst);
-        let host: Vec<Option<&Tensor>> = inputs.iter().map(|t| t.map(|t| self.get(t)).transpose()).collect::<Result<_, _>>()?;
+        let host: Vec<Option<&Tensor>> = inputs
+            .iter()
+            .map(|t| t.map(|t| self.get(t)).transpose())
+            .collect::<Result<_, _>>()?;
         let outs = k.spec().op.run(&host)?;
         outs.iter().map(|t| self.upload(t)).collect()
     }
@@ -110,8 +126,14 @@ fn input() -> Tensor {
 #[test]
 fn subset_device_falls_back_with_copies_and_reasons() {
     let toy = Arc::new(ToyDevice::new());
-    let session = Session::builder().device(toy.clone()).build_from_bytes(&test_model()).expect("session");
-    let cpu = Session::builder().devices("cpu").build_from_bytes(&test_model()).expect("cpu session");
+    let session = Session::builder()
+        .device(toy.clone())
+        .build_from_bytes(&test_model())
+        .expect("session");
+    let cpu = Session::builder()
+        .devices("cpu")
+        .build_from_bytes(&test_model())
+        .expect("cpu session");
     let got = session.run(&[("x", input())]).expect("run on toy+cpu");
     let want = cpu.run(&[("x", input())]).expect("run on cpu");
     suanli::compare::check_tensor(&got[0].1, &want[0].1, 1e-6, 1e-7).expect("same result as the CPU");
@@ -122,13 +144,21 @@ fn subset_device_falls_back_with_copies_and_reasons() {
     assert_eq!(by_node["add_c"].device, "toy");
     assert_eq!(by_node["relu_y"].device, "toy");
     assert_eq!(by_node["sigmoid_b"].device, "cpu");
-    assert!(by_node["sigmoid_b"].reason.contains("toy has no Sigmoid kernel"), "{}", by_node["sigmoid_b"].reason);
+    assert!(
+        by_node["sigmoid_b"].reason.contains("toy has no Sigmoid kernel"),
+        "{}",
+        by_node["sigmoid_b"].reason
+    );
     for p in &plan.placements {
         assert!(!p.reason.is_empty(), "node {} has no reason", p.node);
     }
     // x goes to toy; a returns to the cpu for Sigmoid; b goes back to toy; y returns to the host.
     assert!(plan.copies.len() >= 3, "copies: {:?}", plan.copies);
-    assert!(plan.copies.iter().any(|c| c.starts_with("b: cpu -> toy")), "{:?}", plan.copies);
+    assert!(
+        plan.copies.iter().any(|c| c.starts_with("b: cpu -> toy")),
+        "{:?}",
+        plan.copies
+    );
     assert!(toy.launches.load(Ordering::SeqCst) >= 3);
     let report = plan.report();
     assert!(report.contains("sigmoid_b") && report.contains("copies"), "{report}");
@@ -147,17 +177,29 @@ fn deny_policy_lists_every_unsupported_node() {
         vec![tensor_info("y", 1, &[2, 3])],
         vec![],
     );
-    let session = Session::builder().device(toy).policy(Policy::Deny).build_from_bytes(&bytes).expect("session");
+    let session = Session::builder()
+        .device(toy)
+        .policy(Policy::Deny)
+        .build_from_bytes(&bytes)
+        .expect("session");
     let e = session.run(&[("x", input())]).unwrap_err();
     assert!(matches!(e, Error::PolicyDenied { count: 2, .. }), "{e}");
     let msg = e.to_string();
-    assert!(msg.contains("first_sigmoid") && msg.contains("second_tanh") && !msg.contains("relu "), "{msg}");
+    assert!(
+        msg.contains("first_sigmoid") && msg.contains("second_tanh") && !msg.contains("relu "),
+        "{msg}"
+    );
 }
 
 #[test]
 fn plans_are_cached_per_shape_signature() {
     let session = Session::builder().build_from_bytes(&test_model()).expect("session");
-    let sig = |shape: &[usize]| vec![suanli::graph::ValueType::Tensor(suanli_kernels::TensorType::known(suanli::DType::F32, shape))];
+    let sig = |shape: &[usize]| {
+        vec![suanli::graph::ValueType::Tensor(suanli_kernels::TensorType::known(
+            suanli::DType::F32,
+            shape,
+        ))]
+    };
     let a = session.plan_for(&sig(&[2, 3])).unwrap();
     let b = session.plan_for(&sig(&[2, 3])).unwrap();
     assert!(Arc::ptr_eq(&a, &b));

@@ -29,9 +29,7 @@ impl CpuDevice {
     /// A CPU device using `threads` worker threads (0 = one per available core).
     pub fn new(threads: usize) -> Result<CpuDevice> {
         let threads = if threads == 0 {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
         } else {
             threads
         };
@@ -50,10 +48,7 @@ impl CpuDevice {
             bandwidth_gbs: 20.0,
             launch_us: 1.0,
             link_gbs: 0.0,
-            capabilities: vec![
-                format!("threads={threads}"),
-                format!("simd={}", simd_level()),
-            ],
+            capabilities: vec![format!("threads={threads}"), format!("simd={}", simd_level())],
         };
         Ok(CpuDevice {
             info,
@@ -108,11 +103,7 @@ impl Device for CpuDevice {
         Ok(Arc::new(CpuKernel { spec: spec.clone() }))
     }
 
-    fn launch(
-        &self,
-        kernel: &dyn Kernel,
-        inputs: &[Option<&DeviceTensor>],
-    ) -> Result<Vec<DeviceTensor>> {
+    fn launch(&self, kernel: &dyn Kernel, inputs: &[Option<&DeviceTensor>]) -> Result<Vec<DeviceTensor>> {
         let host: Vec<Option<&Tensor>> = inputs
             .iter()
             .map(|t| t.map(|t| self.host(t)).transpose())
@@ -141,8 +132,7 @@ fn simd_level() -> &'static str {
         if std::arch::is_x86_feature_detected!("avx512f") {
             return "avx512";
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             return "avx2+fma";
         }
         "sse2"

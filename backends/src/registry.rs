@@ -42,16 +42,8 @@ pub fn enumerate() -> Vec<DeviceEntry> {
         "cuda",
         "this build has no CUDA backend yet (the `cuda` cargo feature is not implemented)",
     ));
-    out.push(absent(
-        "ascend:0",
-        "ascend",
-        "no Ascend NPU port in this build",
-    ));
-    out.push(absent(
-        "mlu:0",
-        "mlu",
-        "no Cambricon MLU port in this build",
-    ));
+    out.push(absent("ascend:0", "ascend", "no Ascend NPU port in this build"));
+    out.push(absent("mlu:0", "mlu", "no Cambricon MLU port in this build"));
     out
 }
 

@@ -158,13 +158,7 @@ pub fn broadcast_strides(src: &[usize], dst: &[usize]) -> Vec<usize> {
     let st = strides(src);
     let off = dst.len() - src.len();
     (0..dst.len())
-        .map(|i| {
-            if i < off || src[i - off] == 1 {
-                0
-            } else {
-                st[i - off]
-            }
-        })
+        .map(|i| if i < off || src[i - off] == 1 { 0 } else { st[i - off] })
         .collect()
 }
 
@@ -177,20 +171,12 @@ pub fn norm_axis(op: &str, axis: i64, rank: usize) -> Result<usize> {
             format!("axis {axis} is out of range for rank {rank}"),
         ));
     }
-    Ok(if axis < 0 {
-        (axis + r) as usize
-    } else {
-        axis as usize
-    })
+    Ok(if axis < 0 { (axis + r) as usize } else { axis as usize })
 }
 
 /// Visit every multi-index of `shape` in row-major order, calling `f` with the
 /// flat offsets into each operand given its strides.
-pub fn for_each_offset<const N: usize>(
-    shape: &[usize],
-    strides: [&[usize]; N],
-    mut f: impl FnMut([usize; N]),
-) {
+pub fn for_each_offset<const N: usize>(shape: &[usize], strides: [&[usize]; N], mut f: impl FnMut([usize; N])) {
     let n: usize = shape.iter().product();
     if n == 0 {
         return;

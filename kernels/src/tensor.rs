@@ -198,12 +198,7 @@ impl Tensor {
         if n != data.len() {
             return Err(KernelError::invalid(
                 "tensor",
-                format!(
-                    "shape {:?} holds {} elements but {} were given",
-                    shape,
-                    n,
-                    data.len()
-                ),
+                format!("shape {:?} holds {} elements but {} were given", shape, n, data.len()),
             ));
         }
         Ok(Tensor { shape, data })
@@ -289,10 +284,7 @@ impl Tensor {
     /// The data as a slice of `T`; fails with a dtype error otherwise.
     pub fn as_slice<T: HostElem>(&self) -> Result<&[T]> {
         T::view(&self.data).map(|v| v.as_slice()).ok_or_else(|| {
-            KernelError::invalid(
-                "tensor",
-                format!("expected dtype {}, found {}", T::DTYPE, self.dtype()),
-            )
+            KernelError::invalid("tensor", format!("expected dtype {}, found {}", T::DTYPE, self.dtype()))
         })
     }
 
@@ -301,22 +293,13 @@ impl Tensor {
         let dt = self.dtype();
         T::view_mut(&mut self.data)
             .map(|v| v.as_mut_slice())
-            .ok_or_else(|| {
-                KernelError::invalid(
-                    "tensor",
-                    format!("expected dtype {}, found {}", T::DTYPE, dt),
-                )
-            })
+            .ok_or_else(|| KernelError::invalid("tensor", format!("expected dtype {}, found {}", T::DTYPE, dt)))
     }
 
     /// Take the data as a `Vec<T>`.
     pub fn into_vec<T: HostElem>(self) -> Result<Vec<T>> {
-        T::unwrap_data(self.data).map_err(|d| {
-            KernelError::invalid(
-                "tensor",
-                format!("expected dtype {}, found {}", T::DTYPE, d.dtype()),
-            )
-        })
+        T::unwrap_data(self.data)
+            .map_err(|d| KernelError::invalid("tensor", format!("expected dtype {}, found {}", T::DTYPE, d.dtype())))
     }
 
     /// The strings of a string tensor.
@@ -403,12 +386,7 @@ impl Tensor {
             TensorData::I64(v) => bytes(v),
             TensorData::U64(v) => bytes(v),
             TensorData::Bool(v) => v.iter().map(|&b| b as u8).collect(),
-            TensorData::Str(_) => {
-                return Err(KernelError::invalid(
-                    "tensor",
-                    "string tensors have no raw byte form",
-                ))
-            }
+            TensorData::Str(_) => return Err(KernelError::invalid("tensor", "string tensors have no raw byte form")),
         })
     }
 
@@ -416,10 +394,7 @@ impl Tensor {
     pub fn from_le_bytes(dtype: DType, shape: Vec<usize>, bytes: &[u8]) -> Result<Tensor> {
         let n: usize = shape.iter().product();
         if dtype == DType::Str {
-            return Err(KernelError::invalid(
-                "tensor",
-                "string tensors have no raw byte form",
-            ));
+            return Err(KernelError::invalid("tensor", "string tensors have no raw byte form"));
         }
         if bytes.len() != n * dtype.size() {
             return Err(KernelError::invalid(
@@ -487,8 +462,7 @@ impl Tensor {
     pub fn into_ndarray<T: HostElem>(self) -> Result<ndarray::ArrayD<T>> {
         let shape = self.shape.clone();
         let v = self.into_vec::<T>()?;
-        ndarray::ArrayD::from_shape_vec(shape, v)
-            .map_err(|e| KernelError::invalid("tensor", e.to_string()))
+        ndarray::ArrayD::from_shape_vec(shape, v).map_err(|e| KernelError::invalid("tensor", e.to_string()))
     }
 }
 

@@ -49,11 +49,7 @@ pub fn same_dtype(op: &str, a: &Tensor, b: &Tensor) -> Result<()> {
     if a.dtype() != b.dtype() {
         return Err(KernelError::invalid(
             op,
-            format!(
-                "inputs have different dtypes {} and {}",
-                a.dtype(),
-                b.dtype()
-            ),
+            format!("inputs have different dtypes {} and {}", a.dtype(), b.dtype()),
         ));
     }
     Ok(())
@@ -82,9 +78,7 @@ pub fn broadcast_map2<A: HostElem, B: HostElem, O: HostElem>(
     } else {
         let sa = broadcast_strides(a.shape(), &out_shape);
         let sb = broadcast_strides(b.shape(), &out_shape);
-        for_each_offset(&out_shape, [&sa, &sb], |[ia, ib]| {
-            out.push(f(av[ia], bv[ib]))
-        });
+        for_each_offset(&out_shape, [&sa, &sb], |[ia, ib]| out.push(f(av[ia], bv[ib])));
     }
     Tensor::from_vec(out_shape, out)
 }
@@ -111,12 +105,7 @@ pub fn broadcast_map3<A: HostElem, B: HostElem, C: HostElem, O: HostElem>(
 
 /// Gather `t`'s elements in the order of a strided view (`shape`, element `strides`, `offset`)
 /// into a new contiguous tensor. Works for every dtype including strings.
-pub fn strided_copy(
-    t: &Tensor,
-    shape: &[usize],
-    strides: &[usize],
-    offset: usize,
-) -> Result<Tensor> {
+pub fn strided_copy(t: &Tensor, shape: &[usize], strides: &[usize], offset: usize) -> Result<Tensor> {
     fn go<T: Clone>(v: &[T], shape: &[usize], strides: &[usize], offset: usize) -> Vec<T> {
         let mut out = Vec::with_capacity(shape.iter().product());
         for_each_offset(shape, [strides], |[i]| out.push(v[offset + i].clone()));

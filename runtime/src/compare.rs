@@ -7,18 +7,10 @@ use suanli_kernels::{Tensor, TensorData};
 /// (NaN matches NaN, infinities must match exactly); everything else exactly equal.
 pub fn check_tensor(got: &Tensor, want: &Tensor, rtol: f64, atol: f64) -> Result<(), String> {
     if got.dtype() != want.dtype() {
-        return Err(format!(
-            "dtype {} != expected {}",
-            got.dtype(),
-            want.dtype()
-        ));
+        return Err(format!("dtype {} != expected {}", got.dtype(), want.dtype()));
     }
     if got.shape() != want.shape() {
-        return Err(format!(
-            "shape {:?} != expected {:?}",
-            got.shape(),
-            want.shape()
-        ));
+        return Err(format!("shape {:?} != expected {:?}", got.shape(), want.shape()));
     }
     if let (TensorData::Str(a), TensorData::Str(b)) = (got.data(), want.data()) {
         return match a.iter().zip(b).position(|(x, y)| x != y) {
@@ -75,11 +67,7 @@ pub fn check_value(got: &Value, want: &Value, rtol: f64, atol: f64) -> Result<()
         (Value::Tensor(a), Value::Tensor(b)) => check_tensor(a, b, rtol, atol),
         (Value::Sequence(a), Value::Sequence(b)) => {
             if a.len() != b.len() {
-                return Err(format!(
-                    "sequence length {} != expected {}",
-                    a.len(),
-                    b.len()
-                ));
+                return Err(format!("sequence length {} != expected {}", a.len(), b.len()));
             }
             for (i, (x, y)) in a.iter().zip(b).enumerate() {
                 check_tensor(x, y, rtol, atol).map_err(|e| format!("sequence element {i}: {e}"))?;
@@ -89,20 +77,10 @@ pub fn check_value(got: &Value, want: &Value, rtol: f64, atol: f64) -> Result<()
         (Value::Optional(a), Value::Optional(b)) => match (a, b) {
             (None, None) => Ok(()),
             (Some(x), Some(y)) => check_value(x, y, rtol, atol),
-            _ => Err(format!(
-                "optional {} != expected {}",
-                got.describe(),
-                want.describe()
-            )),
+            _ => Err(format!("optional {} != expected {}", got.describe(), want.describe())),
         },
-        (Value::Optional(Some(x)), y) | (y, Value::Optional(Some(x))) => {
-            check_value(x, y, rtol, atol)
-        }
-        _ => Err(format!(
-            "{} != expected {}",
-            got.describe(),
-            want.describe()
-        )),
+        (Value::Optional(Some(x)), y) | (y, Value::Optional(Some(x))) => check_value(x, y, rtol, atol),
+        _ => Err(format!("{} != expected {}", got.describe(), want.describe())),
     }
 }
 
@@ -112,10 +90,5 @@ pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> Option<f64> {
         return None;
     }
     let (x, y) = (a.to_f64_vec().ok()?, b.to_f64_vec().ok()?);
-    Some(
-        x.iter()
-            .zip(&y)
-            .map(|(p, q)| (p - q).abs())
-            .fold(0.0, f64::max),
-    )
+    Some(x.iter().zip(&y).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max))
 }

@@ -21,17 +21,15 @@ pub fn run_host_node(node: &Node, outer: &Graph, inputs: &[Option<Value>]) -> Re
         .collect();
     let kerr = |e: KernelError| Error::kernel(&node.name, node.op.name(), e);
     match &node.op {
+        // Identity also passes sequences and optionals through unchanged.
+        NodeOp::Kernel(op)
+            if op.name() == "Identity" && matches!(formal.first(), Some(Some(v)) if v.as_tensor().is_none()) =>
+        {
+            Ok(formal.iter().take(1).flatten().cloned().collect())
+        }
         NodeOp::Kernel(op) => {
-            let ts: Vec<Option<&Tensor>> = formal
-                .iter()
-                .map(|v| v.as_ref().and_then(|v| v.as_tensor()))
-                .collect();
-            Ok(op
-                .run(&ts)
-                .map_err(kerr)?
-                .into_iter()
-                .map(Value::Tensor)
-                .collect())
+            let ts: Vec<Option<&Tensor>> = formal.iter().map(|v| v.as_ref().and_then(|v| v.as_tensor())).collect();
+            Ok(op.run(&ts).map_err(kerr)?.into_iter().map(Value::Tensor).collect())
         }
         NodeOp::Seq(SeqOp::Map { body }) => seq_map(node, body, formal, &captured),
         NodeOp::Seq(s) => {
@@ -63,11 +61,7 @@ fn tensor_arg<'a>(node: &Node, inputs: &'a [Option<Value>], i: usize) -> Result<
 
 /// Evaluate a (sub)graph on the host: `inputs` bind its formal inputs in order, `captured`
 /// supplies outer values by name.
-pub fn eval_graph(
-    g: &Graph,
-    inputs: &[Value],
-    captured: &HashMap<&str, &Value>,
-) -> Result<Vec<Value>> {
+pub fn eval_graph(g: &Graph, inputs: &[Value], captured: &HashMap<&str, &Value>) -> Result<Vec<Value>> {
     let mut env: Vec<Option<Value>> = vec![None; g.values.len()];
     for (i, &v) in g.inputs.iter().enumerate() {
         env[v.0] = inputs.get(i).cloned();
@@ -80,11 +74,7 @@ pub fn eval_graph(
     }
     let last = g.last_uses();
     for (ni, node) in g.nodes.iter().enumerate() {
-        let ins: Vec<Option<Value>> = node
-            .inputs
-            .iter()
-            .map(|v| v.and_then(|v| env[v.0].clone()))
-            .collect();
+        let ins: Vec<Option<Value>> = node.inputs.iter().map(|v| v.and_then(|v| env[v.0].clone())).collect();
         for (v, x) in node.inputs.iter().zip(&ins) {
             if let (Some(v), None) = (v, x) {
                 return Err(Error::InvalidModel(format!(
@@ -109,9 +99,9 @@ pub fn eval_graph(
     g.outputs
         .iter()
         .map(|v: &ValueId| {
-            env[v.0].clone().ok_or_else(|| {
-                Error::InvalidModel(format!("subgraph output {:?} was not computed", g.name(*v)))
-            })
+            env[v.0]
+                .clone()
+                .ok_or_else(|| Error::InvalidModel(format!("subgraph output {:?} was not computed", g.name(*v))))
         })
         .collect()
 }
@@ -153,10 +143,7 @@ fn run_loop(
     let mut scans: Vec<Vec<Tensor>> = vec![Vec::new(); n_scan];
     let mut i = 0i64;
     while cond && max_trip.is_none_or(|m| i < m) {
-        let mut args = vec![
-            Value::Tensor(Tensor::scalar(i)),
-            Value::Tensor(Tensor::scalar(cond)),
-        ];
+        let mut args = vec![Value::Tensor(Tensor::scalar(i)), Value::Tensor(Tensor::scalar(cond))];
         args.extend(state.iter().cloned());
         let outs = eval_graph(body, &args, captured)?;
         let mut it = outs.into_iter();
@@ -269,11 +256,7 @@ fn run_scan(
         )));
     }
     let n_state = tensors.len() - n_scan;
-    let mut state: Vec<Value> = tensors[..n_state]
-        .iter()
-        .cloned()
-        .map(Value::Tensor)
-        .collect();
+    let mut state: Vec<Value> = tensors[..n_state].iter().cloned().map(Value::Tensor).collect();
     let scan_in = &tensors[n_state..];
     let mut axes = Vec::new();
     for (k, t) in scan_in.iter().enumerate() {
@@ -289,10 +272,7 @@ fn run_scan(
             let rev = spec.input_reverse.get(k).copied().unwrap_or(false);
             let idx = if rev { len - 1 - it } else { it };
             if t.shape()[axes[k]] != len {
-                return Err(kerr(KernelError::invalid(
-                    "Scan",
-                    "scan inputs differ in length",
-                )));
+                return Err(kerr(KernelError::invalid("Scan", "scan inputs differ in length")));
             }
             let s = slice_axis(t, axes[k], idx, 1).map_err(kerr)?;
             let mut shp = s.shape().to_vec();
@@ -314,13 +294,9 @@ fn run_scan(
             parts.reverse();
         }
         let rank = parts.first().map(|t| t.rank() + 1).unwrap_or(1);
-        let ax =
-            norm_axis("Scan", spec.output_axes.get(k).copied().unwrap_or(0), rank).map_err(kerr)?;
+        let ax = norm_axis("Scan", spec.output_axes.get(k).copied().unwrap_or(0), rank).map_err(kerr)?;
         if parts.is_empty() {
-            result.push(Value::Tensor(Tensor::zeros(
-                suanli_kernels::DType::F32,
-                vec![0],
-            )));
+            result.push(Value::Tensor(Tensor::zeros(suanli_kernels::DType::F32, vec![0])));
         } else {
             result.push(Value::Tensor(stack(&parts, ax).map_err(kerr)?));
         }

@@ -9,10 +9,7 @@ use thiserror::Error;
 pub enum Error {
     /// A file could not be read or written.
     #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     /// The model bytes are not a valid ONNX protobuf.
     #[error("cannot decode {what}: {msg}")]
     Decode { what: String, msg: String },
@@ -30,11 +27,7 @@ pub enum Error {
     },
     /// A node's attributes or inputs are wrong.
     #[error("node {node:?} ({op_type}): {msg}")]
-    InvalidNode {
-        node: String,
-        op_type: String,
-        msg: String,
-    },
+    InvalidNode { node: String, op_type: String, msg: String },
     /// A kernel failed while inferring or running a node.
     #[error("node {node:?} ({op}): {source}")]
     Kernel {
@@ -67,11 +60,7 @@ pub enum Error {
     Device { device: String, source: DeviceError },
     /// `--policy deny` and some nodes cannot run natively on the requested device.
     #[error("policy deny: {count} node(s) cannot run on {device}: {list}")]
-    PolicyDenied {
-        device: String,
-        count: usize,
-        list: String,
-    },
+    PolicyDenied { device: String, count: usize, list: String },
     /// A tensor operation outside any node failed (conversion, input preparation).
     #[error("tensor: {0}")]
     Tensor(#[from] KernelError),

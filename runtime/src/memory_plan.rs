@@ -44,12 +44,7 @@ pub fn plan(intervals: &[Interval]) -> MemoryPlan {
         let mut busy: Vec<(usize, usize)> = placed
             .iter()
             .filter(|&&j| intervals[j].start <= iv.end && iv.start <= intervals[j].end)
-            .map(|&j| {
-                (
-                    offsets[j],
-                    offsets[j] + intervals[j].bytes.div_ceil(ALIGN) * ALIGN,
-                )
-            })
+            .map(|&j| (offsets[j], offsets[j] + intervals[j].bytes.div_ceil(ALIGN) * ALIGN))
             .collect();
         busy.sort_unstable();
         let mut off = 0usize;

@@ -30,9 +30,7 @@ pub fn read_npy(bytes: &[u8]) -> Result<Tensor> {
         }
         v => return Err(bad(format!("unsupported .npy version {v}"))),
     };
-    let header = bytes
-        .get(start..start + hlen)
-        .ok_or_else(|| bad("truncated header"))?;
+    let header = bytes.get(start..start + hlen).ok_or_else(|| bad("truncated header"))?;
     let header = std::str::from_utf8(header).map_err(|_| bad("header is not text"))?;
     let descr = dict_str(header, "descr").ok_or_else(|| bad("header has no descr"))?;
     if header.contains("'fortran_order': True") {
@@ -48,9 +46,7 @@ pub fn read_npy(bytes: &[u8]) -> Result<Tensor> {
     }
     let kind = &descr[1..];
     if let Some(w) = kind.strip_prefix('U') {
-        let width: usize = w
-            .parse()
-            .map_err(|_| bad(format!("bad string width in {descr}")))?;
+        let width: usize = w.parse().map_err(|_| bad(format!("bad string width in {descr}")))?;
         let need = n * width * 4;
         if body.len() < need {
             return Err(bad("data shorter than the shape says"));
@@ -118,12 +114,7 @@ fn dict_shape(h: &str) -> Option<Vec<usize>> {
 pub fn write_npy(t: &Tensor) -> Vec<u8> {
     let (descr, body): (String, Vec<u8>) = match t.data() {
         TensorData::Str(v) => {
-            let width = v
-                .iter()
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(1);
+            let width = v.iter().map(|s| s.chars().count()).max().unwrap_or(0).max(1);
             let mut b = Vec::with_capacity(v.len() * width * 4);
             for s in v {
                 let mut k = 0;
@@ -160,13 +151,7 @@ pub fn write_npy(t: &Tensor) -> Vec<u8> {
     let shape = match t.shape() {
         [] => "()".to_string(),
         [n] => format!("({n},)"),
-        s => format!(
-            "({})",
-            s.iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        s => format!("({})", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
     };
     let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     let total = 10 + header.len() + 1;

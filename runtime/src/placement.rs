@@ -23,9 +23,7 @@ impl std::str::FromStr for Policy {
             "allow" => Ok(Policy::Allow),
             "warn" => Ok(Policy::Warn),
             "deny" => Ok(Policy::Deny),
-            _ => Err(format!(
-                "unknown policy {s:?} (expected allow, warn or deny)"
-            )),
+            _ => Err(format!("unknown policy {s:?} (expected allow, warn or deny)")),
         }
     }
 }

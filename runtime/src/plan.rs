@@ -110,13 +110,7 @@ impl State {
     }
 
     /// Make value `v` available on device `d`, inserting a copy if it lives elsewhere.
-    fn fetch(
-        &mut self,
-        g: &Graph,
-        devices: &[Arc<dyn Device>],
-        v: ValueId,
-        d: usize,
-    ) -> Result<usize> {
+    fn fetch(&mut self, g: &Graph, devices: &[Arc<dyn Device>], v: ValueId, d: usize) -> Result<usize> {
         if let Some(&s) = self.slots.get(&(v, d)) {
             return Ok(s);
         }
@@ -125,12 +119,10 @@ impl State {
             self.const_slots.push((v, d, s));
             return Ok(s);
         }
-        let from = *self.home.get(&v).ok_or_else(|| {
-            Error::InvalidModel(format!(
-                "value {:?} is read before it is written",
-                g.name(v)
-            ))
-        })?;
+        let from = *self
+            .home
+            .get(&v)
+            .ok_or_else(|| Error::InvalidModel(format!("value {:?} is read before it is written", g.name(v))))?;
         let src = self.slots[&(v, from)];
         let dst = self.new_slot(v, d);
         self.copies.push(format!(
@@ -203,9 +195,7 @@ pub fn build_plan(
                 let dec = place_kernel(devices, spec.as_ref(), flops, bytes, &input_homes, cpu);
                 if dec.fallback {
                     match policy {
-                        Policy::Deny => {
-                            denied.push(format!("{} ({}): {}", node.name, op.name(), dec.reason))
-                        }
+                        Policy::Deny => denied.push(format!("{} ({}): {}", node.name, op.name(), dec.reason)),
                         Policy::Warn => eprintln!(
                             "warning: node {:?} ({}) falls back: {}",
                             node.name,
@@ -220,13 +210,10 @@ pub fn build_plan(
                     inputs: vec![],
                     outputs: vec![],
                 });
-                let kernel =
-                    devices[dec.device]
-                        .compile(&kernel_spec)
-                        .map_err(|e| Error::Device {
-                            device: devices[dec.device].info().name.clone(),
-                            source: e,
-                        })?;
+                let kernel = devices[dec.device].compile(&kernel_spec).map_err(|e| Error::Device {
+                    device: devices[dec.device].info().name.clone(),
+                    source: e,
+                })?;
                 let mut ins = Vec::new();
                 for v in &node.inputs {
                     ins.push(match v {
@@ -283,11 +270,7 @@ pub fn build_plan(
                     inputs: ins,
                     outputs: outs,
                 });
-                (
-                    cpu,
-                    "control flow / sequence op: runs on the host".to_string(),
-                    0,
-                )
+                (cpu, "control flow / sequence op: runs on the host".to_string(), 0)
             }
         };
         placements.push(NodePlacement {
@@ -325,12 +308,7 @@ pub fn build_plan(
     let mut first_def: Vec<Option<usize>> = vec![None; num_slots];
     for (i, st) in steps.iter().enumerate() {
         let (ins, outs): (Vec<usize>, Vec<usize>) = match st {
-            Step::Kernel {
-                inputs, outputs, ..
-            }
-            | Step::Host {
-                inputs, outputs, ..
-            } => (
+            Step::Kernel { inputs, outputs, .. } | Step::Host { inputs, outputs, .. } => (
                 inputs.iter().flatten().copied().collect(),
                 outputs.iter().flatten().copied().collect(),
             ),
@@ -449,11 +427,7 @@ impl Plan {
             let _ = writeln!(s, "  {d}: {n} nodes, {pct:.1}% of FLOPs");
         }
         for p in &self.placements {
-            let _ = writeln!(
-                s,
-                "  {:<40} {:<20} {:<8} {}",
-                p.node, p.op, p.device, p.reason
-            );
+            let _ = writeln!(s, "  {:<40} {:<20} {:<8} {}", p.node, p.op, p.device, p.reason);
         }
         let _ = writeln!(s, "copies: {}", self.copies.len());
         for c in &self.copies {
@@ -481,16 +455,7 @@ impl Plan {
         }
         let mut v: Vec<_> = by
             .into_iter()
-            .map(|(d, f)| {
-                (
-                    d,
-                    if total > 0 {
-                        f as f64 / total as f64
-                    } else {
-                        0.0
-                    },
-                )
-            })
+            .map(|(d, f)| (d, if total > 0 { f as f64 / total as f64 } else { 0.0 }))
             .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v

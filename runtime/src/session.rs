@@ -99,9 +99,7 @@ impl SessionBuilder {
 
     /// Build from a graph (e.g. made with [`crate::graph::builder::GraphBuilder`]).
     pub fn build_from_graph(self, mut graph: Graph) -> Result<Session> {
-        let opts = OpenOptions {
-            threads: self.threads,
-        };
+        let opts = OpenOptions { threads: self.threads };
         let mut devices: Vec<Arc<dyn Device>> = self.custom.clone();
         if devices.is_empty() || self.device_spec.is_some() {
             let spec = self.device_spec.clone().unwrap_or_else(|| "cpu".into());
@@ -116,12 +114,10 @@ impl SessionBuilder {
         let cpu = match devices.iter().position(|d| d.info().kind == "cpu") {
             Some(i) => i,
             None => {
-                devices.push(
-                    suanli_backends::open("cpu", &opts).map_err(|e| Error::Device {
-                        device: "cpu".into(),
-                        source: e,
-                    })?,
-                );
+                devices.push(suanli_backends::open("cpu", &opts).map_err(|e| Error::Device {
+                    device: "cpu".into(),
+                    source: e,
+                })?);
                 devices.len() - 1
             }
         };
@@ -176,12 +172,7 @@ impl Session {
         self.graph
             .inputs
             .iter()
-            .map(|v| {
-                (
-                    self.graph.name(*v).to_string(),
-                    self.graph.values[v.0].ty.clone(),
-                )
-            })
+            .map(|v| (self.graph.name(*v).to_string(), self.graph.values[v.0].ty.clone()))
             .collect()
     }
 
@@ -190,12 +181,7 @@ impl Session {
         self.graph
             .outputs
             .iter()
-            .map(|v| {
-                (
-                    self.graph.name(*v).to_string(),
-                    self.graph.values[v.0].ty.clone(),
-                )
-            })
+            .map(|v| (self.graph.name(*v).to_string(), self.graph.values[v.0].ty.clone()))
             .collect()
     }
 
@@ -237,13 +223,7 @@ impl Session {
         if let Some(p) = self.plans.lock().map_err(|_| poisoned())?.get(sig) {
             return Ok(p.clone());
         }
-        let plan = Arc::new(build_plan(
-            &self.graph,
-            &self.devices,
-            self.cpu,
-            self.policy,
-            sig,
-        )?);
+        let plan = Arc::new(build_plan(&self.graph, &self.devices, self.cpu, self.policy, sig)?);
         self.plans
             .lock()
             .map_err(|_| poisoned())?
@@ -260,11 +240,10 @@ impl Session {
             .map(|v| match &self.graph.values[v.0].ty {
                 ValueType::Tensor(t) => ValueType::Tensor(TensorType {
                     dtype: t.dtype,
-                    shape: t.shape.as_ref().map(|s| {
-                        s.iter()
-                            .map(|d| Dim::Known(d.known().unwrap_or(1)))
-                            .collect()
-                    }),
+                    shape: t
+                        .shape
+                        .as_ref()
+                        .map(|s| s.iter().map(|d| Dim::Known(d.known().unwrap_or(1))).collect()),
                 }),
                 other => other.clone(),
             })
@@ -321,14 +300,13 @@ impl Session {
         if let Some(t) = self.consts.lock().map_err(|_| poisoned())?.get(&key) {
             return Ok(t.clone());
         }
-        let t = self.graph.constants.get(&v).ok_or_else(|| {
-            Error::InvalidModel(format!("constant {:?} is missing", self.graph.name(v)))
-        })?;
+        let t = self
+            .graph
+            .constants
+            .get(&v)
+            .ok_or_else(|| Error::InvalidModel(format!("constant {:?} is missing", self.graph.name(v))))?;
         let dt = self.devices[d].upload(t).map_err(|e| self.dev_err(d, e))?;
-        self.consts
-            .lock()
-            .map_err(|_| poisoned())?
-            .insert(key, dt.clone());
+        self.consts.lock().map_err(|_| poisoned())?.insert(key, dt.clone());
         Ok(dt)
     }
 
@@ -351,9 +329,7 @@ impl Session {
                         .position(|d| *d.info().name == *t.device)
                         .unwrap_or(self.cpu);
                     Ok(Value::Tensor(
-                        self.devices[d]
-                            .download(t)
-                            .map_err(|e| self.dev_err(d, e))?,
+                        self.devices[d].download(t).map_err(|e| self.dev_err(d, e))?,
                     ))
                 }
             },
@@ -377,6 +353,31 @@ impl Session {
         for (i, step) in plan.steps.iter().enumerate() {
             match step {
                 Step::Kernel {
+                    node, inputs, outputs, ..
+                } if inputs
+                    .iter()
+                    .flatten()
+                    .any(|s| matches!(&slots[*s], Some(Slot::Host(v)) if v.as_tensor().is_none())) =>
+                {
+                    // A kernel node fed a sequence or optional (e.g. Identity): run on the host.
+                    let n = &g.nodes[*node];
+                    let mut args = Vec::with_capacity(inputs.len());
+                    for s in inputs {
+                        args.push(match s {
+                            None => None,
+                            Some(s) => Some(self.host_value(slots[*s].as_ref().ok_or_else(|| missing(*s))?)?),
+                        });
+                    }
+                    for (o, v) in outputs.iter().zip(run_host_node(n, g, &args)?) {
+                        if let Some(o) = o {
+                            slots[*o] = Some(match v {
+                                Value::Tensor(t) => Slot::Dev(cpu.adopt(t).map_err(|e| self.dev_err(self.cpu, e))?),
+                                other => Slot::Host(other),
+                            });
+                        }
+                    }
+                }
+                Step::Kernel {
                     node,
                     device,
                     kernel,
@@ -388,35 +389,24 @@ impl Session {
                     for s in inputs {
                         args.push(match s {
                             None => None,
-                            Some(s) => {
-                                Some(match slots[*s].as_ref().ok_or_else(|| missing(*s))? {
-                                    Slot::Dev(t) => t.clone(),
-                                    Slot::Host(v) => {
-                                        let t =
-                                            v.as_tensor().ok_or_else(|| Error::InvalidNode {
-                                                node: n.name.clone(),
-                                                op_type: n.op.name().into(),
-                                                msg: format!(
-                                                    "expected a tensor input, got {}",
-                                                    v.describe()
-                                                ),
-                                            })?;
-                                        self.devices[*device]
-                                            .upload(t)
-                                            .map_err(|e| self.dev_err(*device, e))?
-                                    }
-                                })
-                            }
+                            Some(s) => Some(match slots[*s].as_ref().ok_or_else(|| missing(*s))? {
+                                Slot::Dev(t) => t.clone(),
+                                Slot::Host(v) => {
+                                    let t = v.as_tensor().ok_or_else(|| Error::InvalidNode {
+                                        node: n.name.clone(),
+                                        op_type: n.op.name().into(),
+                                        msg: format!("expected a tensor input, got {}", v.describe()),
+                                    })?;
+                                    self.devices[*device].upload(t).map_err(|e| self.dev_err(*device, e))?
+                                }
+                            }),
                         });
                     }
-                    let refs: Vec<Option<&DeviceTensor>> =
-                        args.iter().map(|a| a.as_ref()).collect();
+                    let refs: Vec<Option<&DeviceTensor>> = args.iter().map(|a| a.as_ref()).collect();
                     let outs = self.devices[*device]
                         .launch(kernel.as_ref(), &refs)
                         .map_err(|e| match e {
-                            suanli_backends::DeviceError::Kernel(k) => {
-                                Error::kernel(&n.name, n.op.name(), k)
-                            }
+                            suanli_backends::DeviceError::Kernel(k) => Error::kernel(&n.name, n.op.name(), k),
                             other => self.dev_err(*device, other),
                         })?;
                     let produced = outs.len();
@@ -427,62 +417,40 @@ impl Session {
                             let t = t.ok_or_else(|| Error::InvalidNode {
                                 node: n.name.clone(),
                                 op_type: n.op.name().into(),
-                                msg: format!(
-                                    "kernel produced {produced} outputs but output {k} is used"
-                                ),
+                                msg: format!("kernel produced {produced} outputs but output {k} is used"),
                             })?;
                             slots[*o] = Some(Slot::Dev(t));
                         }
                     }
                 }
-                Step::Copy {
-                    from, to, src, dst, ..
-                } => {
+                Step::Copy { from, to, src, dst, .. } => {
                     let t = match slots[*src].as_ref().ok_or_else(|| missing(*src))? {
                         Slot::Dev(t) => t.clone(),
-                        Slot::Host(_) => {
-                            return Err(Error::InvalidModel(
-                                "internal: copy of a host value".into(),
-                            ))
-                        }
+                        Slot::Host(_) => return Err(Error::InvalidModel("internal: copy of a host value".into())),
                     };
                     let moved = match t.host() {
-                        Some(h) => self.devices[*to]
-                            .upload(h)
-                            .map_err(|e| self.dev_err(*to, e))?,
+                        Some(h) => self.devices[*to].upload(h).map_err(|e| self.dev_err(*to, e))?,
                         None => {
-                            let h = self.devices[*from]
-                                .download(&t)
-                                .map_err(|e| self.dev_err(*from, e))?;
-                            self.devices[*to]
-                                .adopt(h)
-                                .map_err(|e| self.dev_err(*to, e))?
+                            let h = self.devices[*from].download(&t).map_err(|e| self.dev_err(*from, e))?;
+                            self.devices[*to].adopt(h).map_err(|e| self.dev_err(*to, e))?
                         }
                     };
                     slots[*dst] = Some(Slot::Dev(moved));
                 }
-                Step::Host {
-                    node,
-                    inputs,
-                    outputs,
-                } => {
+                Step::Host { node, inputs, outputs } => {
                     let n = &g.nodes[*node];
                     let mut args = Vec::with_capacity(inputs.len());
                     for s in inputs {
                         args.push(match s {
                             None => None,
-                            Some(s) => Some(
-                                self.host_value(slots[*s].as_ref().ok_or_else(|| missing(*s))?)?,
-                            ),
+                            Some(s) => Some(self.host_value(slots[*s].as_ref().ok_or_else(|| missing(*s))?)?),
                         });
                     }
                     let outs = run_host_node(n, g, &args)?;
                     for (o, v) in outputs.iter().zip(outs) {
                         if let Some(o) = o {
                             slots[*o] = Some(match v {
-                                Value::Tensor(t) => {
-                                    Slot::Dev(cpu.adopt(t).map_err(|e| self.dev_err(self.cpu, e))?)
-                                }
+                                Value::Tensor(t) => Slot::Dev(cpu.adopt(t).map_err(|e| self.dev_err(self.cpu, e))?),
                                 other => Slot::Host(other),
                             });
                         }
@@ -517,12 +485,7 @@ fn value_type_of(v: &Value) -> ValueType {
     }
 }
 
-fn check_tensor(
-    name: &str,
-    ty: &TensorType,
-    t: &Tensor,
-    syms: &mut HashMap<String, usize>,
-) -> Result<()> {
+fn check_tensor(name: &str, ty: &TensorType, t: &Tensor, syms: &mut HashMap<String, usize>) -> Result<()> {
     if ty.dtype != t.dtype() {
         return Err(Error::InputDtype {
             name: name.into(),

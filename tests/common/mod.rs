@@ -53,14 +53,10 @@ pub fn test_devices() -> Vec<String> {
 /// The floor recorded for `key` in tests/floors.txt (`key value` lines).
 pub fn floor(key: &str) -> Option<usize> {
     let text = std::fs::read_to_string(repo_root().join("tests/floors.txt")).ok()?;
-    text.lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .find_map(|l| {
-            let mut it = l.split_whitespace();
-            (it.next()? == key)
-                .then(|| it.next()?.parse().ok())
-                .flatten()
-        })
+    text.lines().filter(|l| !l.trim_start().starts_with('#')).find_map(|l| {
+        let mut it = l.split_whitespace();
+        (it.next()? == key).then(|| it.next()?.parse().ok()).flatten()
+    })
 }
 
 /// Path of the `suanli` binary next to the test executable (built by `cargo build --release`
@@ -73,7 +69,8 @@ pub fn suanli_bin() -> PathBuf {
         let release = dir.ends_with("release");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = std::process::Command::new(cargo);
-        cmd.args(["build", "-p", "suanli", "--bin", "suanli"]).current_dir(repo_root());
+        cmd.args(["build", "-p", "suanli", "--bin", "suanli"])
+            .current_dir(repo_root());
         if release {
             cmd.arg("--release");
         }
@@ -85,8 +82,15 @@ pub fn suanli_bin() -> PathBuf {
 
 /// Run the CLI; returns (exit success, stdout, stderr).
 pub fn cli(args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(suanli_bin()).args(args).output().expect("run suanli");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = std::process::Command::new(suanli_bin())
+        .args(args)
+        .output()
+        .expect("run suanli");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Helpers to build small ONNX models in Rust for tests.
@@ -110,14 +114,21 @@ pub mod onnx_build {
         let dim = dims
             .iter()
             .map(|&d| Dimension {
-                value: Some(if d < 0 { DimValue::DimParam("N".into()) } else { DimValue::DimValue(d) }),
+                value: Some(if d < 0 {
+                    DimValue::DimParam("N".into())
+                } else {
+                    DimValue::DimValue(d)
+                }),
                 denotation: String::new(),
             })
             .collect();
         ValueInfoProto {
             name: name.into(),
             r#type: Some(TypeProto {
-                value: Some(TypeValue::TensorType(TypeTensor { elem_type: elem, shape: Some(TensorShapeProto { dim }) })),
+                value: Some(TypeValue::TensorType(TypeTensor {
+                    elem_type: elem,
+                    shape: Some(TensorShapeProto { dim }),
+                })),
                 denotation: String::new(),
             }),
             doc_string: String::new(),
@@ -125,11 +136,26 @@ pub mod onnx_build {
     }
 
     /// Serialize a model with the given nodes, inputs, outputs and initializers (opset 17).
-    pub fn model(nodes: Vec<NodeProto>, inputs: Vec<ValueInfoProto>, outputs: Vec<ValueInfoProto>, inits: Vec<TensorProto>) -> Vec<u8> {
+    pub fn model(
+        nodes: Vec<NodeProto>,
+        inputs: Vec<ValueInfoProto>,
+        outputs: Vec<ValueInfoProto>,
+        inits: Vec<TensorProto>,
+    ) -> Vec<u8> {
         ModelProto {
             ir_version: 8,
-            opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 17 }],
-            graph: Some(GraphProto { node: nodes, name: "test".into(), initializer: inits, input: inputs, output: outputs, ..Default::default() }),
+            opset_import: vec![OperatorSetIdProto {
+                domain: String::new(),
+                version: 17,
+            }],
+            graph: Some(GraphProto {
+                node: nodes,
+                name: "test".into(),
+                initializer: inits,
+                input: inputs,
+                output: outputs,
+                ..Default::default()
+            }),
             ..Default::default()
         }
         .encode_to_vec()

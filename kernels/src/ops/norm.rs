@@ -101,16 +101,24 @@ impl OpImpl for NormOp {
             return Err(KernelError::unsupported(op, format!("input dtype {}", x.dtype)));
         }
         match self {
-            NormOp::BatchNorm { training: true, .. } => {
-                Ok(vec![x.clone(), req_ty(op, inputs, 3)?.clone(), req_ty(op, inputs, 4)?.clone()])
-            }
+            NormOp::BatchNorm { training: true, .. } => Ok(vec![
+                x.clone(),
+                req_ty(op, inputs, 3)?.clone(),
+                req_ty(op, inputs, 4)?.clone(),
+            ]),
             NormOp::LayerNorm { axis, .. } => {
                 let stat = match &x.shape {
                     None => TensorType::unknown(DType::F32),
                     Some(s) => {
                         let a = norm_axis(op, *axis, s.len())?;
-                        let dims = s.iter().enumerate().map(|(i, d)| if i < a { d.clone() } else { Dim::Known(1) });
-                        TensorType { dtype: DType::F32, shape: Some(dims.collect()) }
+                        let dims = s
+                            .iter()
+                            .enumerate()
+                            .map(|(i, d)| if i < a { d.clone() } else { Dim::Known(1) });
+                        TensorType {
+                            dtype: DType::F32,
+                            shape: Some(dims.collect()),
+                        }
                     }
                 };
                 Ok(vec![x.clone(), stat.clone(), stat])
@@ -126,21 +134,37 @@ impl OpImpl for NormOp {
             return Err(KernelError::unsupported(op, format!("input dtype {}", x.dtype())));
         }
         match self {
-            NormOp::BatchNorm { epsilon, momentum, training } => batch_norm(op, x, inputs, *epsilon, *momentum, *training),
+            NormOp::BatchNorm {
+                epsilon,
+                momentum,
+                training,
+            } => batch_norm(op, x, inputs, *epsilon, *momentum, *training),
             NormOp::InstanceNorm { epsilon } => instance_norm(op, x, inputs, *epsilon),
             NormOp::LayerNorm { axis, epsilon } => trailing_norm(op, x, inputs, *axis, *epsilon, true),
             NormOp::RmsNorm { axis, epsilon } => trailing_norm(op, x, inputs, *axis, *epsilon, false),
-            NormOp::GroupNorm { num_groups, epsilon, per_channel } => {
-                group_norm(op, x, inputs, *num_groups, *epsilon, *per_channel)
-            }
-            NormOp::Lrn { size, alpha, beta, bias } => lrn(op, x, *size, *alpha as f64, *beta as f64, *bias as f64),
+            NormOp::GroupNorm {
+                num_groups,
+                epsilon,
+                per_channel,
+            } => group_norm(op, x, inputs, *num_groups, *epsilon, *per_channel),
+            NormOp::Lrn {
+                size,
+                alpha,
+                beta,
+                bias,
+            } => lrn(op, x, *size, *alpha as f64, *beta as f64, *bias as f64),
             NormOp::LpNorm { axis, p } => lp_norm(op, x, *axis, *p),
             NormOp::MeanVarianceNorm { axes } => mvn(op, x, axes),
         }
     }
 
     fn flops(&self, inputs: &[Option<&[usize]>], _outputs: &[&[usize]]) -> u64 {
-        let n = inputs.first().copied().flatten().map(|s| s.iter().product::<usize>() as u64).unwrap_or(0);
+        let n = inputs
+            .first()
+            .copied()
+            .flatten()
+            .map(|s| s.iter().product::<usize>() as u64)
+            .unwrap_or(0);
         match self {
             NormOp::Lrn { size, .. } => n * (*size as u64 + 4),
             _ => n * 5,
@@ -161,7 +185,10 @@ fn from_f64(op: &str, dtype: DType, shape: Vec<usize>, v: Vec<f64>) -> Result<Te
 /// A 1-D per-channel parameter of length `c`, as f64.
 fn channel_param(op: &str, t: &Tensor, c: usize, what: &str) -> Result<Vec<f64>> {
     if t.len() != c {
-        return Err(KernelError::invalid(op, format!("{what} has shape {:?}, expected [{c}]", t.shape())));
+        return Err(KernelError::invalid(
+            op,
+            format!("{what} has shape {:?}, expected [{c}]", t.shape()),
+        ));
     }
     t.to_f64_vec()
 }
@@ -170,7 +197,10 @@ fn channel_param(op: &str, t: &Tensor, c: usize, what: &str) -> Result<Vec<f64>>
 fn nc_spatial(op: &str, x: &Tensor) -> Result<(usize, usize, usize)> {
     let s = x.shape();
     if s.len() < 2 {
-        return Err(KernelError::invalid(op, format!("input must have rank >= 2, found shape {s:?}")));
+        return Err(KernelError::invalid(
+            op,
+            format!("input must have rank >= 2, found shape {s:?}"),
+        ));
     }
     Ok((s[0], s[1], s[2..].iter().product()))
 }
@@ -185,7 +215,14 @@ struct Affine {
 
 /// Normalise `groups` contiguous groups of `len` elements: centred (mean/variance) or RMS.
 /// Returns the output values and each group's (mean, 1/std).
-fn norm_groups(xs: &[f64], groups: usize, len: usize, eps: f64, center: bool, aff: &Affine) -> (Vec<f64>, Vec<(f64, f64)>) {
+fn norm_groups(
+    xs: &[f64],
+    groups: usize,
+    len: usize,
+    eps: f64,
+    center: bool,
+    aff: &Affine,
+) -> (Vec<f64>, Vec<(f64, f64)>) {
     let stats: Vec<(f64, f64)> = (0..groups)
         .into_par_iter()
         .with_min_len(64.max(65536 / len.max(1)))
@@ -223,9 +260,16 @@ fn norm_groups(xs: &[f64], groups: usize, len: usize, eps: f64, center: bool, af
 /// A parameter broadcast (unidirectionally) to `shape`, flattened.
 fn broadcast_param(op: &str, t: &Tensor, shape: &[usize]) -> Result<Vec<f64>> {
     let ok = t.rank() <= shape.len()
-        && t.shape().iter().rev().zip(shape.iter().rev()).all(|(&a, &b)| a == b || a == 1);
+        && t.shape()
+            .iter()
+            .rev()
+            .zip(shape.iter().rev())
+            .all(|(&a, &b)| a == b || a == 1);
     if !ok {
-        return Err(KernelError::invalid(op, format!("parameter shape {:?} does not broadcast to {shape:?}", t.shape())));
+        return Err(KernelError::invalid(
+            op,
+            format!("parameter shape {:?} does not broadcast to {shape:?}", t.shape()),
+        ));
     }
     let v = t.to_f64_vec()?;
     if t.shape() == shape {
@@ -238,20 +282,42 @@ fn broadcast_param(op: &str, t: &Tensor, shape: &[usize]) -> Result<Vec<f64>> {
 }
 
 /// LayerNormalization (`center`) and RMSNormalization over the dims from `axis` on.
-fn trailing_norm(op: &str, x: &Tensor, inputs: &[Option<&Tensor>], axis: i64, eps: f32, center: bool) -> Result<Vec<Tensor>> {
+fn trailing_norm(
+    op: &str,
+    x: &Tensor,
+    inputs: &[Option<&Tensor>],
+    axis: i64,
+    eps: f32,
+    center: bool,
+) -> Result<Vec<Tensor>> {
     let a = norm_axis(op, axis, x.rank())?;
     let shape = x.shape();
     let groups: usize = shape[..a].iter().product();
     let len: usize = shape[a..].iter().product();
     let scale = broadcast_param(op, req(op, inputs, 1)?, &shape[a..])?;
-    let bias = if center { opt(inputs, 2).map(|b| broadcast_param(op, b, &shape[a..])).transpose()? } else { None };
-    let aff = Affine { scale, bias, cycle: 1, rep: 1 };
+    let bias = if center {
+        opt(inputs, 2)
+            .map(|b| broadcast_param(op, b, &shape[a..]))
+            .transpose()?
+    } else {
+        None
+    };
+    let aff = Affine {
+        scale,
+        bias,
+        cycle: 1,
+        rep: 1,
+    };
     let (y, stats) = norm_groups(&x.to_f64_vec()?, groups, len, eps as f64, center, &aff);
     let y = from_f64(op, x.dtype(), shape.to_vec(), y)?;
     if !center {
         return Ok(vec![y]);
     }
-    let stat_shape: Vec<usize> = shape.iter().enumerate().map(|(i, &d)| if i < a { d } else { 1 }).collect();
+    let stat_shape: Vec<usize> = shape
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| if i < a { d } else { 1 })
+        .collect();
     let mean = Tensor::from_vec(stat_shape.clone(), stats.iter().map(|s| s.0 as f32).collect())?;
     let inv = Tensor::from_vec(stat_shape, stats.iter().map(|s| s.1 as f32).collect())?;
     Ok(vec![y, mean, inv])
@@ -262,22 +328,42 @@ fn instance_norm(op: &str, x: &Tensor, inputs: &[Option<&Tensor>], eps: f32) -> 
     let (n, c, sp) = nc_spatial(op, x)?;
     let scale = channel_param(op, req(op, inputs, 1)?, c, "scale")?;
     let bias = Some(channel_param(op, req(op, inputs, 2)?, c, "bias")?);
-    let aff = Affine { scale, bias, cycle: c, rep: sp };
+    let aff = Affine {
+        scale,
+        bias,
+        cycle: c,
+        rep: sp,
+    };
     let (y, _) = norm_groups(&x.to_f64_vec()?, n * c, sp, eps as f64, true, &aff);
     Ok(vec![from_f64(op, x.dtype(), x.shape().to_vec(), y)?])
 }
 
 /// GroupNormalization: groups are (sample, channel group).
-fn group_norm(op: &str, x: &Tensor, inputs: &[Option<&Tensor>], g: usize, eps: f32, per_channel: bool) -> Result<Vec<Tensor>> {
+fn group_norm(
+    op: &str,
+    x: &Tensor,
+    inputs: &[Option<&Tensor>],
+    g: usize,
+    eps: f32,
+    per_channel: bool,
+) -> Result<Vec<Tensor>> {
     let (n, c, sp) = nc_spatial(op, x)?;
     if g == 0 || c % g != 0 {
-        return Err(KernelError::invalid(op, format!("{c} channels cannot be split into {g} groups")));
+        return Err(KernelError::invalid(
+            op,
+            format!("{c} channels cannot be split into {g} groups"),
+        ));
     }
     let per = if per_channel { c } else { g };
     let scale = channel_param(op, req(op, inputs, 1)?, per, "scale")?;
     let bias = Some(channel_param(op, req(op, inputs, 2)?, per, "bias")?);
     let len = c / g * sp;
-    let aff = Affine { scale, bias, cycle: g, rep: if per_channel { sp } else { len } };
+    let aff = Affine {
+        scale,
+        bias,
+        cycle: g,
+        rep: if per_channel { sp } else { len },
+    };
     let (y, _) = norm_groups(&x.to_f64_vec()?, n * g, len, eps as f64, true, &aff);
     Ok(vec![from_f64(op, x.dtype(), x.shape().to_vec(), y)?])
 }
@@ -374,7 +460,9 @@ fn lp_norm(op: &str, x: &Tensor, axis: i64, p: i64) -> Result<Vec<Tensor>> {
         let src = &xs[o * n * inner..(o + 1) * n * inner];
         let mut norm = vec![0.0f64; inner];
         for row in src.chunks_exact(inner.max(1)) {
-            norm.iter_mut().zip(row).for_each(|(s, &v)| *s += if p == 1 { v.abs() } else { v * v });
+            norm.iter_mut()
+                .zip(row)
+                .for_each(|(s, &v)| *s += if p == 1 { v.abs() } else { v * v });
         }
         if p == 2 {
             norm.iter_mut().for_each(|s| *s = s.sqrt());
@@ -391,11 +479,17 @@ fn lp_norm(op: &str, x: &Tensor, axis: i64, p: i64) -> Result<Vec<Tensor>> {
 /// MeanVarianceNormalization: `(x - E[x]) / (sqrt(E[x²] - E[x]²) + 1e-9)` over `axes`.
 fn mvn(op: &str, x: &Tensor, axes: &[i64]) -> Result<Vec<Tensor>> {
     let rank = x.rank();
-    let mut red = axes.iter().map(|&a| norm_axis(op, a, rank)).collect::<Result<Vec<_>>>()?;
+    let mut red = axes
+        .iter()
+        .map(|&a| norm_axis(op, a, rank))
+        .collect::<Result<Vec<_>>>()?;
     red.sort_unstable();
     red.dedup();
     let x64 = Tensor::from_vec(x.shape().to_vec(), x.to_f64_vec()?)?;
-    let sq = Tensor::from_vec(x.shape().to_vec(), x64.as_slice::<f64>()?.iter().map(|v| v * v).collect())?;
+    let sq = Tensor::from_vec(
+        x.shape().to_vec(),
+        x64.as_slice::<f64>()?.iter().map(|v| v * v).collect(),
+    )?;
     let mean = reduce_tensor(op, ReduceKind::Mean, &x64, &red, true)?;
     let mean_sq = reduce_tensor(op, ReduceKind::Mean, &sq, &red, true)?;
     let (m, m2) = (mean.as_slice::<f64>()?, mean_sq.as_slice::<f64>()?);
@@ -437,7 +531,9 @@ mod tests {
         close(&y[0], &[-1.0, 3.0, -1.0, 3.0]);
         close(&y[1], &[2.0, 2.0]);
         assert_eq!(y[1].shape(), &[2, 1]);
-        let y = NormOp::RmsNorm { axis: 0, epsilon: 0.0 }.run(&[Some(&t(&[2], &[3.0, 4.0])), Some(&t(&[1], &[2.0]))]).unwrap();
+        let y = NormOp::RmsNorm { axis: 0, epsilon: 0.0 }
+            .run(&[Some(&t(&[2], &[3.0, 4.0])), Some(&t(&[1], &[2.0]))])
+            .unwrap();
         let r = (12.5f32).sqrt();
         close(&y[0], &[6.0 / r, 8.0 / r]);
     }
@@ -447,42 +543,89 @@ mod tests {
         let x = t(&[1, 2, 2], &[1.0, 3.0, 10.0, 20.0]);
         let ones = t(&[2], &[1.0, 1.0]);
         let zeros = t(&[2], &[0.0, 0.0]);
-        let op = NormOp::BatchNorm { epsilon: 0.0, momentum: 0.9, training: false };
-        let y = op.run(&[Some(&x), Some(&ones), Some(&zeros), Some(&t(&[2], &[1.0, 10.0])), Some(&t(&[2], &[4.0, 25.0]))]).unwrap();
+        let op = NormOp::BatchNorm {
+            epsilon: 0.0,
+            momentum: 0.9,
+            training: false,
+        };
+        let y = op
+            .run(&[
+                Some(&x),
+                Some(&ones),
+                Some(&zeros),
+                Some(&t(&[2], &[1.0, 10.0])),
+                Some(&t(&[2], &[4.0, 25.0])),
+            ])
+            .unwrap();
         close(&y[0], &[0.0, 1.0, 0.0, 2.0]);
-        let op = NormOp::BatchNorm { epsilon: 0.0, momentum: 0.5, training: true };
-        let y = op.run(&[Some(&x), Some(&ones), Some(&zeros), Some(&zeros), Some(&ones)]).unwrap();
+        let op = NormOp::BatchNorm {
+            epsilon: 0.0,
+            momentum: 0.5,
+            training: true,
+        };
+        let y = op
+            .run(&[Some(&x), Some(&ones), Some(&zeros), Some(&zeros), Some(&ones)])
+            .unwrap();
         close(&y[0], &[-1.0, 1.0, -1.0, 1.0]);
         close(&y[1], &[1.0, 7.5]);
         close(&y[2], &[1.0, 13.0]);
         let op = NormOp::InstanceNorm { epsilon: 0.0 };
-        let y = op.run(&[Some(&x), Some(&t(&[2], &[1.0, 2.0])), Some(&t(&[2], &[0.0, 1.0]))]).unwrap();
+        let y = op
+            .run(&[Some(&x), Some(&t(&[2], &[1.0, 2.0])), Some(&t(&[2], &[0.0, 1.0]))])
+            .unwrap();
         close(&y[0], &[-1.0, 1.0, -1.0, 3.0]);
     }
 
     #[test]
     fn group_lrn_lp_mvn() {
         let x = t(&[1, 4, 1], &[1.0, 3.0, 5.0, 9.0]);
-        let op = NormOp::GroupNorm { num_groups: 2, epsilon: 0.0, per_channel: false };
-        let y = op.run(&[Some(&x), Some(&t(&[2], &[1.0, 2.0])), Some(&t(&[2], &[0.0, 0.0]))]).unwrap();
+        let op = NormOp::GroupNorm {
+            num_groups: 2,
+            epsilon: 0.0,
+            per_channel: false,
+        };
+        let y = op
+            .run(&[Some(&x), Some(&t(&[2], &[1.0, 2.0])), Some(&t(&[2], &[0.0, 0.0]))])
+            .unwrap();
         close(&y[0], &[-1.0, 1.0, -2.0, 2.0]);
-        let op = NormOp::Lrn { size: 3, alpha: 3.0, beta: 1.0, bias: 1.0 };
+        let op = NormOp::Lrn {
+            size: 3,
+            alpha: 3.0,
+            beta: 1.0,
+            bias: 1.0,
+        };
         let y = op.run(&[Some(&t(&[1, 2, 1], &[1.0, 2.0]))]).unwrap();
         close(&y[0], &[1.0 / 6.0, 2.0 / 6.0]);
-        let y = NormOp::LpNorm { axis: -1, p: 2 }.run(&[Some(&t(&[2, 2], &[3.0, 4.0, 0.0, 0.0]))]).unwrap();
+        let y = NormOp::LpNorm { axis: -1, p: 2 }
+            .run(&[Some(&t(&[2, 2], &[3.0, 4.0, 0.0, 0.0]))])
+            .unwrap();
         close(&y[0], &[0.6, 0.8, 0.0, 0.0]);
-        let y = NormOp::MeanVarianceNorm { axes: vec![1] }.run(&[Some(&t(&[1, 2], &[1.0, 3.0]))]).unwrap();
+        let y = NormOp::MeanVarianceNorm { axes: vec![1] }
+            .run(&[Some(&t(&[1, 2], &[1.0, 3.0]))])
+            .unwrap();
         close(&y[0], &[-1.0, 1.0]);
     }
 
     #[test]
     fn norm_errors() {
         let x = t(&[1, 3, 1], &[1.0, 2.0, 3.0]);
-        let op = NormOp::GroupNorm { num_groups: 2, epsilon: 0.0, per_channel: true };
-        assert!(op.run(&[Some(&x), Some(&t(&[3], &[1.0; 3])), Some(&t(&[3], &[0.0; 3]))]).is_err());
+        let op = NormOp::GroupNorm {
+            num_groups: 2,
+            epsilon: 0.0,
+            per_channel: true,
+        };
+        assert!(op
+            .run(&[Some(&x), Some(&t(&[3], &[1.0; 3])), Some(&t(&[3], &[0.0; 3]))])
+            .is_err());
         let op = NormOp::InstanceNorm { epsilon: 0.0 };
-        assert!(op.run(&[Some(&x), Some(&t(&[2], &[1.0; 2])), Some(&t(&[3], &[0.0; 3]))]).is_err());
-        assert!(NormOp::LayerNorm { axis: 3, epsilon: 0.0 }.run(&[Some(&x), Some(&t(&[1], &[1.0]))]).is_err());
-        assert!(NormOp::LpNorm { axis: 0, p: 2 }.run(&[Some(&Tensor::from_vec(vec![1], vec![1i32]).unwrap())]).is_err());
+        assert!(op
+            .run(&[Some(&x), Some(&t(&[2], &[1.0; 2])), Some(&t(&[3], &[0.0; 3]))])
+            .is_err());
+        assert!(NormOp::LayerNorm { axis: 3, epsilon: 0.0 }
+            .run(&[Some(&x), Some(&t(&[1], &[1.0]))])
+            .is_err());
+        assert!(NormOp::LpNorm { axis: 0, p: 2 }
+            .run(&[Some(&Tensor::from_vec(vec![1], vec![1i32]).unwrap())])
+            .is_err());
     }
 }

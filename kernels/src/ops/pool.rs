@@ -119,7 +119,11 @@ fn pool_plane(x: &[f64], g: &Geom, t: &Taps, kind: Kind, out: &mut [f64], arg: &
                                     let v = x[(d * ih + h) * iw + w];
                                     if bi < 0 || v > best {
                                         best = v;
-                                        bi = if col_major { (d + h * g.inp[0] + w * g.inp[0] * ih) as i64 } else { ((d * ih + h) * iw + w) as i64 };
+                                        bi = if col_major {
+                                            (d + h * g.inp[0] + w * g.inp[0] * ih) as i64
+                                        } else {
+                                            ((d * ih + h) * iw + w) as i64
+                                        };
                                     }
                                 }
                             }
@@ -138,7 +142,11 @@ fn pool_plane(x: &[f64], g: &Geom, t: &Taps, kind: Kind, out: &mut [f64], arg: &
                                 }
                             }
                         }
-                        let cnt = if include_pad { t.padded[0][od] * t.padded[1][oh] * t.padded[2][ow] } else { n };
+                        let cnt = if include_pad {
+                            t.padded[0][od] * t.padded[1][oh] * t.padded[2][ow]
+                        } else {
+                            n
+                        };
                         out[p] = if cnt == 0 { f64::NAN } else { s / cnt as f64 };
                     }
                     Kind::Lp(pw) => {
@@ -166,15 +174,29 @@ fn check_input(op: &str, x: &Tensor, ints_ok: bool) -> Result<()> {
         return Err(KernelError::invalid(op, format!("unsupported input dtype {dt}")));
     }
     if x.rank() < 3 {
-        return Err(KernelError::invalid(op, format!("input must be [N, C, spatial...], got {:?}", x.shape())));
+        return Err(KernelError::invalid(
+            op,
+            format!("input must be [N, C, spatial...], got {:?}", x.shape()),
+        ));
     }
     Ok(())
 }
 
 /// Windowed pooling of `x`; returns values and, for max pooling, the Indices tensor.
-fn run_window(op: &str, x: &Tensor, w: &Window, ceil_mode: bool, kind: Kind, col_major: bool, want_idx: bool) -> Result<Vec<Tensor>> {
+fn run_window(
+    op: &str,
+    x: &Tensor,
+    w: &Window,
+    ceil_mode: bool,
+    kind: Kind,
+    col_major: bool,
+    want_idx: bool,
+) -> Result<Vec<Tensor>> {
     check_input(op, x, kind == Kind::Max)?;
-    let kernel = w.kernel_shape.as_ref().ok_or_else(|| KernelError::invalid(op, "kernel_shape is required"))?;
+    let kernel = w
+        .kernel_shape
+        .as_ref()
+        .ok_or_else(|| KernelError::invalid(op, "kernel_shape is required"))?;
     let g = w.resolve(op, &x.shape()[2..], kernel, ceil_mode)?;
     let t = taps(&g);
     let planes = x.shape()[0] * x.shape()[1];
@@ -189,9 +211,14 @@ fn run_window(op: &str, x: &Tensor, w: &Window, ceil_mode: bool, kind: Kind, col
             a.iter_mut().for_each(|v| *v += (pi * isz) as i64);
         };
         if want_idx {
-            out.par_chunks_mut(osz).zip(arg.par_chunks_mut(osz)).enumerate().for_each(|(pi, (o, a))| plane(pi, o, a));
+            out.par_chunks_mut(osz)
+                .zip(arg.par_chunks_mut(osz))
+                .enumerate()
+                .for_each(|(pi, (o, a))| plane(pi, o, a));
         } else {
-            out.par_chunks_mut(osz).enumerate().for_each(|(pi, o)| plane(pi, o, &mut []));
+            out.par_chunks_mut(osz)
+                .enumerate()
+                .for_each(|(pi, o)| plane(pi, o, &mut []));
         }
     }
     let mut shape = x.shape()[..2].to_vec();
@@ -227,16 +254,29 @@ fn run_global(op: &str, x: &Tensor, kind: Kind) -> Result<Tensor> {
 /// The shape MaxUnpool infers from X's spatial dims: `(in-1)·s - pads + k`.
 fn unpool_shape(op: &str, w: &Window, xs: &[usize]) -> Result<Vec<usize>> {
     let nd = xs.len().saturating_sub(2);
-    let k = w.kernel_shape.as_ref().ok_or_else(|| KernelError::invalid(op, "kernel_shape is required"))?;
+    let k = w
+        .kernel_shape
+        .as_ref()
+        .ok_or_else(|| KernelError::invalid(op, "kernel_shape is required"))?;
     if xs.len() < 3 || k.len() != nd {
-        return Err(KernelError::invalid(op, format!("input {xs:?} does not fit kernel {k:?}")));
+        return Err(KernelError::invalid(
+            op,
+            format!("input {xs:?} does not fit kernel {k:?}"),
+        ));
     }
     let mut out = xs[..2].to_vec();
     for i in 0..nd {
         let s = w.strides.get(i).copied().unwrap_or(1);
-        let (pb, pe) = if w.pads.len() == 2 * nd { (w.pads[i], w.pads[nd + i]) } else { (0, 0) };
+        let (pb, pe) = if w.pads.len() == 2 * nd {
+            (w.pads[i], w.pads[nd + i])
+        } else {
+            (0, 0)
+        };
         let v = (xs[2 + i].max(1) - 1) * s + k[i];
-        out.push(v.checked_sub(pb + pe).ok_or_else(|| KernelError::invalid(op, "pads exceed the unpooled extent"))?);
+        out.push(
+            v.checked_sub(pb + pe)
+                .ok_or_else(|| KernelError::invalid(op, "pads exceed the unpooled extent"))?,
+        );
     }
     Ok(out)
 }
@@ -245,13 +285,19 @@ fn run_unpool(w: &Window, inputs: &[Option<&Tensor>]) -> Result<Tensor> {
     const OP: &str = "MaxUnpool";
     let (x, idx) = (req(OP, inputs, 0)?, req(OP, inputs, 1)?);
     if idx.shape() != x.shape() {
-        return Err(KernelError::invalid(OP, format!("indices shape {:?} differs from X {:?}", idx.shape(), x.shape())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("indices shape {:?} differs from X {:?}", idx.shape(), x.shape()),
+        ));
     }
     let inferred = unpool_shape(OP, w, x.shape())?;
     let total: usize = inferred.iter().product();
     let mut y = vec![0.0f64; total];
     for (v, i) in x.to_f64_vec()?.into_iter().zip(idx.to_i64_vec()?) {
-        let i = usize::try_from(i).ok().filter(|&i| i < total).ok_or_else(|| KernelError::invalid(OP, format!("index {i} is out of range for {inferred:?}")))?;
+        let i = usize::try_from(i)
+            .ok()
+            .filter(|&i| i < total)
+            .ok_or_else(|| KernelError::invalid(OP, format!("index {i} is out of range for {inferred:?}")))?;
         y[i] = v;
     }
     let out_shape = match inputs.get(2).copied().flatten() {
@@ -259,11 +305,16 @@ fn run_unpool(w: &Window, inputs: &[Option<&Tensor>]) -> Result<Tensor> {
         Some(s) => s
             .to_i64_vec()?
             .into_iter()
-            .map(|v| usize::try_from(v).map_err(|_| KernelError::invalid(OP, format!("negative output_shape value {v}"))))
+            .map(|v| {
+                usize::try_from(v).map_err(|_| KernelError::invalid(OP, format!("negative output_shape value {v}")))
+            })
             .collect::<Result<Vec<_>>>()?,
     };
     if out_shape.len() != inferred.len() {
-        return Err(KernelError::invalid(OP, format!("output_shape {out_shape:?} has the wrong rank")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("output_shape {out_shape:?} has the wrong rank"),
+        ));
     }
     if out_shape == inferred {
         return store_f64(y, x.dtype(), out_shape);
@@ -282,12 +333,21 @@ fn infer_window(op: &str, x: &TensorType, w: &Window, ceil_mode: bool) -> Result
         return Ok(TensorType::unknown(x.dtype));
     };
     if xs.len() < 3 {
-        return Err(KernelError::invalid(op, format!("input must be [N, C, spatial...], got {x}")));
+        return Err(KernelError::invalid(
+            op,
+            format!("input must be [N, C, spatial...], got {x}"),
+        ));
     }
-    let k = w.kernel_shape.as_ref().ok_or_else(|| KernelError::invalid(op, "kernel_shape is required"))?;
+    let k = w
+        .kernel_shape
+        .as_ref()
+        .ok_or_else(|| KernelError::invalid(op, "kernel_shape is required"))?;
     let mut shape = xs[..2].to_vec();
     shape.extend(w.infer_out(op, &xs[2..], k, ceil_mode)?);
-    Ok(TensorType { dtype: x.dtype, shape: Some(shape) })
+    Ok(TensorType {
+        dtype: x.dtype,
+        shape: Some(shape),
+    })
 }
 
 impl OpImpl for PoolOp {
@@ -307,11 +367,19 @@ impl OpImpl for PoolOp {
         let op = self.name();
         let x = req_ty(op, inputs, 0)?;
         match self {
-            PoolOp::MaxPool { window, ceil_mode, with_indices, .. } => {
+            PoolOp::MaxPool {
+                window,
+                ceil_mode,
+                with_indices,
+                ..
+            } => {
                 let y = infer_window(op, x, window, *ceil_mode)?;
                 let mut out = vec![y.clone()];
                 if *with_indices {
-                    out.push(TensorType { dtype: DType::I64, shape: y.shape });
+                    out.push(TensorType {
+                        dtype: DType::I64,
+                        shape: y.shape,
+                    });
                 }
                 Ok(out)
             }
@@ -319,7 +387,12 @@ impl OpImpl for PoolOp {
                 Ok(vec![infer_window(op, x, window, *ceil_mode)?])
             }
             PoolOp::GlobalAveragePool | PoolOp::GlobalMaxPool | PoolOp::GlobalLpPool { .. } => {
-                let shape = x.shape.as_ref().map(|s| s.iter().enumerate().map(|(i, d)| if i < 2 { d.clone() } else { Dim::Known(1) }).collect());
+                let shape = x.shape.as_ref().map(|s| {
+                    s.iter()
+                        .enumerate()
+                        .map(|(i, d)| if i < 2 { d.clone() } else { Dim::Known(1) })
+                        .collect()
+                });
                 Ok(vec![TensorType { dtype: x.dtype, shape }])
             }
             PoolOp::MaxUnpool { window } => {
@@ -328,11 +401,17 @@ impl OpImpl for PoolOp {
                     return Ok(vec![TensorType::known(x.dtype, &v)]);
                 }
                 if inputs.get(2).is_some_and(|i| i.ty.is_some()) {
-                    return Ok(vec![TensorType { dtype: x.dtype, shape: x.rank().map(|r| vec![Dim::Unknown; r]) }]);
+                    return Ok(vec![TensorType {
+                        dtype: x.dtype,
+                        shape: x.rank().map(|r| vec![Dim::Unknown; r]),
+                    }]);
                 }
                 match x.concrete() {
                     Some(xs) => Ok(vec![TensorType::known(x.dtype, &unpool_shape(op, window, &xs)?)]),
-                    None => Ok(vec![TensorType { dtype: x.dtype, shape: x.rank().map(|r| vec![Dim::Unknown; r]) }]),
+                    None => Ok(vec![TensorType {
+                        dtype: x.dtype,
+                        shape: x.rank().map(|r| vec![Dim::Unknown; r]),
+                    }]),
                 }
             }
         }
@@ -342,13 +421,30 @@ impl OpImpl for PoolOp {
         let op = self.name();
         let x = req(op, inputs, 0)?;
         match self {
-            PoolOp::MaxPool { window, ceil_mode, col_major, with_indices } => {
-                run_window(op, x, window, *ceil_mode, Kind::Max, *col_major, *with_indices)
+            PoolOp::MaxPool {
+                window,
+                ceil_mode,
+                col_major,
+                with_indices,
+            } => run_window(op, x, window, *ceil_mode, Kind::Max, *col_major, *with_indices),
+            PoolOp::AveragePool {
+                window,
+                ceil_mode,
+                count_include_pad,
+            } => run_window(
+                op,
+                x,
+                window,
+                *ceil_mode,
+                Kind::Avg {
+                    include_pad: *count_include_pad,
+                },
+                false,
+                false,
+            ),
+            PoolOp::LpPool { window, ceil_mode, p } => {
+                run_window(op, x, window, *ceil_mode, Kind::Lp(*p as f64), false, false)
             }
-            PoolOp::AveragePool { window, ceil_mode, count_include_pad } => {
-                run_window(op, x, window, *ceil_mode, Kind::Avg { include_pad: *count_include_pad }, false, false)
-            }
-            PoolOp::LpPool { window, ceil_mode, p } => run_window(op, x, window, *ceil_mode, Kind::Lp(*p as f64), false, false),
             PoolOp::GlobalAveragePool => Ok(vec![run_global(op, x, Kind::Avg { include_pad: false })?]),
             PoolOp::GlobalMaxPool => Ok(vec![run_global(op, x, Kind::Max)?]),
             PoolOp::GlobalLpPool { p } => Ok(vec![run_global(op, x, Kind::Lp(*p as f64))?]),
@@ -360,9 +456,16 @@ impl OpImpl for PoolOp {
         let out: u64 = outputs.first().map_or(0, |s| s.iter().product::<usize>() as u64);
         match self {
             PoolOp::MaxPool { window, .. } | PoolOp::AveragePool { window, .. } | PoolOp::LpPool { window, .. } => {
-                out * window.kernel_shape.as_ref().map_or(1, |k| k.iter().product::<usize>() as u64)
+                out * window
+                    .kernel_shape
+                    .as_ref()
+                    .map_or(1, |k| k.iter().product::<usize>() as u64)
             }
-            _ => inputs.first().copied().flatten().map_or(out, |s| s.iter().product::<usize>() as u64),
+            _ => inputs
+                .first()
+                .copied()
+                .flatten()
+                .map_or(out, |s| s.iter().product::<usize>() as u64),
         }
     }
 }
@@ -373,7 +476,13 @@ mod tests {
     use crate::ops::conv::geom::AutoPad;
 
     fn win(k: &[usize], s: &[usize], pads: &[usize]) -> Window {
-        Window { kernel_shape: Some(k.to_vec()), strides: s.to_vec(), dilations: vec![], pads: pads.to_vec(), auto_pad: AutoPad::NotSet }
+        Window {
+            kernel_shape: Some(k.to_vec()),
+            strides: s.to_vec(),
+            dilations: vec![],
+            pads: pads.to_vec(),
+            auto_pad: AutoPad::NotSet,
+        }
     }
 
     fn x44() -> Tensor {
@@ -382,23 +491,41 @@ mod tests {
 
     #[test]
     fn maxpool_with_indices_and_ceil() {
-        let op = PoolOp::MaxPool { window: win(&[3, 3], &[2, 2], &[]), ceil_mode: true, col_major: false, with_indices: true };
+        let op = PoolOp::MaxPool {
+            window: win(&[3, 3], &[2, 2], &[]),
+            ceil_mode: true,
+            col_major: false,
+            with_indices: true,
+        };
         let out = op.run(&[Some(&x44())]).unwrap();
         assert_eq!(out[0].shape(), &[1, 1, 2, 2]);
         assert_eq!(out[0].as_slice::<f32>().unwrap(), &[11., 12., 15., 16.]);
         assert_eq!(out[1].as_slice::<i64>().unwrap(), &[10, 11, 14, 15]);
-        let op = PoolOp::MaxPool { window: win(&[2, 2], &[2, 2], &[]), ceil_mode: false, col_major: true, with_indices: true };
+        let op = PoolOp::MaxPool {
+            window: win(&[2, 2], &[2, 2], &[]),
+            ceil_mode: false,
+            col_major: true,
+            with_indices: true,
+        };
         let out = op.run(&[Some(&x44())]).unwrap();
         assert_eq!(out[1].as_slice::<i64>().unwrap(), &[5, 13, 7, 15]);
     }
 
     #[test]
     fn averagepool_pads() {
-        let op = PoolOp::AveragePool { window: win(&[3, 3], &[1, 1], &[1, 1, 1, 1]), ceil_mode: false, count_include_pad: false };
+        let op = PoolOp::AveragePool {
+            window: win(&[3, 3], &[1, 1], &[1, 1, 1, 1]),
+            ceil_mode: false,
+            count_include_pad: false,
+        };
         let y = op.run(&[Some(&x44())]).unwrap().remove(0);
         let v = y.as_slice::<f32>().unwrap();
         assert_eq!(v[0], (1. + 2. + 5. + 6.) / 4.);
-        let op = PoolOp::AveragePool { window: win(&[3, 3], &[1, 1], &[1, 1, 1, 1]), ceil_mode: false, count_include_pad: true };
+        let op = PoolOp::AveragePool {
+            window: win(&[3, 3], &[1, 1], &[1, 1, 1, 1]),
+            ceil_mode: false,
+            count_include_pad: true,
+        };
         let y = op.run(&[Some(&x44())]).unwrap().remove(0);
         assert_eq!(y.as_slice::<f32>().unwrap()[0], (1. + 2. + 5. + 6.) / 9.);
     }
@@ -417,7 +544,9 @@ mod tests {
     fn unpool_roundtrip_and_errors() {
         let x = Tensor::from_vec(vec![1, 1, 2, 2], vec![5.0f32, 6., 7., 8.]).unwrap();
         let i = Tensor::from_vec(vec![1, 1, 2, 2], vec![5i64, 7, 13, 15]).unwrap();
-        let op = PoolOp::MaxUnpool { window: win(&[2, 2], &[2, 2], &[]) };
+        let op = PoolOp::MaxUnpool {
+            window: win(&[2, 2], &[2, 2], &[]),
+        };
         let y = op.run(&[Some(&x), Some(&i)]).unwrap().remove(0);
         assert_eq!(y.shape(), &[1, 1, 4, 4]);
         assert_eq!(y.as_slice::<f32>().unwrap()[5], 5.0);

@@ -164,8 +164,21 @@ impl RnnOp {
     fn parts(&self) -> (&RnnConfig, Cell) {
         match self {
             RnnOp::Rnn(c) => (c, Cell::Rnn),
-            RnnOp::Gru { cfg, linear_before_reset } => (cfg, Cell::Gru { lbr: *linear_before_reset }),
-            RnnOp::Lstm { cfg, input_forget } => (cfg, Cell::Lstm { input_forget: *input_forget }),
+            RnnOp::Gru {
+                cfg,
+                linear_before_reset,
+            } => (
+                cfg,
+                Cell::Gru {
+                    lbr: *linear_before_reset,
+                },
+            ),
+            RnnOp::Lstm { cfg, input_forget } => (
+                cfg,
+                Cell::Lstm {
+                    input_forget: *input_forget,
+                },
+            ),
         }
     }
 }
@@ -202,7 +215,12 @@ impl OpImpl for RnnOp {
                     (s[0].clone(), s[1].clone())
                 }
             }
-            Some(s) => return Err(KernelError::invalid(self.name(), format!("X must have rank 3, found rank {}", s.len()))),
+            Some(s) => {
+                return Err(KernelError::invalid(
+                    self.name(),
+                    format!("X must have rank 3, found rank {}", s.len()),
+                ))
+            }
             None => (Dim::Unknown, Dim::Unknown),
         };
         let (y, yh) = if cfg.batch_first {
@@ -211,11 +229,20 @@ impl OpImpl for RnnOp {
             (vec![seq, nd.clone(), batch.clone(), h.clone()], vec![nd, batch, h])
         };
         let mut out = vec![
-            TensorType { dtype: dt, shape: Some(y) },
-            TensorType { dtype: dt, shape: Some(yh.clone()) },
+            TensorType {
+                dtype: dt,
+                shape: Some(y),
+            },
+            TensorType {
+                dtype: dt,
+                shape: Some(yh.clone()),
+            },
         ];
         if matches!(cell, Cell::Lstm { .. }) {
-            out.push(TensorType { dtype: dt, shape: Some(yh) });
+            out.push(TensorType {
+                dtype: dt,
+                shape: Some(yh),
+            });
         }
         Ok(out)
     }
@@ -227,9 +254,20 @@ impl OpImpl for RnnOp {
 
     fn flops(&self, inputs: &[Option<&[usize]>], _outputs: &[&[usize]]) -> u64 {
         let (cfg, cell) = self.parts();
-        let x: usize = inputs.first().copied().flatten().map(|s| s.iter().product()).unwrap_or(0);
+        let x: usize = inputs
+            .first()
+            .copied()
+            .flatten()
+            .map(|s| s.iter().product())
+            .unwrap_or(0);
         let gh = cell.gates() * cfg.hidden_size;
-        let steps_batch = x / inputs.first().copied().flatten().and_then(|s| s.last().copied()).unwrap_or(1).max(1);
+        let steps_batch = x / inputs
+            .first()
+            .copied()
+            .flatten()
+            .and_then(|s| s.last().copied())
+            .unwrap_or(1)
+            .max(1);
         (2 * (x * gh + steps_batch * cfg.hidden_size * gh) * cfg.direction.count()) as u64
     }
 }
@@ -248,7 +286,10 @@ fn opt_f64(op: &str, t: Option<&Tensor>, what: &str, n: usize) -> Result<Option<
     match t {
         None => Ok(None),
         Some(t) if t.len() == n => Ok(Some(t.to_f64_vec()?)),
-        Some(t) => Err(KernelError::invalid(op, format!("{what} has shape {:?}, expected {n} elements", t.shape()))),
+        Some(t) => Err(KernelError::invalid(
+            op,
+            format!("{what} has shape {:?}, expected {n} elements", t.shape()),
+        )),
     }
 }
 
@@ -273,7 +314,20 @@ fn matmul_bt(a: &[f64], b: &[f64], m: usize, k: usize, n: usize) -> Vec<f64> {
     // shape validation); the strides describe exactly those row-major buffers.
     unsafe {
         matrixmultiply::dgemm(
-            m, k, n, 1.0, a.as_ptr(), k as isize, 1, b.as_ptr(), 1, k as isize, 0.0, out.as_mut_ptr(), n as isize, 1,
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            k as isize,
+            1,
+            b.as_ptr(),
+            1,
+            k as isize,
+            0.0,
+            out.as_mut_ptr(),
+            n as isize,
+            1,
         );
     }
     out
@@ -303,25 +357,52 @@ fn run_rnn(op: &str, cfg: &RnnConfig, cell: Cell, inputs: &[Option<&Tensor>]) ->
     let w = req(op, inputs, 1)?;
     let r = req(op, inputs, 2)?;
     if !x.dtype().is_float() {
-        return Err(KernelError::invalid(op, format!("X must be a float tensor, found {}", x.dtype())));
+        return Err(KernelError::invalid(
+            op,
+            format!("X must be a float tensor, found {}", x.dtype()),
+        ));
     }
     if x.rank() != 3 {
-        return Err(KernelError::invalid(op, format!("X must have rank 3, found shape {:?}", x.shape())));
+        return Err(KernelError::invalid(
+            op,
+            format!("X must have rank 3, found shape {:?}", x.shape()),
+        ));
     }
     let xs = x.shape();
-    let (seq, batch) = if cfg.batch_first { (xs[1], xs[0]) } else { (xs[0], xs[1]) };
-    let d = Dims { seq, batch, input: xs[2], hidden: cfg.hidden_size, dirs: cfg.direction.count() };
+    let (seq, batch) = if cfg.batch_first {
+        (xs[1], xs[0])
+    } else {
+        (xs[0], xs[1])
+    };
+    let d = Dims {
+        seq,
+        batch,
+        input: xs[2],
+        hidden: cfg.hidden_size,
+        dirs: cfg.direction.count(),
+    };
     let g = cell.gates();
     let gh = g * d.hidden;
     if w.shape() != [d.dirs, gh, d.input] || r.shape() != [d.dirs, gh, d.hidden] {
         return Err(KernelError::invalid(
             op,
-            format!("W {:?} / R {:?} do not fit {} direction(s), {} gates, hidden {}, input {}", w.shape(), r.shape(), d.dirs, g, d.hidden, d.input),
+            format!(
+                "W {:?} / R {:?} do not fit {} direction(s), {} gates, hidden {}, input {}",
+                w.shape(),
+                r.shape(),
+                d.dirs,
+                g,
+                d.hidden,
+                d.input
+            ),
         ));
     }
     let na = cell.num_activations();
     if cfg.activations.len() != na * d.dirs {
-        return Err(KernelError::invalid(op, format!("expected {} activations, found {}", na * d.dirs, cfg.activations.len())));
+        return Err(KernelError::invalid(
+            op,
+            format!("expected {} activations, found {}", na * d.dirs, cfg.activations.len()),
+        ));
     }
     let bh = d.batch * d.hidden;
     let b = opt_f64(op, opt(inputs, 3), "B", d.dirs * 2 * gh)?;
@@ -334,7 +415,12 @@ fn run_rnn(op: &str, cfg: &RnnConfig, cell: Cell, inputs: &[Option<&Tensor>]) ->
                 .collect::<Option<Vec<usize>>>()
                 .ok_or_else(|| KernelError::invalid(op, format!("sequence_lens {v:?} out of range 0..={}", d.seq)))?
         }
-        Some(t) => return Err(KernelError::invalid(op, format!("sequence_lens has shape {:?}, expected [{}]", t.shape(), d.batch))),
+        Some(t) => {
+            return Err(KernelError::invalid(
+                op,
+                format!("sequence_lens has shape {:?}, expected [{}]", t.shape(), d.batch),
+            ))
+        }
     };
     let mut h0 = opt_f64(op, opt(inputs, 5), "initial_h", d.dirs * bh)?;
     let mut c0 = opt_f64(op, opt(inputs, 6), "initial_c", d.dirs * bh)?;
@@ -374,8 +460,14 @@ fn run_rnn(op: &str, cfg: &RnnConfig, cell: Cell, inputs: &[Option<&Tensor>]) ->
         };
         for bi in 0..d.batch {
             let off = (dir * d.batch + bi) * d.hidden;
-            let mut h = h0.as_ref().map(|v| v[off..off + d.hidden].to_vec()).unwrap_or_else(|| vec![0.0; d.hidden]);
-            let mut c = c0.as_ref().map(|v| v[off..off + d.hidden].to_vec()).unwrap_or_else(|| vec![0.0; d.hidden]);
+            let mut h = h0
+                .as_ref()
+                .map(|v| v[off..off + d.hidden].to_vec())
+                .unwrap_or_else(|| vec![0.0; d.hidden]);
+            let mut c = c0
+                .as_ref()
+                .map(|v| v[off..off + d.hidden].to_vec())
+                .unwrap_or_else(|| vec![0.0; d.hidden]);
             let len = lens[bi];
             for s in 0..len {
                 let t = if reverse { len - 1 - s } else { s };
@@ -392,9 +484,21 @@ fn run_rnn(op: &str, cfg: &RnnConfig, cell: Cell, inputs: &[Option<&Tensor>]) ->
     let (y, yh, yc, yshape, hshape) = if cfg.batch_first {
         // [seq, dirs, batch, H] → [batch, seq, dirs, H]; [dirs, batch, H] → [batch, dirs, H].
         let y = swap01(&y, d.seq * d.dirs, d.batch, d.hidden);
-        (y, swap01(&yh, d.dirs, d.batch, d.hidden), swap01(&yc, d.dirs, d.batch, d.hidden), vec![d.batch, d.seq, d.dirs, d.hidden], vec![d.batch, d.dirs, d.hidden])
+        (
+            y,
+            swap01(&yh, d.dirs, d.batch, d.hidden),
+            swap01(&yc, d.dirs, d.batch, d.hidden),
+            vec![d.batch, d.seq, d.dirs, d.hidden],
+            vec![d.batch, d.dirs, d.hidden],
+        )
     } else {
-        (y, yh, yc, vec![d.seq, d.dirs, d.batch, d.hidden], vec![d.dirs, d.batch, d.hidden])
+        (
+            y,
+            yh,
+            yc,
+            vec![d.seq, d.dirs, d.batch, d.hidden],
+            vec![d.dirs, d.batch, d.hidden],
+        )
     };
     let mk = |shape: Vec<usize>, v: Vec<f64>| -> Result<Tensor> {
         let t = Tensor::from_vec(shape, v)?;
@@ -436,8 +540,12 @@ fn step(cell: Cell, clip: Option<f32>, w: &DirWeights, xrow: &[f64], h: &mut [f6
             let (f, g) = (w.acts[0], w.acts[1]);
             let mut hr = vec![0.0; 3 * hs];
             gemv_rows(h, w.r, 0, 2 * hs, &mut hr[..2 * hs]);
-            let z: Vec<f64> = (0..hs).map(|j| f.apply(clipped(xrow[j] + hr[j] + w.wb[j] + w.rb[j], clip))).collect();
-            let rg: Vec<f64> = (hs..2 * hs).map(|j| f.apply(clipped(xrow[j] + hr[j] + w.wb[j] + w.rb[j], clip))).collect();
+            let z: Vec<f64> = (0..hs)
+                .map(|j| f.apply(clipped(xrow[j] + hr[j] + w.wb[j] + w.rb[j], clip)))
+                .collect();
+            let rg: Vec<f64> = (hs..2 * hs)
+                .map(|j| f.apply(clipped(xrow[j] + hr[j] + w.wb[j] + w.rb[j], clip)))
+                .collect();
             let mut hh = vec![0.0; hs];
             if lbr {
                 gemv_rows(h, w.r, 2 * hs, hs, &mut hr[2 * hs..]);
@@ -466,7 +574,11 @@ fn step(cell: Cell, clip: Option<f32>, w: &DirWeights, xrow: &[f64], h: &mut [f6
             for j in 0..hs {
                 let (ii, oi, fi, ci) = (j, hs + j, 2 * hs + j, 3 * hs + j);
                 let it = f.apply(clipped(pre(ii) + peep(0, j) * c[j], clip));
-                let ft = if input_forget { 1.0 - it } else { f.apply(clipped(pre(fi) + peep(2, j) * c[j], clip)) };
+                let ft = if input_forget {
+                    1.0 - it
+                } else {
+                    f.apply(clipped(pre(fi) + peep(2, j) * c[j], clip))
+                };
                 let ct = g.apply(clipped(pre(ci), clip));
                 let cn = ft * c[j] + it * ct;
                 let ot = f.apply(clipped(pre(oi) + peep(1, j) * cn, clip));
@@ -482,7 +594,13 @@ mod tests {
     use super::*;
 
     fn cfg(h: usize, acts: Vec<Activation>) -> RnnConfig {
-        RnnConfig { direction: Direction::Forward, hidden_size: h, activations: acts, clip: None, batch_first: false }
+        RnnConfig {
+            direction: Direction::Forward,
+            hidden_size: h,
+            activations: acts,
+            clip: None,
+            batch_first: false,
+        }
     }
 
     fn t(shape: &[usize], v: Vec<f32>) -> Tensor {
@@ -508,7 +626,10 @@ mod tests {
     #[test]
     fn lstm_one_step_by_hand() {
         let acts = default_activations("LSTM");
-        let op = RnnOp::Lstm { cfg: cfg(1, acts), input_forget: false };
+        let op = RnnOp::Lstm {
+            cfg: cfg(1, acts),
+            input_forget: false,
+        };
         let x = t(&[1, 1, 1], vec![1.0]);
         let w = t(&[1, 4, 1], vec![0.1, 0.2, 0.3, 0.4]);
         let r = t(&[1, 4, 1], vec![0.0; 4]);
@@ -523,7 +644,10 @@ mod tests {
     #[test]
     fn gru_zero_weights_halves_state() {
         // z = r = 0.5, candidate = tanh(0) = 0 → h = 0.5 * h0.
-        let op = RnnOp::Gru { cfg: cfg(1, default_activations("GRU")), linear_before_reset: false };
+        let op = RnnOp::Gru {
+            cfg: cfg(1, default_activations("GRU")),
+            linear_before_reset: false,
+        };
         let x = t(&[1, 1, 1], vec![1.0]);
         let w = t(&[1, 3, 1], vec![0.0; 3]);
         let r = t(&[1, 3, 1], vec![0.0; 3]);

@@ -133,7 +133,8 @@ impl Plan {
 /// Read a scalar integer input.
 fn scalar_input(op: &str, inputs: &[Option<&Tensor>], i: usize, what: &str) -> Result<i64> {
     let t = req(op, inputs, i)?;
-    t.scalar_i64().map_err(|_| KernelError::invalid(op, format!("{what} must be a scalar, found shape {:?}", t.shape())))
+    t.scalar_i64()
+        .map_err(|_| KernelError::invalid(op, format!("{what} must be a scalar, found shape {:?}", t.shape())))
 }
 
 /// A positive length from an i64.
@@ -148,7 +149,10 @@ fn positive(op: &str, what: &str, v: i64) -> Result<usize> {
 fn dft_axis(axis: i64, rank: usize) -> Result<usize> {
     let a = norm_axis("DFT", axis, rank)?;
     if rank < 2 || a == rank - 1 {
-        return Err(KernelError::invalid("DFT", format!("axis {axis} is not a signal axis of a rank-{rank} input")));
+        return Err(KernelError::invalid(
+            "DFT",
+            format!("axis {axis} is not a signal axis of a rank-{rank} input"),
+        ));
     }
     Ok(a)
 }
@@ -174,10 +178,20 @@ impl Lanes {
 }
 
 /// The DFT kernel over f64 data of `shape`; returns the output data and shape.
-fn dft(x: &[f64], shape: &[usize], axis: usize, n: usize, inverse: bool, onesided: bool) -> Result<(Vec<f64>, Vec<usize>)> {
+fn dft(
+    x: &[f64],
+    shape: &[usize],
+    axis: usize,
+    n: usize,
+    inverse: bool,
+    onesided: bool,
+) -> Result<(Vec<f64>, Vec<usize>)> {
     let lanes = Lanes::of(shape, axis);
     if lanes.c != 1 && lanes.c != 2 {
-        return Err(KernelError::invalid("DFT", format!("last dim must be 1 (real) or 2 (complex), found {}", lanes.c)));
+        return Err(KernelError::invalid(
+            "DFT",
+            format!("last dim must be 1 (real) or 2 (complex), found {}", lanes.c),
+        ));
     }
     if onesided && !inverse && lanes.c == 2 {
         return Err(KernelError::invalid("DFT", "onesided forward DFT needs real input"));
@@ -241,7 +255,10 @@ fn run_dft(inverse: bool, onesided: bool, axis_attr: Option<i64>, inputs: &[Opti
     const OP: &str = "DFT";
     let x = req(OP, inputs, 0)?;
     if !x.dtype().is_float() {
-        return Err(KernelError::invalid(OP, format!("input must be float, found {}", x.dtype())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("input must be float, found {}", x.dtype()),
+        ));
     }
     let axis = match axis_attr {
         Some(a) => a,
@@ -268,10 +285,16 @@ fn run_stft(onesided: bool, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     const OP: &str = "STFT";
     let x = req(OP, inputs, 0)?;
     let [b, l, c] = *x.shape() else {
-        return Err(KernelError::invalid(OP, format!("signal must be [batch, length, 1|2], found {:?}", x.shape())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("signal must be [batch, length, 1|2], found {:?}", x.shape()),
+        ));
     };
     if c != 1 && c != 2 {
-        return Err(KernelError::invalid(OP, format!("signal's last dim must be 1 or 2, found {c}")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("signal's last dim must be 1 or 2, found {c}"),
+        ));
     }
     if onesided && c == 2 {
         return Err(KernelError::invalid(OP, "onesided STFT needs a real signal"));
@@ -280,7 +303,10 @@ fn run_stft(onesided: bool, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let window = opt(inputs, 2).map(|w| w.to_f64_vec()).transpose()?;
     if let (Some(w), Some(wt)) = (&window, opt(inputs, 2)) {
         if wt.rank() != 1 || w.is_empty() {
-            return Err(KernelError::invalid(OP, format!("window must be a non-empty vector, found {:?}", wt.shape())));
+            return Err(KernelError::invalid(
+                OP,
+                format!("window must be a non-empty vector, found {:?}", wt.shape()),
+            ));
         }
     }
     let fl = match (opt(inputs, 3), &window) {
@@ -295,7 +321,10 @@ fn run_stft(onesided: bool, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         (None, None) => l,
     };
     if fl > l {
-        return Err(KernelError::invalid(OP, format!("frame length {fl} exceeds the signal length {l}")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("frame length {fl} exceeds the signal length {l}"),
+        ));
     }
     let frames = 1 + (l - fl) / step;
     let xv = x.to_f64_vec()?;
@@ -384,7 +413,10 @@ fn run_mel(dtype: DType, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let lo = req(OP, inputs, 3)?.scalar_f64()?;
     let hi = req(OP, inputs, 4)?.scalar_f64()?;
     if !(0.0..=hi).contains(&lo) {
-        return Err(KernelError::invalid(OP, format!("need 0 <= lower_edge_hertz ({lo}) <= upper_edge_hertz ({hi})")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("need 0 <= lower_edge_hertz ({lo}) <= upper_edge_hertz ({hi})"),
+        ));
     }
     let w = mel_weights(OP, mel, dft_len, rate, lo, hi)?;
     Ok(vec![Tensor::from_vec(vec![dft_len / 2 + 1, mel], w)?.cast(dtype)?])
@@ -396,20 +428,36 @@ fn const_scalar(inputs: &[InferInput], i: usize) -> Option<i64> {
 }
 
 impl SignalOp {
-    fn infer_dft(&self, inverse: bool, onesided: bool, axis: Option<i64>, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
+    fn infer_dft(
+        &self,
+        inverse: bool,
+        onesided: bool,
+        axis: Option<i64>,
+        inputs: &[InferInput],
+    ) -> Result<Vec<TensorType>> {
         let x = req_ty("DFT", inputs, 0)?;
-        let Some(dims) = &x.shape else { return Ok(vec![TensorType::unknown(x.dtype)]) };
+        let Some(dims) = &x.shape else {
+            return Ok(vec![TensorType::unknown(x.dtype)]);
+        };
         let axis = match axis {
             Some(a) => Some(a),
             None if inputs.get(2).is_some_and(|i| i.ty.is_some()) => const_scalar(inputs, 2),
             None => Some(-2),
         };
-        let Some(axis) = axis else { return Ok(vec![TensorType::with_rank(x.dtype, dims.len())]) };
+        let Some(axis) = axis else {
+            return Ok(vec![TensorType::with_rank(x.dtype, dims.len())]);
+        };
         let a = dft_axis(axis, dims.len())?;
         let n = if inputs.get(1).is_some_and(|i| i.ty.is_some()) {
-            const_scalar(inputs, 1).filter(|&n| n > 0).map(|n| Dim::Known(n as usize)).unwrap_or(Dim::Unknown)
+            const_scalar(inputs, 1)
+                .filter(|&n| n > 0)
+                .map(|n| Dim::Known(n as usize))
+                .unwrap_or(Dim::Unknown)
         } else if inverse && onesided {
-            dims[a].known().map(|l| Dim::Known(2 * l.saturating_sub(1))).unwrap_or(Dim::Unknown)
+            dims[a]
+                .known()
+                .map(|l| Dim::Known(2 * l.saturating_sub(1)))
+                .unwrap_or(Dim::Unknown)
         } else {
             dims[a].clone()
         };
@@ -421,7 +469,10 @@ impl SignalOp {
         };
         let last = out.len() - 1;
         out[last] = Dim::Known(if inverse && onesided { 1 } else { 2 });
-        Ok(vec![TensorType { dtype: x.dtype, shape: Some(out) }])
+        Ok(vec![TensorType {
+            dtype: x.dtype,
+            shape: Some(out),
+        }])
     }
 
     fn infer_stft(&self, onesided: bool, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
@@ -441,9 +492,14 @@ impl SignalOp {
             (Some(l), Some(f), Some(s)) if f <= l => Dim::Known(1 + (l - f) / s),
             _ => Dim::Unknown,
         };
-        let bins = fl.map(|f| Dim::Known(if onesided { f / 2 + 1 } else { f })).unwrap_or(Dim::Unknown);
+        let bins = fl
+            .map(|f| Dim::Known(if onesided { f / 2 + 1 } else { f }))
+            .unwrap_or(Dim::Unknown);
         let batch = sig.map(|s| s[0].clone()).unwrap_or(Dim::Unknown);
-        Ok(vec![TensorType { dtype: x.dtype, shape: Some(vec![batch, frames, bins, Dim::Known(2)]) }])
+        Ok(vec![TensorType {
+            dtype: x.dtype,
+            shape: Some(vec![batch, frames, bins, Dim::Known(2)]),
+        }])
     }
 }
 
@@ -452,24 +508,45 @@ impl OpImpl for SignalOp {
         match self {
             SignalOp::Dft { .. } => "DFT",
             SignalOp::Stft { .. } => "STFT",
-            SignalOp::Window { kind: WindowKind::Hann, .. } => "HannWindow",
-            SignalOp::Window { kind: WindowKind::Hamming, .. } => "HammingWindow",
-            SignalOp::Window { kind: WindowKind::Blackman, .. } => "BlackmanWindow",
+            SignalOp::Window {
+                kind: WindowKind::Hann, ..
+            } => "HannWindow",
+            SignalOp::Window {
+                kind: WindowKind::Hamming,
+                ..
+            } => "HammingWindow",
+            SignalOp::Window {
+                kind: WindowKind::Blackman,
+                ..
+            } => "BlackmanWindow",
             SignalOp::MelWeightMatrix { .. } => "MelWeightMatrix",
         }
     }
 
     fn infer(&self, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
         match self {
-            SignalOp::Dft { inverse, onesided, axis } => self.infer_dft(*inverse, *onesided, *axis, inputs),
+            SignalOp::Dft {
+                inverse,
+                onesided,
+                axis,
+            } => self.infer_dft(*inverse, *onesided, *axis, inputs),
             SignalOp::Stft { onesided } => self.infer_stft(*onesided, inputs),
             SignalOp::Window { dtype, .. } => {
-                let n = const_scalar(inputs, 0).filter(|&n| n >= 0).map(|n| Dim::Known(n as usize));
-                Ok(vec![TensorType { dtype: *dtype, shape: Some(vec![n.unwrap_or(Dim::Unknown)]) }])
+                let n = const_scalar(inputs, 0)
+                    .filter(|&n| n >= 0)
+                    .map(|n| Dim::Known(n as usize));
+                Ok(vec![TensorType {
+                    dtype: *dtype,
+                    shape: Some(vec![n.unwrap_or(Dim::Unknown)]),
+                }])
             }
             SignalOp::MelWeightMatrix { dtype } => {
-                let spec = const_scalar(inputs, 1).filter(|&n| n > 0).map(|n| Dim::Known(n as usize / 2 + 1));
-                let mel = const_scalar(inputs, 0).filter(|&n| n > 0).map(|n| Dim::Known(n as usize));
+                let spec = const_scalar(inputs, 1)
+                    .filter(|&n| n > 0)
+                    .map(|n| Dim::Known(n as usize / 2 + 1));
+                let mel = const_scalar(inputs, 0)
+                    .filter(|&n| n > 0)
+                    .map(|n| Dim::Known(n as usize));
                 Ok(vec![TensorType {
                     dtype: *dtype,
                     shape: Some(vec![spec.unwrap_or(Dim::Unknown), mel.unwrap_or(Dim::Unknown)]),
@@ -480,13 +557,19 @@ impl OpImpl for SignalOp {
 
     fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         match self {
-            SignalOp::Dft { inverse, onesided, axis } => run_dft(*inverse, *onesided, *axis, inputs),
+            SignalOp::Dft {
+                inverse,
+                onesided,
+                axis,
+            } => run_dft(*inverse, *onesided, *axis, inputs),
             SignalOp::Stft { onesided } => run_stft(*onesided, inputs),
             SignalOp::Window { kind, periodic, dtype } => {
                 let size = scalar_input(self.name(), inputs, 0, "size")?;
                 let size = usize::try_from(size)
                     .map_err(|_| KernelError::invalid(self.name(), format!("size must be >= 0, found {size}")))?;
-                Ok(vec![Tensor::from_vec(vec![size], window(*kind, *periodic, size))?.cast(*dtype)?])
+                Ok(vec![
+                    Tensor::from_vec(vec![size], window(*kind, *periodic, size))?.cast(*dtype)?
+                ])
             }
             SignalOp::MelWeightMatrix { dtype } => run_mel(*dtype, inputs),
         }
@@ -506,7 +589,11 @@ mod tests {
     use super::*;
 
     fn dft_op(inverse: bool, onesided: bool) -> SignalOp {
-        SignalOp::Dft { inverse, onesided, axis: Some(1) }
+        SignalOp::Dft {
+            inverse,
+            onesided,
+            axis: Some(1),
+        }
     }
 
     #[test]
@@ -554,7 +641,11 @@ mod tests {
     #[test]
     fn bad_axis_is_an_error() {
         let x = Tensor::from_vec(vec![1, 4, 1], vec![1f32, 2., 3., 4.]).unwrap();
-        let op = SignalOp::Dft { inverse: false, onesided: false, axis: Some(2) };
+        let op = SignalOp::Dft {
+            inverse: false,
+            onesided: false,
+            axis: Some(2),
+        };
         assert!(op.run(&[Some(&x)]).is_err());
         let bad = Tensor::from_vec(vec![1, 4, 3], vec![0f32; 12]).unwrap();
         assert!(dft_op(false, false).run(&[Some(&bad)]).is_err());

@@ -13,11 +13,7 @@ use suanli_kernels::{DType, Dim, Tensor};
 const DEMO_MODEL: &[u8] = include_bytes!("../../assets/demo.onnx");
 
 #[derive(Parser)]
-#[command(
-    name = "suanli",
-    version,
-    about = "suanli (算力): a portable AI kernel runtime"
-)]
+#[command(name = "suanli", version, about = "suanli (算力): a portable AI kernel runtime")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -116,9 +112,7 @@ fn main() -> ExitCode {
             warmup,
             iters,
             json,
-        } => bench(
-            &model, &device, policy, threads, &inputs, &shapes, warmup, iters, json,
-        ),
+        } => bench(&model, &device, policy, threads, &inputs, &shapes, warmup, iters, json),
         Cmd::Demo => demo(),
     };
     match r {
@@ -367,14 +361,10 @@ fn bind_sig(session: &Session, vals: &[(String, Value)]) -> Vec<ValueType> {
     session
         .inputs()
         .iter()
-        .map(
-            |(n, ty)| match vals.iter().find(|(m, _)| m == n).map(|x| &x.1) {
-                Some(Value::Tensor(t)) => {
-                    ValueType::Tensor(suanli_kernels::TensorType::known(t.dtype(), t.shape()))
-                }
-                _ => ty.clone(),
-            },
-        )
+        .map(|(n, ty)| match vals.iter().find(|(m, _)| m == n).map(|x| &x.1) {
+            Some(Value::Tensor(t)) => ValueType::Tensor(suanli_kernels::TensorType::known(t.dtype(), t.shape())),
+            _ => ty.clone(),
+        })
         .collect()
 }
 
@@ -393,9 +383,7 @@ fn random_tensor(dtype: DType, shape: Vec<usize>, seed: u64) -> Result<Tensor> {
     if dtype.is_float() {
         Ok(t.cast(dtype)?)
     } else if dtype == DType::Str {
-        Err(Error::Usage(
-            "cannot make random string inputs; pass --input".into(),
-        ))
+        Err(Error::Usage("cannot make random string inputs; pass --input".into()))
     } else {
         let ints: Vec<f64> = t.to_f64_vec()?.iter().map(|x| (x * 4.0).floor()).collect();
         Ok(Tensor::from_vec(shape, ints)?.cast(dtype)?)
@@ -440,26 +428,17 @@ fn bench(
                 .split('x')
                 .map(|x| {
                     x.trim().parse::<usize>().map_err(|_| {
-                        Error::Usage(format!(
-                            "--shape {name}={d}: dims must be integers like 1x3x224x224"
-                        ))
+                        Error::Usage(format!("--shape {name}={d}: dims must be integers like 1x3x224x224"))
                     })
                 })
                 .collect::<Result<_>>()?,
             None => tt
                 .shape
                 .as_ref()
-                .map(|s| {
-                    s.iter()
-                        .map(|d| if let Dim::Known(k) = d { *k } else { 1 })
-                        .collect()
-                })
+                .map(|s| s.iter().map(|d| if let Dim::Known(k) = d { *k } else { 1 }).collect())
                 .unwrap_or_default(),
         };
-        vals.push((
-            name,
-            Value::Tensor(random_tensor(tt.dtype, shape, i as u64 + 1)?),
-        ));
+        vals.push((name, Value::Tensor(random_tensor(tt.dtype, shape, i as u64 + 1)?)));
     }
     let tty = std::io::stderr().is_terminal() && !json;
     for _ in 0..warmup {
@@ -497,19 +476,19 @@ fn bench(
         });
         println!("{j}");
     } else {
-        println!("{} on {device}: min {min:.3} ms, median {med:.3} ms, p90 {p90:.3} ms ({} iters, build {build_ms:.1} ms)", model.display(), times.len());
+        println!(
+            "{} on {device}: min {min:.3} ms, median {med:.3} ms, p90 {p90:.3} ms ({} iters, build {build_ms:.1} ms)",
+            model.display(),
+            times.len()
+        );
     }
     Ok(())
 }
 
 fn demo() -> Result<()> {
     let image = random_tensor(DType::F32, vec![1, 3, 32, 32], 7)?;
-    println!(
-        "suanli demo: a small CNN (conv-relu-pool-conv-relu-gap-gemm-softmax) on a 1x3x32x32 image"
-    );
-    let cpu = Session::builder()
-        .devices("cpu")
-        .build_from_bytes(DEMO_MODEL)?;
+    println!("suanli demo: a small CNN (conv-relu-pool-conv-relu-gap-gemm-softmax) on a 1x3x32x32 image");
+    let cpu = Session::builder().devices("cpu").build_from_bytes(DEMO_MODEL)?;
     let reference = cpu.run(&[("image", image.clone())])?;
     let probs = &reference[0].1;
     let v = probs.to_f32_vec()?;
@@ -526,9 +505,7 @@ fn demo() -> Result<()> {
             println!("{:<8} skipped: {}", e.name, e.reason);
             continue;
         }
-        let s = Session::builder()
-            .devices(&e.name)
-            .build_from_bytes(DEMO_MODEL)?;
+        let s = Session::builder().devices(&e.name).build_from_bytes(DEMO_MODEL)?;
         let out = s.run(&[("image", image.clone())])?;
         let agree = suanli::compare::check_tensor(&out[0].1, probs, 1e-3, 1e-5);
         let diff = suanli::compare::max_abs_diff(&out[0].1, probs).unwrap_or(f64::NAN);
@@ -547,10 +524,7 @@ fn demo() -> Result<()> {
             times.len()
         );
         if let Err(m) = agree {
-            return Err(Error::Usage(format!(
-                "device {} disagrees with the CPU: {m}",
-                e.name
-            )));
+            return Err(Error::Usage(format!("device {} disagrees with the CPU: {m}", e.name)));
         }
     }
     Ok(())

@@ -44,10 +44,9 @@ impl GraphBuilder {
 
     /// Add a constant tensor (a weight).
     pub fn constant(&mut self, name: &str, t: Tensor) -> ValueId {
-        let v = self.g.add_value(
-            name,
-            ValueType::Tensor(TensorType::known(t.dtype(), t.shape())),
-        );
+        let v = self
+            .g
+            .add_value(name, ValueType::Tensor(TensorType::known(t.dtype(), t.shape())));
         self.g.constants.insert(v, Arc::new(t));
         v
     }

@@ -24,10 +24,7 @@ pub fn infer_types(g: &Graph, input_types: &[ValueType]) -> Result<Vec<ValueType
                     .inputs
                     .iter()
                     .map(|v| match v {
-                        None => InferInput {
-                            ty: None,
-                            value: None,
-                        },
+                        None => InferInput { ty: None, value: None },
                         Some(v) => InferInput {
                             ty: types[v.0].tensor(),
                             value: g.constants.get(v).map(|t| &**t),
@@ -36,12 +33,7 @@ pub fn infer_types(g: &Graph, input_types: &[ValueType]) -> Result<Vec<ValueType
                     .collect();
                 // An input whose type is unknown (e.g. produced by control flow) makes the
                 // outputs unknown rather than failing.
-                if node
-                    .inputs
-                    .iter()
-                    .zip(&ins)
-                    .any(|(v, i)| v.is_some() && i.ty.is_none())
-                {
+                if node.inputs.iter().zip(&ins).any(|(v, i)| v.is_some() && i.ty.is_none()) {
                     node.outputs.iter().map(|_| ValueType::Unknown).collect()
                 } else {
                     op.infer(&ins)

@@ -174,10 +174,7 @@ pub struct Graph {
 impl Graph {
     /// Add a value and return its id.
     pub fn add_value(&mut self, name: impl Into<String>, ty: ValueType) -> ValueId {
-        self.values.push(ValueInfo {
-            name: name.into(),
-            ty,
-        });
+        self.values.push(ValueInfo { name: name.into(), ty });
         ValueId(self.values.len() - 1)
     }
 

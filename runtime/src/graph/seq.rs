@@ -141,11 +141,7 @@ impl SeqOp {
                         (v, false)
                     }
                     Some(Value::Tensor(sp)) => {
-                        let v: Vec<usize> = sp
-                            .to_i64_vec()?
-                            .into_iter()
-                            .map(|x| x.max(0) as usize)
-                            .collect();
+                        let v: Vec<usize> = sp.to_i64_vec()?.into_iter().map(|x| x.max(0) as usize).collect();
                         if v.iter().sum::<usize>() != dim {
                             return Err(bad("split sizes do not add up to the axis length"));
                         }
@@ -169,9 +165,7 @@ impl SeqOp {
             }
             SeqOp::ConcatFromSequence { axis, new_axis } => {
                 let s = seq(0)?;
-                let first = s
-                    .first()
-                    .ok_or_else(|| bad("cannot concatenate an empty sequence"))?;
+                let first = s.first().ok_or_else(|| bad("cannot concatenate an empty sequence"))?;
                 let rank = first.rank() + *new_axis as usize;
                 let ax = norm_axis(name, *axis, rank)?;
                 let parts: Vec<Tensor> = if *new_axis {
@@ -211,12 +205,7 @@ impl SeqOp {
 }
 
 /// `t[..., start..start+len, ...]` along `axis`.
-pub fn slice_axis(
-    t: &Tensor,
-    axis: usize,
-    start: usize,
-    len: usize,
-) -> Result<Tensor, KernelError> {
+pub fn slice_axis(t: &Tensor, axis: usize, start: usize, len: usize) -> Result<Tensor, KernelError> {
     let mut shape = t.shape().to_vec();
     let st = t.strides();
     shape[axis] = len;
@@ -233,17 +222,11 @@ pub fn concat_axis(parts: &[Tensor], axis: usize) -> Result<Tensor, KernelError>
     shape[axis] = 0;
     for p in parts {
         if p.dtype() != dt || p.rank() != shape.len() {
-            return Err(KernelError::invalid(
-                "Concat",
-                "inputs differ in dtype or rank",
-            ));
+            return Err(KernelError::invalid("Concat", "inputs differ in dtype or rank"));
         }
         for (d, (&a, &b)) in p.shape().iter().zip(first.shape()).enumerate() {
             if d != axis && a != b {
-                return Err(KernelError::invalid(
-                    "Concat",
-                    format!("inputs differ in dim {d}"),
-                ));
+                return Err(KernelError::invalid("Concat", format!("inputs differ in dim {d}")));
             }
         }
         shape[axis] += p.shape()[axis];
@@ -259,20 +242,10 @@ pub fn concat_axis(parts: &[Tensor], axis: usize) -> Result<Tensor, KernelError>
         }
         out
     }
-    let inner: Vec<usize> = parts
-        .iter()
-        .map(|p| p.shape()[axis..].iter().product())
-        .collect();
+    let inner: Vec<usize> = parts.iter().map(|p| p.shape()[axis..].iter().product()).collect();
     use suanli_kernels::{HostElem, TensorData};
-    fn typed<T: HostElem>(
-        parts: &[Tensor],
-        inner: &[usize],
-        outer: usize,
-    ) -> Result<TensorData, KernelError> {
-        let v: Vec<&[T]> = parts
-            .iter()
-            .map(|p| p.as_slice::<T>())
-            .collect::<Result<_, _>>()?;
+    fn typed<T: HostElem>(parts: &[Tensor], inner: &[usize], outer: usize) -> Result<TensorData, KernelError> {
+        let v: Vec<&[T]> = parts.iter().map(|p| p.as_slice::<T>()).collect::<Result<_, _>>()?;
         Ok(T::wrap(go(&v, inner, outer)))
     }
     let data = suanli_kernels::dispatch_dtype!(dt, typed(parts, &inner, outer), str => {

@@ -2,9 +2,7 @@
 
 use super::node::NodeCtx;
 use super::ops::import_op;
-use super::proto::{
-    self, AttributeProto, FunctionProto, GraphProto, ModelProto, NodeProto, TypeProto, TypeValue,
-};
+use super::proto::{self, AttributeProto, FunctionProto, GraphProto, ModelProto, NodeProto, TypeProto, TypeValue};
 use super::tensor::tensor_from_proto;
 use crate::error::{Error, Result};
 use crate::graph::infer::infer_types;
@@ -15,7 +13,7 @@ use std::sync::Arc;
 use suanli_kernels::{DType, Dim, Tensor, TensorType};
 
 /// The oldest and newest ai.onnx opsets the importer accepts.
-pub const OPSET_RANGE: (i64, i64) = (1, 25);
+pub const OPSET_RANGE: (i64, i64) = (1, 27);
 
 /// An imported model.
 #[derive(Clone, Debug)]
@@ -120,23 +118,13 @@ pub fn value_type(tp: &TypeProto) -> Result<ValueType> {
             });
             ValueType::Tensor(TensorType { dtype, shape })
         }
-        Some(TypeValue::SequenceType(s)) => ValueType::Sequence(
-            s.elem_type
-                .as_ref()
-                .map(|e| value_type(e))
-                .transpose()?
-                .map(Box::new),
-        ),
-        Some(TypeValue::OptionalType(o)) => ValueType::Optional(
-            o.elem_type
-                .as_ref()
-                .map(|e| value_type(e))
-                .transpose()?
-                .map(Box::new),
-        ),
-        Some(TypeValue::MapType(_)) => {
-            return Err(Error::InvalidModel("map types are not supported".into()))
+        Some(TypeValue::SequenceType(s)) => {
+            ValueType::Sequence(s.elem_type.as_ref().map(|e| value_type(e)).transpose()?.map(Box::new))
         }
+        Some(TypeValue::OptionalType(o)) => {
+            ValueType::Optional(o.elem_type.as_ref().map(|e| value_type(e)).transpose()?.map(Box::new))
+        }
+        Some(TypeValue::MapType(_)) => return Err(Error::InvalidModel("map types are not supported".into())),
     })
 }
 
@@ -159,17 +147,13 @@ const MAX_DEPTH: usize = 64;
 impl<'a> Importer<'a> {
     fn scope(&mut self) -> &mut Scope {
         // The stack is non-empty while a graph is being imported (pushed in import_graph).
-        self.stack
-            .last_mut()
-            .expect("scope stack is non-empty during import")
+        self.stack.last_mut().expect("scope stack is non-empty during import")
     }
 
     fn define(&mut self, name: &str, ty: ValueType) -> Result<ValueId> {
         let s = self.scope();
         if s.names.contains_key(name) {
-            return Err(Error::InvalidModel(format!(
-                "value {name:?} is defined twice"
-            )));
+            return Err(Error::InvalidModel(format!("value {name:?} is defined twice")));
         }
         let v = s.graph.add_value(name, ty);
         s.names.insert(name.to_string(), v);
@@ -182,9 +166,7 @@ impl<'a> Importer<'a> {
         if let Some(&v) = self.stack[top].names.get(name) {
             return Some(v);
         }
-        let found = (0..top)
-            .rev()
-            .find(|&i| self.stack[i].names.contains_key(name))?;
+        let found = (0..top).rev().find(|&i| self.stack[i].names.contains_key(name))?;
         // Thread the capture through every scope between the defining one and the current one.
         for i in found + 1..=top {
             let outer_ty = {
@@ -203,9 +185,7 @@ impl<'a> Importer<'a> {
     fn import_graph(&mut self, gp: &GraphProto, is_main: bool) -> Result<Graph> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(Error::InvalidModel(
-                "subgraphs are nested too deeply".into(),
-            ));
+            return Err(Error::InvalidModel("subgraphs are nested too deeply".into()));
         }
         self.stack.push(Scope {
             graph: Graph::default(),
@@ -232,23 +212,15 @@ impl<'a> Importer<'a> {
             init_names.insert(t.name.clone());
         }
         if !gp.sparse_initializer.is_empty() {
-            return Err(Error::InvalidModel(
-                "sparse initializers are not supported".into(),
-            ));
+            return Err(Error::InvalidModel("sparse initializers are not supported".into()));
         }
         for vi in &gp.input {
             if init_names.contains(&vi.name) {
                 continue; // an initializer listed as input (IR < 4): treated as a constant
             }
             let ty = match &vi.r#type {
-                Some(t) => value_type(t)
-                    .map_err(|e| Error::InvalidModel(format!("input {:?}: {e}", vi.name)))?,
-                None if is_main => {
-                    return Err(Error::InvalidModel(format!(
-                        "input {:?} has no type",
-                        vi.name
-                    )))
-                }
+                Some(t) => value_type(t).map_err(|e| Error::InvalidModel(format!("input {:?}: {e}", vi.name)))?,
+                None if is_main => return Err(Error::InvalidModel(format!("input {:?} has no type", vi.name))),
                 None => ValueType::Unknown,
             };
             let v = self.define(&vi.name, ty)?;
@@ -260,10 +232,7 @@ impl<'a> Importer<'a> {
         let mut declared = Vec::new();
         for vi in &gp.output {
             let v = self.resolve(&vi.name).ok_or_else(|| {
-                Error::InvalidModel(format!(
-                    "graph output {:?} is not produced by any node",
-                    vi.name
-                ))
+                Error::InvalidModel(format!("graph output {:?} is not produced by any node", vi.name))
             })?;
             if let Some(t) = &vi.r#type {
                 if let Ok(ty) = value_type(t) {
@@ -274,8 +243,7 @@ impl<'a> Importer<'a> {
         }
         if is_main {
             let g = &mut self.scope().graph;
-            let input_types: Vec<ValueType> =
-                g.inputs.iter().map(|v| g.values[v.0].ty.clone()).collect();
+            let input_types: Vec<ValueType> = g.inputs.iter().map(|v| g.values[v.0].ty.clone()).collect();
             let types = infer_types(g, &input_types)?;
             for (i, t) in types.into_iter().enumerate() {
                 if t != ValueType::Unknown {
@@ -373,9 +341,8 @@ impl<'a> Importer<'a> {
                 }
                 "SequenceEmpty" => {
                     let code = ctx.i("dtype", 1)? as i32;
-                    let dtype = DType::from_onnx_code(code).ok_or_else(|| {
-                        ctx.unsupported(format!("dtype {}", DType::onnx_code_name(code)))
-                    })?;
+                    let dtype = DType::from_onnx_code(code)
+                        .ok_or_else(|| ctx.unsupported(format!("dtype {}", DType::onnx_code_name(code))))?;
                     NodeOp::Seq(SeqOp::Empty { dtype })
                 }
                 "SequenceConstruct" => NodeOp::Seq(SeqOp::Construct),
@@ -446,9 +413,7 @@ impl<'a> Importer<'a> {
                 .chain(&else_branch.captures)
                 .map(|c| c.0.clone())
                 .collect(),
-            NodeOp::Loop { body }
-            | NodeOp::Scan { body, .. }
-            | NodeOp::Seq(SeqOp::Map { body }) => {
+            NodeOp::Loop { body } | NodeOp::Scan { body, .. } | NodeOp::Seq(SeqOp::Map { body }) => {
                 body.captures.iter().map(|c| c.0.clone()).collect()
             }
             _ => vec![],
@@ -504,10 +469,7 @@ impl<'a> Importer<'a> {
             .first()
             .filter(|o| !o.is_empty())
             .ok_or_else(|| ctx.invalid("Constant has no output"))?;
-        let v = self.define(
-            out,
-            ValueType::Tensor(TensorType::known(t.dtype(), t.shape())),
-        )?;
+        let v = self.define(out, ValueType::Tensor(TensorType::known(t.dtype(), t.shape())))?;
         self.scope().graph.constants.insert(v, Arc::new(t));
         Ok(())
     }
@@ -545,18 +507,14 @@ impl<'a> Importer<'a> {
                 .cloned()
                 .unwrap_or_else(|| format!("{prefix}/{n}"))
         };
-        let mut attrs: HashMap<&str, &AttributeProto> = f
-            .attribute_proto
-            .iter()
-            .map(|a| (a.name.as_str(), a))
-            .collect();
+        let mut attrs: HashMap<&str, &AttributeProto> =
+            f.attribute_proto.iter().map(|a| (a.name.as_str(), a)).collect();
         for a in &call.attribute {
             attrs.insert(a.name.as_str(), a);
         }
         let saved = self.opsets.clone();
         for o in &f.opset_import {
-            self.opsets
-                .insert(canonical_domain(&o.domain).to_string(), o.version);
+            self.opsets.insert(canonical_domain(&o.domain).to_string(), o.version);
         }
         let mut result = Ok(());
         for n in &f.node {

@@ -89,10 +89,7 @@ impl<'a> NodeCtx<'a> {
         match self.attr(name) {
             None => Ok(None),
             Some(a) if a.r#type == ty || a.r#type == 0 => Ok(Some(a)),
-            Some(a) => Err(self.invalid(format!(
-                "attribute {name:?} has type code {}, expected {ty}",
-                a.r#type
-            ))),
+            Some(a) => Err(self.invalid(format!("attribute {name:?} has type code {}, expected {ty}", a.r#type))),
         }
     }
 
@@ -144,9 +141,7 @@ impl<'a> NodeCtx<'a> {
 
     /// A floats attribute, if present.
     pub fn get_floats(&self, name: &str) -> Result<Option<Vec<f32>>> {
-        Ok(self
-            .typed(name, attr_type::FLOATS)?
-            .map(|a| a.floats.clone()))
+        Ok(self.typed(name, attr_type::FLOATS)?.map(|a| a.floats.clone()))
     }
 
     /// A strings attribute, if present.
@@ -157,8 +152,7 @@ impl<'a> NodeCtx<'a> {
                 .strings
                 .iter()
                 .map(|s| {
-                    String::from_utf8(s.clone())
-                        .map_err(|_| self.invalid(format!("attribute {name:?} is not UTF-8")))
+                    String::from_utf8(s.clone()).map_err(|_| self.invalid(format!("attribute {name:?} is not UTF-8")))
                 })
                 .collect::<Result<Vec<_>>>()
                 .map(Some),
@@ -180,8 +174,6 @@ impl<'a> NodeCtx<'a> {
 
     /// A graph attribute (subgraph), if present.
     pub fn get_graph(&self, name: &str) -> Result<Option<&'a GraphProto>> {
-        Ok(self
-            .typed(name, attr_type::GRAPH)?
-            .and_then(|a| a.g.as_ref()))
+        Ok(self.typed(name, attr_type::GRAPH)?.and_then(|a| a.g.as_ref()))
     }
 }

@@ -16,10 +16,7 @@ pub fn tensor_from_proto(t: &TensorProto, base_dir: Option<&Path>) -> Result<Ten
     let dtype = DType::from_onnx_code(t.data_type).ok_or_else(|| {
         bad(
             name,
-            format!(
-                "element type {} is not supported",
-                DType::onnx_code_name(t.data_type)
-            ),
+            format!("element type {} is not supported", DType::onnx_code_name(t.data_type)),
         )
     })?;
     let mut shape = Vec::with_capacity(t.dims.len());
@@ -47,15 +44,9 @@ pub fn tensor_from_proto(t: &TensorProto, base_dir: Option<&Path>) -> Result<Ten
         return Tensor::from_strings(shape, v).map_err(|e| bad(name, e.to_string()));
     }
     if !t.raw_data.is_empty() || n == 0 {
-        return Tensor::from_le_bytes(dtype, shape, &t.raw_data)
-            .map_err(|e| bad(name, e.to_string()));
+        return Tensor::from_le_bytes(dtype, shape, &t.raw_data).map_err(|e| bad(name, e.to_string()));
     }
-    let count_err = |got: usize| {
-        bad(
-            name,
-            format!("shape {:?} needs {n} values, found {got}", t.dims),
-        )
-    };
+    let count_err = |got: usize| bad(name, format!("shape {:?} needs {n} values, found {got}", t.dims));
     let data = match dtype {
         DType::F32 => TensorData::F32(t.float_data.clone()),
         DType::F64 => TensorData::F64(t.double_data.clone()),
@@ -69,18 +60,8 @@ pub fn tensor_from_proto(t: &TensorProto, base_dir: Option<&Path>) -> Result<Ten
         DType::U8 => TensorData::U8(t.int32_data.iter().map(|&v| v as u8).collect()),
         DType::Bool => TensorData::Bool(t.int32_data.iter().map(|&v| v != 0).collect()),
         // f16 / bf16 are stored as their bit patterns in int32_data.
-        DType::F16 => TensorData::F16(
-            t.int32_data
-                .iter()
-                .map(|&v| f16::from_bits(v as u16))
-                .collect(),
-        ),
-        DType::BF16 => TensorData::BF16(
-            t.int32_data
-                .iter()
-                .map(|&v| bf16::from_bits(v as u16))
-                .collect(),
-        ),
+        DType::F16 => TensorData::F16(t.int32_data.iter().map(|&v| f16::from_bits(v as u16)).collect()),
+        DType::BF16 => TensorData::BF16(t.int32_data.iter().map(|&v| bf16::from_bits(v as u16)).collect()),
         DType::Str => unreachable!("strings handled above"),
     };
     if data.len() != n {
@@ -97,40 +78,20 @@ fn read_external(t: &TensorProto, base_dir: Option<&Path>) -> Result<Vec<u8>> {
     for kv in &t.external_data {
         match kv.key.as_str() {
             "location" => location = Some(kv.value.clone()),
-            "offset" => {
-                offset = kv
-                    .value
-                    .parse()
-                    .map_err(|_| bad(name, "bad external data offset"))?
-            }
-            "length" => {
-                length = Some(
-                    kv.value
-                        .parse()
-                        .map_err(|_| bad(name, "bad external data length"))?,
-                )
-            }
+            "offset" => offset = kv.value.parse().map_err(|_| bad(name, "bad external data offset"))?,
+            "length" => length = Some(kv.value.parse().map_err(|_| bad(name, "bad external data length"))?),
             _ => {}
         }
     }
     let location = location.ok_or_else(|| bad(name, "external data without a location"))?;
     let rel = Path::new(&location);
-    if rel.is_absolute()
-        || rel
-            .components()
-            .any(|c| matches!(c, std::path::Component::ParentDir))
-    {
+    if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
         return Err(bad(
             name,
             format!("external data location {location:?} must stay inside the model's folder"),
         ));
     }
-    let base = base_dir.ok_or_else(|| {
-        bad(
-            name,
-            "external data needs the model to be loaded from a file",
-        )
-    })?;
+    let base = base_dir.ok_or_else(|| bad(name, "external data needs the model to be loaded from a file"))?;
     let path = base.join(rel);
     let bytes = std::fs::read(&path).map_err(|e| Error::Io {
         path: path.display().to_string(),

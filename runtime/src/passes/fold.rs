@@ -22,11 +22,7 @@ pub fn fold_constants(g: &mut Graph) -> Result<usize> {
             "RandomUniformLike" | "RandomNormalLike" | "Bernoulli" | "Multinomial" | "Dropout"
         );
         let all_const = !nondeterministic
-            && node
-                .inputs
-                .iter()
-                .flatten()
-                .all(|v| g.constants.contains_key(v))
+            && node.inputs.iter().flatten().all(|v| g.constants.contains_key(v))
             && !node.outputs.is_empty();
         if !all_const {
             keep.push(node);
@@ -37,20 +33,15 @@ pub fn fold_constants(g: &mut Graph) -> Result<usize> {
             .iter()
             .map(|v| v.and_then(|v| g.constants.get(&v).map(|t| &**t)))
             .collect();
-        let outs = op
-            .run(&ins)
-            .map_err(|e| Error::kernel(&node.name, op.name(), e))?;
-        if outs.iter().any(|t| t.len() > MAX_FOLDED_ELEMENTS)
-            || outs.len() < node.outputs.iter().flatten().count()
-        {
+        let outs = op.run(&ins).map_err(|e| Error::kernel(&node.name, op.name(), e))?;
+        if outs.iter().any(|t| t.len() > MAX_FOLDED_ELEMENTS) || outs.len() < node.outputs.iter().flatten().count() {
             keep.push(node);
             continue;
         }
         for (o, t) in node.outputs.iter().zip(outs) {
             if let Some(o) = o {
-                g.values[o.0].ty = crate::graph::ValueType::Tensor(
-                    suanli_kernels::TensorType::known(t.dtype(), t.shape()),
-                );
+                g.values[o.0].ty =
+                    crate::graph::ValueType::Tensor(suanli_kernels::TensorType::known(t.dtype(), t.shape()));
                 g.constants.insert(*o, Arc::new(t));
             }
         }

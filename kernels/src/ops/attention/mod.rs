@@ -67,12 +67,24 @@ impl AttentionOp {
         // (b, hq, s, hkv, t_new, d, dv)
         let parts = match r {
             Some(4) => match (dims_of(q, 4), dims_of(k, 4), dims_of(v, 4)) {
-                (Some(q), Some(k), Some(v)) => {
-                    Some((q[0].clone(), q[1].clone(), q[2].clone(), k[1].clone(), k[2].clone(), k[3].clone(), v[3].clone()))
-                }
+                (Some(q), Some(k), Some(v)) => Some((
+                    q[0].clone(),
+                    q[1].clone(),
+                    q[2].clone(),
+                    k[1].clone(),
+                    k[2].clone(),
+                    k[3].clone(),
+                    v[3].clone(),
+                )),
                 _ => None,
             },
-            Some(3) => match (dims_of(q, 3), dims_of(k, 3), dims_of(v, 3), a.q_num_heads, a.kv_num_heads) {
+            Some(3) => match (
+                dims_of(q, 3),
+                dims_of(k, 3),
+                dims_of(v, 3),
+                a.q_num_heads,
+                a.kv_num_heads,
+            ) {
                 (Some(q), Some(k), Some(v), Some(hq), Some(hkv)) => Some((
                     q[0].clone(),
                     Dim::Known(hq),
@@ -125,11 +137,20 @@ impl AttentionOp {
             (Some(qd), Some(vd)) => {
                 let dv = dims::div(&vd[2], hkv);
                 Ok(vec![
-                    ty(q.dtype, Some(vec![qd[0].clone(), qd[1].clone(), dims::mul(&Dim::Known(hq), &dv)])),
-                    ty(state_dtype, Some(vec![qd[0].clone(), Dim::Known(hkv), dims::div(&qd[2], hq), dv])),
+                    ty(
+                        q.dtype,
+                        Some(vec![qd[0].clone(), qd[1].clone(), dims::mul(&Dim::Known(hq), &dv)]),
+                    ),
+                    ty(
+                        state_dtype,
+                        Some(vec![qd[0].clone(), Dim::Known(hkv), dims::div(&qd[2], hq), dv]),
+                    ),
                 ])
             }
-            _ => Ok(vec![TensorType::with_rank(q.dtype, 3), TensorType::with_rank(state_dtype, 4)]),
+            _ => Ok(vec![
+                TensorType::with_rank(q.dtype, 3),
+                TensorType::with_rank(state_dtype, 4),
+            ]),
         }
     }
 
@@ -155,7 +176,10 @@ impl AttentionOp {
         let q = req_ty(OP, inputs, 0)?;
         let v = req_ty(OP, inputs, 2)?;
         Ok(vec![match (dims_of(q, 4), dims_of(v, 4)) {
-            (Some(qd), Some(vd)) => ty(q.dtype, Some(vec![qd[0].clone(), qd[1].clone(), qd[2].clone(), vd[3].clone()])),
+            (Some(qd), Some(vd)) => ty(
+                q.dtype,
+                Some(vec![qd[0].clone(), qd[1].clone(), qd[2].clone(), vd[3].clone()]),
+            ),
             _ => TensorType::with_rank(q.dtype, 4),
         }])
     }
@@ -165,7 +189,10 @@ impl AttentionOp {
 fn float_input(op: &str, inputs: &[Option<&Tensor>]) -> Result<()> {
     let x = crate::util::req(op, inputs, 0)?;
     if !x.dtype().is_float() {
-        return Err(KernelError::invalid(op, format!("expected a float input, found {}", x.dtype())));
+        return Err(KernelError::invalid(
+            op,
+            format!("expected a float input, found {}", x.dtype()),
+        ));
     }
     Ok(())
 }
@@ -214,7 +241,12 @@ impl OpImpl for AttentionOp {
             // Two matmuls: ~2 * (|Q| * T + |P| * Dv) ≈ 4 * |Q| * T for similar head sizes.
             AttentionOp::Attention(_) | AttentionOp::FlexAttention { .. } => {
                 let q = n(inputs.first().copied().flatten());
-                let t = inputs.get(1).copied().flatten().map(|k| k[k.len().saturating_sub(2)]).unwrap_or(1) as u64;
+                let t = inputs
+                    .get(1)
+                    .copied()
+                    .flatten()
+                    .map(|k| k[k.len().saturating_sub(2)])
+                    .unwrap_or(1) as u64;
                 4 * q * t
             }
             _ => outputs.iter().map(|s| s.iter().product::<usize>() as u64).sum::<u64>() * 4,

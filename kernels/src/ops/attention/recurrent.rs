@@ -53,10 +53,21 @@ fn round_through(dtype: DType, x: f64) -> f64 {
 
 /// A rank-3 `[b, t, heads * per]` gate tensor read as `[b, heads, t, per]`, where `per` is
 /// `full` or 1 (broadcast). Returns the values and `per`.
-fn gate<R: Real>(op: &str, what: &str, g: &Tensor, b: usize, t: usize, heads: usize, full: usize) -> Result<(Vec<R>, usize, usize)> {
+fn gate<R: Real>(
+    op: &str,
+    what: &str,
+    g: &Tensor,
+    b: usize,
+    t: usize,
+    heads: usize,
+    full: usize,
+) -> Result<(Vec<R>, usize, usize)> {
     let sh = g.shape();
     if sh.len() != 3 || sh[0] != b || sh[1] != t {
-        return Err(KernelError::invalid(op, format!("{what} must be [{b}, {t}, _], found {sh:?}")));
+        return Err(KernelError::invalid(
+            op,
+            format!("{what} must be [{b}, {t}, _], found {sh:?}"),
+        ));
     }
     let last = sh[2];
     let (gh, per) = if last == heads {
@@ -66,7 +77,10 @@ fn gate<R: Real>(op: &str, what: &str, g: &Tensor, b: usize, t: usize, heads: us
     } else if last == 1 {
         (1, 1)
     } else {
-        return Err(KernelError::invalid(op, format!("{what} last dim {last} must be {heads}, {} or 1", heads * full)));
+        return Err(KernelError::invalid(
+            op,
+            format!("{what} last dim {last} must be {heads}, {} or 1", heads * full),
+        ));
     };
     Ok((swap_mid(&R::load(g)?, b, t, gh, per), gh, per))
 }
@@ -82,12 +96,18 @@ pub(crate) fn linear_attention<R: Real>(a: &LinearAttentionAttrs, inputs: &[Opti
     let beta = crate::util::opt(inputs, 5);
     let (hq, hkv) = (a.q_num_heads, a.kv_num_heads);
     if hq == 0 || hkv == 0 || hq % hkv != 0 {
-        return Err(KernelError::invalid(OP, format!("q_num_heads {hq} must be a positive multiple of kv_num_heads {hkv}")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("q_num_heads {hq} must be a positive multiple of kv_num_heads {hkv}"),
+        ));
     }
     let gating = matches!(a.update_rule, UpdateRule::Gated | UpdateRule::GatedDelta);
     let delta = matches!(a.update_rule, UpdateRule::Delta | UpdateRule::GatedDelta);
     if gating != decay.is_some() || delta != beta.is_some() {
-        return Err(KernelError::invalid(OP, format!("{:?} needs decay={gating} and beta={delta}", a.update_rule)));
+        return Err(KernelError::invalid(
+            OP,
+            format!("{:?} needs decay={gating} and beta={delta}", a.update_rule),
+        ));
     }
     let (qs, ks, vs) = (q.shape(), k.shape(), v.shape());
     if qs.len() != 3 || ks.len() != 3 || vs.len() != 3 {
@@ -95,11 +115,17 @@ pub(crate) fn linear_attention<R: Real>(a: &LinearAttentionAttrs, inputs: &[Opti
     }
     let (b, t) = (qs[0], qs[1]);
     if ks[..2] != [b, t] || vs[..2] != [b, t] || qs[2] % hq != 0 || vs[2] % hkv != 0 {
-        return Err(KernelError::invalid(OP, format!("inconsistent shapes {qs:?} {ks:?} {vs:?}")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("inconsistent shapes {qs:?} {ks:?} {vs:?}"),
+        ));
     }
     let (dk, dv) = (qs[2] / hq, vs[2] / hkv);
     if ks[2] != hkv * dk {
-        return Err(KernelError::invalid(OP, format!("key hidden size {} must be {hkv} * {dk}", ks[2])));
+        return Err(KernelError::invalid(
+            OP,
+            format!("key hidden size {} must be {hkv} * {dk}", ks[2]),
+        ));
     }
     let group = hq / hkv;
     let qv = swap_mid(&R::load(q)?, b, t, hq, dk);
@@ -108,14 +134,20 @@ pub(crate) fn linear_attention<R: Real>(a: &LinearAttentionAttrs, inputs: &[Opti
     let decay = decay.map(|g| gate::<R>(OP, "decay", g, b, t, hkv, dk)).transpose()?;
     if let Some((_, gh, _)) = &decay {
         if *gh != hkv {
-            return Err(KernelError::invalid(OP, "decay must have kv_num_heads or kv_num_heads*d_k entries"));
+            return Err(KernelError::invalid(
+                OP,
+                "decay must have kv_num_heads or kv_num_heads*d_k entries",
+            ));
         }
     }
     let beta = beta.map(|g| gate::<R>(OP, "beta", g, b, t, hkv, 1)).transpose()?;
     let state0 = match past {
         Some(p) => {
             if p.shape() != [b, hkv, dk, dv] {
-                return Err(KernelError::invalid(OP, format!("past_state {:?} must be [{b}, {hkv}, {dk}, {dv}]", p.shape())));
+                return Err(KernelError::invalid(
+                    OP,
+                    format!("past_state {:?} must be [{b}, {hkv}, {dk}, {dv}]", p.shape()),
+                ));
             }
             R::load(p)?
         }
@@ -179,7 +211,10 @@ pub(crate) fn linear_attention<R: Real>(a: &LinearAttentionAttrs, inputs: &[Opti
     }
     let y = swap_mid(&y, b, hq, t, dv);
     let state_dtype = past.map(|p| p.dtype()).unwrap_or(q.dtype());
-    Ok(vec![R::store(vec![b, t, hq * dv], y, q.dtype())?, R::store(vec![b, hkv, dk, dv], state, state_dtype)?])
+    Ok(vec![
+        R::store(vec![b, t, hq * dv], y, q.dtype())?,
+        R::store(vec![b, hkv, dk, dv], state, state_dtype)?,
+    ])
 }
 
 /// Run `CausalConvWithState` (depthwise causal conv1d with carried state) in type `R`.
@@ -190,23 +225,38 @@ pub(crate) fn causal_conv<R: Real>(act: ConvActivation, inputs: &[Option<&Tensor
     let bias = crate::util::opt(inputs, 2);
     let past = crate::util::opt(inputs, 3);
     let [b, c, l] = *x.shape() else {
-        return Err(KernelError::invalid(OP, format!("input must be [batch, channels, length], found {:?}", x.shape())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("input must be [batch, channels, length], found {:?}", x.shape()),
+        ));
     };
     let [wc, 1, kw] = *w.shape() else {
-        return Err(KernelError::invalid(OP, format!("weight must be [channels, 1, k], found {:?}", w.shape())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("weight must be [channels, 1, k], found {:?}", w.shape()),
+        ));
     };
     if wc != c || kw == 0 {
-        return Err(KernelError::invalid(OP, format!("weight {:?} does not match {c} channels", w.shape())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("weight {:?} does not match {c} channels", w.shape()),
+        ));
     }
     let p = kw - 1;
     if let Some(bs) = bias {
         if bs.shape() != [c] {
-            return Err(KernelError::invalid(OP, format!("bias must be [{c}], found {:?}", bs.shape())));
+            return Err(KernelError::invalid(
+                OP,
+                format!("bias must be [{c}], found {:?}", bs.shape()),
+            ));
         }
     }
     if let Some(ps) = past {
         if ps.shape() != [b, c, p] {
-            return Err(KernelError::invalid(OP, format!("past_state must be [{b}, {c}, {p}], found {:?}", ps.shape())));
+            return Err(KernelError::invalid(
+                OP,
+                format!("past_state must be [{b}, {c}, {p}], found {:?}", ps.shape()),
+            ));
         }
     }
     let xv = R::load(x)?;
@@ -240,5 +290,8 @@ pub(crate) fn causal_conv<R: Real>(act: ConvActivation, inputs: &[Option<&Tensor
         }
         state.extend_from_slice(&padded[n - p..]);
     }
-    Ok(vec![R::store(vec![b, c, l], y, dt)?, R::store(vec![b, c, p], state, dt)?])
+    Ok(vec![
+        R::store(vec![b, c, l], y, dt)?,
+        R::store(vec![b, c, p], state, dt)?,
+    ])
 }

@@ -27,31 +27,56 @@ pub(crate) fn rotary<R: Real>(a: &RotaryAttrs, inputs: &[Option<&Tensor>]) -> Re
     let (b, s, h, hd, sb, ss, sh) = match *x.shape() {
         [b, h, s, d] => (b, s, h, d, h * s * d, d, s * d),
         [b, s, hidden] => {
-            let h = a.num_heads.filter(|&n| n > 0).ok_or_else(|| KernelError::invalid(OP, "3-D input needs num_heads"))?;
+            let h = a
+                .num_heads
+                .filter(|&n| n > 0)
+                .ok_or_else(|| KernelError::invalid(OP, "3-D input needs num_heads"))?;
             if hidden % h != 0 {
-                return Err(KernelError::invalid(OP, format!("hidden size {hidden} is not divisible by {h} heads")));
+                return Err(KernelError::invalid(
+                    OP,
+                    format!("hidden size {hidden} is not divisible by {h} heads"),
+                ));
             }
             let d = hidden / h;
             (b, s, h, d, s * hidden, hidden, d)
         }
-        _ => return Err(KernelError::invalid(OP, format!("input must have rank 3 or 4, found {:?}", x.shape()))),
+        _ => {
+            return Err(KernelError::invalid(
+                OP,
+                format!("input must have rank 3 or 4, found {:?}", x.shape()),
+            ))
+        }
     };
-    let rot = if a.rotary_embedding_dim == 0 { hd } else { a.rotary_embedding_dim };
+    let rot = if a.rotary_embedding_dim == 0 {
+        hd
+    } else {
+        a.rotary_embedding_dim
+    };
     if rot > hd || rot % 2 != 0 {
-        return Err(KernelError::invalid(OP, format!("rotary_embedding_dim {rot} must be even and at most head size {hd}")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("rotary_embedding_dim {rot} must be even and at most head size {hd}"),
+        ));
     }
     let half = rot / 2;
     if cos_t.shape() != sin_t.shape() || cos_t.shape().last() != Some(&half) {
         return Err(KernelError::invalid(
             OP,
-            format!("cos/sin caches {:?} / {:?} must end in rotary_dim/2 = {half}", cos_t.shape(), sin_t.shape()),
+            format!(
+                "cos/sin caches {:?} / {:?} must end in rotary_dim/2 = {half}",
+                cos_t.shape(),
+                sin_t.shape()
+            ),
         ));
     }
     // Row index into the caches for each (b, s).
     let rows: Vec<usize> = match pos {
         Some(p) => {
             if p.shape() != [b, s] || cos_t.rank() != 2 {
-                return Err(KernelError::invalid(OP, format!("position_ids {:?} must be [{b}, {s}] with 2-D caches", p.shape())));
+                return Err(KernelError::invalid(
+                    OP,
+                    format!("position_ids {:?} must be [{b}, {s}] with 2-D caches", p.shape()),
+                ));
             }
             let n = cos_t.shape()[0];
             p.to_i64_vec()?
@@ -66,7 +91,10 @@ pub(crate) fn rotary<R: Real>(a: &RotaryAttrs, inputs: &[Option<&Tensor>]) -> Re
         }
         None => {
             if cos_t.shape() != [b, s, half] {
-                return Err(KernelError::invalid(OP, format!("without position_ids the caches must be [{b}, {s}, {half}]")));
+                return Err(KernelError::invalid(
+                    OP,
+                    format!("without position_ids the caches must be [{b}, {s}, {half}]"),
+                ));
             }
             (0..b * s).collect()
         }
@@ -81,7 +109,11 @@ pub(crate) fn rotary<R: Real>(a: &RotaryAttrs, inputs: &[Option<&Tensor>]) -> Re
                 let base = bi * sb + si * ss + hi * sh;
                 let f = &mut y[base..base + rot];
                 for i in 0..half {
-                    let (i1, i2) = if a.interleaved { (2 * i, 2 * i + 1) } else { (i, i + half) };
+                    let (i1, i2) = if a.interleaved {
+                        (2 * i, 2 * i + 1)
+                    } else {
+                        (i, i + half)
+                    };
                     let (x1, x2) = (f[i1], f[i2]);
                     f[i1] = c[i] * x1 - sn[i] * x2;
                     f[i2] = sn[i] * x1 + c[i] * x2;

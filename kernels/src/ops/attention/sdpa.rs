@@ -65,7 +65,11 @@ pub(crate) struct Bias<R> {
 
 impl<R: Real> Bias<R> {
     fn none() -> Bias<R> {
-        Bias { mask: None, causal: None, nonpad: None }
+        Bias {
+            mask: None,
+            causal: None,
+            nonpad: None,
+        }
     }
     #[inline]
     fn at(&self, b: usize, h: usize, i: usize, j: usize) -> R {
@@ -105,7 +109,15 @@ pub(crate) fn sdpa<R: Real>(
     bias: &Bias<R>,
     qk_mode: Option<QkOutputMode>,
 ) -> (Vec<R>, Vec<R>) {
-    let Dims { b: _, hq, hkv, s, t, d, dv } = dm;
+    let Dims {
+        b: _,
+        hq,
+        hkv,
+        s,
+        t,
+        d,
+        dv,
+    } = dm;
     let group = (hq / hkv.max(1)).max(1);
     let per_head: Vec<(Vec<R>, Vec<R>)> = (0..dm.b * hq)
         .into_par_iter()
@@ -116,7 +128,11 @@ pub(crate) fn sdpa<R: Real>(
             let kh = &k[kvh * t * d..(kvh + 1) * t * d];
             let vh = &v[kvh * t * dv..(kvh + 1) * t * dv];
             let mut out = vec![R::ZERO; s * dv];
-            let mut qk = if qk_mode.is_some() { vec![R::ZERO; s * t] } else { Vec::new() };
+            let mut qk = if qk_mode.is_some() {
+                vec![R::ZERO; s * t]
+            } else {
+                Vec::new()
+            };
             let mut row = vec![R::ZERO; t];
             for i in 0..s {
                 let qi = &qh[i * d..(i + 1) * d];
@@ -193,7 +209,10 @@ fn concat_seq<R: Copy>(past: &[R], new: &[R], bh: usize, p: usize, t: usize, d: 
 /// Check that a tensor has the given rank.
 fn rank(op: &str, what: &str, t: &Tensor, r: usize) -> Result<()> {
     if t.rank() != r {
-        return Err(KernelError::invalid(op, format!("{what} must have rank {r}, found shape {:?}", t.shape())));
+        return Err(KernelError::invalid(
+            op,
+            format!("{what} must have rank {r}, found shape {:?}", t.shape()),
+        ));
     }
     Ok(())
 }
@@ -201,7 +220,10 @@ fn rank(op: &str, what: &str, t: &Tensor, r: usize) -> Result<()> {
 /// Split `total` into `heads` equal parts.
 fn per_head(op: &str, what: &str, total: usize, heads: usize) -> Result<usize> {
     if heads == 0 || total % heads != 0 {
-        return Err(KernelError::invalid(op, format!("{what} hidden size {total} is not divisible by {heads} heads")));
+        return Err(KernelError::invalid(
+            op,
+            format!("{what} hidden size {total} is not divisible by {heads} heads"),
+        ));
     }
     Ok(total / heads)
 }
@@ -209,26 +231,41 @@ fn per_head(op: &str, what: &str, total: usize, heads: usize) -> Result<usize> {
 /// Build the mask bias from `attn_mask`, right-aligned against `[b, hq, s, t_mask]`.
 fn mask_bias<R: Real>(op: &str, m: &Tensor, dm: &Dims) -> Result<(Vec<R>, [usize; 4], usize)> {
     if m.rank() == 0 || m.rank() > 4 {
-        return Err(KernelError::invalid(op, format!("attn_mask must have rank 1..=4, found {:?}", m.shape())));
+        return Err(KernelError::invalid(
+            op,
+            format!("attn_mask must have rank 1..=4, found {:?}", m.shape()),
+        ));
     }
     let tm = m.shape()[m.rank() - 1];
     if tm > dm.t {
-        return Err(KernelError::invalid(op, format!("attn_mask has {tm} keys but there are only {}", dm.t)));
+        return Err(KernelError::invalid(
+            op,
+            format!("attn_mask has {tm} keys but there are only {}", dm.t),
+        ));
     }
     let full = [dm.b, dm.hq, dm.s, tm];
     let off = 4 - m.rank();
     for (i, &d) in m.shape().iter().enumerate() {
         if d != 1 && d != full[off + i] {
-            return Err(KernelError::invalid(op, format!("attn_mask shape {:?} does not broadcast to {:?}", m.shape(), full)));
+            return Err(KernelError::invalid(
+                op,
+                format!("attn_mask shape {:?} does not broadcast to {:?}", m.shape(), full),
+            ));
         }
     }
     let st = broadcast_strides(m.shape(), &full);
     let vals: Vec<R> = if m.dtype() == DType::Bool {
-        m.as_slice::<bool>()?.iter().map(|&x| if x { R::ZERO } else { R::NEG_INF }).collect()
+        m.as_slice::<bool>()?
+            .iter()
+            .map(|&x| if x { R::ZERO } else { R::NEG_INF })
+            .collect()
     } else if m.dtype().is_float() {
         R::load(m)?
     } else {
-        return Err(KernelError::invalid(op, format!("attn_mask must be bool or float, found {}", m.dtype())));
+        return Err(KernelError::invalid(
+            op,
+            format!("attn_mask must be bool or float, found {}", m.dtype()),
+        ));
     };
     Ok((vals, [st[0], st[1], st[2], st[3]], tm))
 }
@@ -244,7 +281,10 @@ pub(crate) fn attention<R: Real>(a: &AttentionAttrs, inputs: &[Option<&Tensor>])
     let past_v = crate::util::opt(inputs, 5);
     let nonpad = crate::util::opt(inputs, 6);
     if past_k.is_some() != past_v.is_some() {
-        return Err(KernelError::invalid(OP, "past_key and past_value must be given together"));
+        return Err(KernelError::invalid(
+            OP,
+            "past_key and past_value must be given together",
+        ));
     }
     let r = q.rank();
     rank(OP, "K", k, r)?;
@@ -252,9 +292,20 @@ pub(crate) fn attention<R: Real>(a: &AttentionAttrs, inputs: &[Option<&Tensor>])
     let (qv, kv, vv, mut dm) = match r {
         4 => {
             let (qs, ks, vs) = (q.shape(), k.shape(), v.shape());
-            let dm = Dims { b: qs[0], hq: qs[1], hkv: ks[1], s: qs[2], t: ks[2], d: qs[3], dv: vs[3] };
+            let dm = Dims {
+                b: qs[0],
+                hq: qs[1],
+                hkv: ks[1],
+                s: qs[2],
+                t: ks[2],
+                d: qs[3],
+                dv: vs[3],
+            };
             if ks[0] != dm.b || vs[0] != dm.b || vs[1] != dm.hkv || vs[2] != dm.t || ks[3] != dm.d {
-                return Err(KernelError::invalid(OP, format!("inconsistent Q/K/V shapes {qs:?} {ks:?} {vs:?}")));
+                return Err(KernelError::invalid(
+                    OP,
+                    format!("inconsistent Q/K/V shapes {qs:?} {ks:?} {vs:?}"),
+                ));
             }
             (R::load(q)?, R::load(k)?, R::load(v)?, dm)
         }
@@ -273,17 +324,28 @@ pub(crate) fn attention<R: Real>(a: &AttentionAttrs, inputs: &[Option<&Tensor>])
                 dv: per_head(OP, "V", vs[2], hkv)?,
             };
             if ks[0] != dm.b || vs[0] != dm.b || vs[1] != dm.t || per_head(OP, "K", ks[2], hkv)? != dm.d {
-                return Err(KernelError::invalid(OP, format!("inconsistent Q/K/V shapes {qs:?} {ks:?} {vs:?}")));
+                return Err(KernelError::invalid(
+                    OP,
+                    format!("inconsistent Q/K/V shapes {qs:?} {ks:?} {vs:?}"),
+                ));
             }
             let qv = swap_mid(&R::load(q)?, dm.b, dm.s, hq, dm.d);
             let kv = swap_mid(&R::load(k)?, dm.b, dm.t, hkv, dm.d);
             let vv = swap_mid(&R::load(v)?, dm.b, dm.t, hkv, dm.dv);
             (qv, kv, vv, dm)
         }
-        _ => return Err(KernelError::invalid(OP, format!("Q must have rank 3 or 4, found {:?}", q.shape()))),
+        _ => {
+            return Err(KernelError::invalid(
+                OP,
+                format!("Q must have rank 3 or 4, found {:?}", q.shape()),
+            ))
+        }
     };
     if dm.hkv == 0 || dm.hq % dm.hkv != 0 {
-        return Err(KernelError::invalid(OP, format!("q_num_heads {} is not a multiple of kv_num_heads {}", dm.hq, dm.hkv)));
+        return Err(KernelError::invalid(
+            OP,
+            format!("q_num_heads {} is not a multiple of kv_num_heads {}", dm.hq, dm.hkv),
+        ));
     }
     // KV cache.
     let mut past_len = 0;
@@ -295,7 +357,11 @@ pub(crate) fn attention<R: Real>(a: &AttentionAttrs, inputs: &[Option<&Tensor>])
             if pk.shape() != [dm.b, dm.hkv, p, dm.d] || pv.shape() != [dm.b, dm.hkv, p, dm.dv] {
                 return Err(KernelError::invalid(
                     OP,
-                    format!("past_key {:?} / past_value {:?} do not match K/V", pk.shape(), pv.shape()),
+                    format!(
+                        "past_key {:?} / past_value {:?} do not match K/V",
+                        pk.shape(),
+                        pv.shape()
+                    ),
                 ));
             }
             past_len = p;
@@ -317,7 +383,10 @@ pub(crate) fn attention<R: Real>(a: &AttentionAttrs, inputs: &[Option<&Tensor>])
     if let Some(np) = nonpad {
         let n = np.to_i64_vec()?;
         if n.len() != dm.b {
-            return Err(KernelError::invalid(OP, format!("nonpad_kv_seqlen has {} entries for batch {}", n.len(), dm.b)));
+            return Err(KernelError::invalid(
+                OP,
+                format!("nonpad_kv_seqlen has {} entries for batch {}", n.len(), dm.b),
+            ));
         }
         bias.nonpad = Some(n.iter().map(|&x| x.clamp(0, dm.t as i64) as usize).collect());
     }
@@ -326,7 +395,11 @@ pub(crate) fn attention<R: Real>(a: &AttentionAttrs, inputs: &[Option<&Tensor>])
     let qk_mode = (a.num_outputs >= 4).then_some(a.qk_mode);
     let (y, qk) = sdpa(&qv, &kv, &vv, dm, R::of(scale), softcap, &bias, qk_mode);
     let y = if r == 3 {
-        R::store(vec![dm.b, dm.s, dm.hq * dm.dv], swap_mid(&y, dm.b, dm.hq, dm.s, dm.dv), q.dtype())?
+        R::store(
+            vec![dm.b, dm.s, dm.hq * dm.dv],
+            swap_mid(&y, dm.b, dm.hq, dm.s, dm.dv),
+            q.dtype(),
+        )?
     } else {
         R::store(vec![dm.b, dm.hq, dm.s, dm.dv], y, q.dtype())?
     };
@@ -353,14 +426,37 @@ pub(crate) fn flex_attention<R: Real>(scale: Option<f32>, inputs: &[Option<&Tens
     rank(OP, "K", k, 4)?;
     rank(OP, "V", v, 4)?;
     let (qs, ks, vs) = (q.shape(), k.shape(), v.shape());
-    let dm = Dims { b: qs[0], hq: qs[1], hkv: ks[1], s: qs[2], t: ks[2], d: qs[3], dv: vs[3] };
+    let dm = Dims {
+        b: qs[0],
+        hq: qs[1],
+        hkv: ks[1],
+        s: qs[2],
+        t: ks[2],
+        d: qs[3],
+        dv: vs[3],
+    };
     if ks[0] != dm.b || vs[0] != dm.b || vs[1] != dm.hkv || vs[2] != dm.t || ks[3] != dm.d {
-        return Err(KernelError::invalid(OP, format!("inconsistent Q/K/V shapes {qs:?} {ks:?} {vs:?}")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("inconsistent Q/K/V shapes {qs:?} {ks:?} {vs:?}"),
+        ));
     }
     if dm.hkv == 0 || dm.hq % dm.hkv != 0 {
-        return Err(KernelError::invalid(OP, format!("{} query heads are not a multiple of {} kv heads", dm.hq, dm.hkv)));
+        return Err(KernelError::invalid(
+            OP,
+            format!("{} query heads are not a multiple of {} kv heads", dm.hq, dm.hkv),
+        ));
     }
     let scale = scale.map(|s| s as f64).unwrap_or(1.0 / (dm.d as f64).sqrt());
-    let (y, _) = sdpa(&R::load(q)?, &R::load(k)?, &R::load(v)?, dm, R::of(scale), None, &Bias::none(), None);
+    let (y, _) = sdpa(
+        &R::load(q)?,
+        &R::load(k)?,
+        &R::load(v)?,
+        dm,
+        R::of(scale),
+        None,
+        &Bias::none(),
+        None,
+    );
     Ok(vec![R::store(vec![dm.b, dm.hq, dm.s, dm.dv], y, q.dtype())?])
 }

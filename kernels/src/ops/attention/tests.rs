@@ -31,10 +31,14 @@ fn equal_scores_average_values_and_causal_masks() {
     let q = t(&[1, 1, 2, 2], &[1., 0., 1., 0.]);
     let k = t(&[1, 1, 2, 2], &[0., 1., 0., 1.]);
     let v = t(&[1, 1, 2, 1], &[2., 4.]);
-    let y = attn(false, 1, QkOutputMode::MatMul).run(&[Some(&q), Some(&k), Some(&v)]).unwrap();
+    let y = attn(false, 1, QkOutputMode::MatMul)
+        .run(&[Some(&q), Some(&k), Some(&v)])
+        .unwrap();
     close(y[0].as_slice::<f32>().unwrap(), &[3., 3.]);
     // Causal: query 0 only sees key 0; the qk output in softmax mode shows the weights.
-    let y = attn(true, 4, QkOutputMode::Softmax).run(&[Some(&q), Some(&k), Some(&v)]).unwrap();
+    let y = attn(true, 4, QkOutputMode::Softmax)
+        .run(&[Some(&q), Some(&k), Some(&v)])
+        .unwrap();
     close(y[0].as_slice::<f32>().unwrap(), &[2., 3.]);
     close(y[3].as_slice::<f32>().unwrap(), &[1., 0., 0.5, 0.5]);
     assert_eq!(y[1].shape(), &[1, 1, 2, 2]);
@@ -63,7 +67,11 @@ fn bool_mask_and_gqa_3d() {
 
 #[test]
 fn rotary_rotates_by_quarter_turn() {
-    let op = AttentionOp::RotaryEmbedding(RotaryAttrs { interleaved: false, rotary_embedding_dim: 0, num_heads: None });
+    let op = AttentionOp::RotaryEmbedding(RotaryAttrs {
+        interleaved: false,
+        rotary_embedding_dim: 0,
+        num_heads: None,
+    });
     let x = t(&[1, 1, 1, 2], &[1., 0.]);
     let cos = t(&[1, 1, 1], &[0.]);
     let sin = t(&[1, 1, 1], &[1.]);
@@ -77,7 +85,9 @@ fn rotary_rotates_by_quarter_turn() {
 
 #[test]
 fn causal_conv_and_linear_attention() {
-    let op = AttentionOp::CausalConvWithState { activation: ConvActivation::None };
+    let op = AttentionOp::CausalConvWithState {
+        activation: ConvActivation::None,
+    };
     let x = t(&[1, 1, 3], &[1., 2., 3.]);
     let w = t(&[1, 1, 2], &[1., 1.]);
     let y = op.run(&[Some(&x), Some(&w)]).unwrap();
@@ -101,8 +111,12 @@ fn causal_conv_and_linear_attention() {
 fn mismatched_shapes_are_errors() {
     let q = t(&[1, 1, 2, 2], &[0.; 4]);
     let k = t(&[1, 1, 2, 3], &[0.; 6]);
-    assert!(attn(false, 1, QkOutputMode::MatMul).run(&[Some(&q), Some(&k), Some(&k)]).is_err());
+    assert!(attn(false, 1, QkOutputMode::MatMul)
+        .run(&[Some(&q), Some(&k), Some(&k)])
+        .is_err());
     // 3-D inputs without head counts.
     let q3 = t(&[1, 2, 2], &[0.; 4]);
-    assert!(attn(false, 1, QkOutputMode::MatMul).run(&[Some(&q3), Some(&q3), Some(&q3)]).is_err());
+    assert!(attn(false, 1, QkOutputMode::MatMul)
+        .run(&[Some(&q3), Some(&q3), Some(&q3)])
+        .is_err());
 }

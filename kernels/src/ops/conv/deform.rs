@@ -2,8 +2,8 @@
 
 use super::geom::Geom;
 use crate::error::{KernelError, Result};
-use crate::ops::linalg::gemm::MatRef;
 use crate::ops::linalg::gemm::GemmElem;
+use crate::ops::linalg::gemm::MatRef;
 
 /// Shapes of a DeformConv call.
 #[derive(Clone, Debug)]
@@ -37,18 +37,33 @@ fn bilinear(plane: &[f64], h: usize, w: usize, y: f64, x: f64) -> f64 {
             0.0
         }
     };
-    at(y0, x0) * (1.0 - ly) * (1.0 - lx) + at(y0, x0 + 1) * (1.0 - ly) * lx + at(y0 + 1, x0) * ly * (1.0 - lx) + at(y0 + 1, x0 + 1) * ly * lx
+    at(y0, x0) * (1.0 - ly) * (1.0 - lx)
+        + at(y0, x0 + 1) * (1.0 - ly) * lx
+        + at(y0 + 1, x0) * ly * (1.0 - lx)
+        + at(y0 + 1, x0 + 1) * ly * lx
 }
 
 /// DeformConv in f64: `x` (`n×c×h×w`), `w` (`m×c/group×kh×kw`), `offset` (`n×og·kh·kw·2×oh×ow`),
 /// optional `bias` (`m`) and `mask` (`n×og·kh·kw×oh×ow`).
-pub fn deform_conv(x: &[f64], w: &[f64], offset: &[f64], bias: Option<&[f64]>, mask: Option<&[f64]>, ds: &DeformShape) -> Result<Vec<f64>> {
+pub fn deform_conv(
+    x: &[f64],
+    w: &[f64],
+    offset: &[f64],
+    bias: Option<&[f64]>,
+    mask: Option<&[f64]>,
+    ds: &DeformShape,
+) -> Result<Vec<f64>> {
     let g = &ds.geom;
     let (h, wd, oh, ow) = (g.inp[1], g.inp[2], g.out[1], g.out[2]);
     let (cg, mg, ks, osz) = (ds.c / ds.group, ds.m / ds.group, g.k_size(), g.out_size());
     let og_ch = ds.c / ds.offset_group;
-    if offset.len() != ds.n * ds.offset_group * ks * 2 * osz || mask.is_some_and(|mk| mk.len() != ds.n * ds.offset_group * ks * osz) {
-        return Err(KernelError::invalid("DeformConv", "offset or mask shape does not match the output grid"));
+    if offset.len() != ds.n * ds.offset_group * ks * 2 * osz
+        || mask.is_some_and(|mk| mk.len() != ds.n * ds.offset_group * ks * osz)
+    {
+        return Err(KernelError::invalid(
+            "DeformConv",
+            "offset or mask shape does not match the output grid",
+        ));
     }
     let mut out = vec![0.0f64; ds.n * ds.m * osz];
     let mut cols = vec![0.0f64; cg * ks * osz];
@@ -82,7 +97,17 @@ pub fn deform_conv(x: &[f64], w: &[f64], offset: &[f64], bias: Option<&[f64]>, m
                 }
                 beta = 1.0;
             }
-            f64::gemm(mg, cg * ks, osz, 1.0, MatRef::rows(w, grp * mg * cg * ks, cg * ks), MatRef::rows(&cols, 0, osz), beta, dst, osz)?;
+            f64::gemm(
+                mg,
+                cg * ks,
+                osz,
+                1.0,
+                MatRef::rows(w, grp * mg * cg * ks, cg * ks),
+                MatRef::rows(&cols, 0, osz),
+                beta,
+                dst,
+                osz,
+            )?;
         }
     }
     Ok(out)

@@ -30,7 +30,10 @@ pub fn conv<T: GemmElem>(x: &[T], w: &[T], bias: Option<&[T]>, cs: &ConvShape) -
     let (cg, mg) = (cs.c / cs.group, cs.m / cs.group);
     let (in_sz, out_sz, ks) = (g.in_size(), g.out_size(), g.k_size());
     if x.len() != cs.n * cs.c * in_sz || w.len() != cs.m * cg * ks || bias.is_some_and(|b| b.len() != cs.m) {
-        return Err(KernelError::invalid("Conv", "operand sizes do not match the convolution shape"));
+        return Err(KernelError::invalid(
+            "Conv",
+            "operand sizes do not match the convolution shape",
+        ));
     }
     let mut out = vec![T::default(); cs.n * cs.m * out_sz];
     if out.is_empty() {
@@ -71,7 +74,17 @@ fn is_pointwise(g: &Geom) -> bool {
 fn group_gemm<T: GemmElem>(xg: &[T], wg: &[T], dst: &mut [T], g: &Geom, cg: usize, mg: usize, beta: T) -> Result<()> {
     let (out_sz, kdim) = (g.out_size(), cg * g.k_size());
     if is_pointwise(g) {
-        return T::gemm(mg, kdim, out_sz, T::one(), MatRef::rows(wg, 0, kdim), MatRef::rows(xg, 0, out_sz), beta, dst, out_sz);
+        return T::gemm(
+            mg,
+            kdim,
+            out_sz,
+            T::one(),
+            MatRef::rows(wg, 0, kdim),
+            MatRef::rows(xg, 0, out_sz),
+            beta,
+            dst,
+            out_sz,
+        );
     }
     let rows = g.out[0] * g.out[1];
     let row_len = g.out[2];
@@ -82,7 +95,17 @@ fn group_gemm<T: GemmElem>(xg: &[T], wg: &[T], dst: &mut [T], g: &Geom, cg: usiz
         let r1 = (r0 + per_tile).min(rows);
         let nc = (r1 - r0) * row_len;
         im2col(xg, g, cg, r0, r1, &mut cols);
-        T::gemm(mg, kdim, nc, T::one(), MatRef::rows(wg, 0, kdim), MatRef::rows(&cols, 0, nc), beta, &mut dst[r0 * row_len..], out_sz)?;
+        T::gemm(
+            mg,
+            kdim,
+            nc,
+            T::one(),
+            MatRef::rows(wg, 0, kdim),
+            MatRef::rows(&cols, 0, nc),
+            beta,
+            &mut dst[r0 * row_len..],
+            out_sz,
+        )?;
         r0 = r1;
     }
     Ok(())

@@ -108,7 +108,10 @@ fn per_dim(op: &str, what: &str, v: &[usize], n: usize, default: usize) -> Resul
         return Ok(vec![default; n]);
     }
     if v.len() != n {
-        return Err(KernelError::invalid(op, format!("{what} has {} values for {n} spatial dims", v.len())));
+        return Err(KernelError::invalid(
+            op,
+            format!("{what} has {} values for {n} spatial dims", v.len()),
+        ));
     }
     if default == 1 && v.contains(&0) {
         return Err(KernelError::invalid(op, format!("{what} must be positive, got {v:?}")));
@@ -127,10 +130,16 @@ impl Window {
     pub fn resolve(&self, op: &str, inp: &[usize], kernel: &[usize], ceil_mode: bool) -> Result<Geom> {
         let nd = inp.len();
         if nd == 0 || nd > MAX_DIMS {
-            return Err(KernelError::unsupported(op, format!("{nd} spatial dims (supported: 1 to {MAX_DIMS})")));
+            return Err(KernelError::unsupported(
+                op,
+                format!("{nd} spatial dims (supported: 1 to {MAX_DIMS})"),
+            ));
         }
         if kernel.len() != nd {
-            return Err(KernelError::invalid(op, format!("kernel has {} dims for {nd} spatial dims", kernel.len())));
+            return Err(KernelError::invalid(
+                op,
+                format!("kernel has {} dims for {nd} spatial dims", kernel.len()),
+            ));
         }
         let s = per_dim(op, "strides", &self.strides, nd, 1)?;
         let d = per_dim(op, "dilations", &self.dilations, nd, 1)?;
@@ -146,14 +155,20 @@ impl Window {
                 AutoPad::NotSet => {
                     if !self.pads.is_empty() {
                         if self.pads.len() != 2 * nd {
-                            return Err(KernelError::invalid(op, format!("pads has {} values for {nd} spatial dims", self.pads.len())));
+                            return Err(KernelError::invalid(
+                                op,
+                                format!("pads has {} values for {nd} spatial dims", self.pads.len()),
+                            ));
                         }
                         pb[i] = self.pads[i];
                         pe[i] = self.pads[nd + i];
                     }
                     let span = inp[i] + pb[i] + pe[i];
                     if span < dk {
-                        return Err(KernelError::invalid(op, format!("window {dk} is larger than padded input {span} in dim {i}")));
+                        return Err(KernelError::invalid(
+                            op,
+                            format!("window {dk} is larger than padded input {span} in dim {i}"),
+                        ));
                     }
                     out[i] = if ceil_mode {
                         let mut o = (span - dk).div_ceil(s[i]) + 1;
@@ -167,7 +182,10 @@ impl Window {
                 }
                 AutoPad::Valid => {
                     if inp[i] < dk {
-                        return Err(KernelError::invalid(op, format!("window {dk} is larger than input {} in dim {i}", inp[i])));
+                        return Err(KernelError::invalid(
+                            op,
+                            format!("window {dk} is larger than input {} in dim {i}", inp[i]),
+                        ));
                     }
                     out[i] = (inp[i] - dk) / s[i] + 1;
                 }
@@ -175,7 +193,11 @@ impl Window {
                     out[i] = inp[i].div_ceil(s[i]);
                     let total = ((out[i].max(1) - 1) * s[i] + dk).saturating_sub(inp[i]);
                     let small = total / 2;
-                    (pb[i], pe[i]) = if self.auto_pad == AutoPad::SameUpper { (small, total - small) } else { (total - small, small) };
+                    (pb[i], pe[i]) = if self.auto_pad == AutoPad::SameUpper {
+                        (small, total - small)
+                    } else {
+                        (total - small, small)
+                    };
                 }
             }
         }
@@ -208,7 +230,11 @@ impl Window {
                         kernel_shape: None,
                         strides: self.strides.get(i).map(|&x| vec![x]).unwrap_or_default(),
                         dilations: self.dilations.get(i).map(|&x| vec![x]).unwrap_or_default(),
-                        pads: if self.pads.len() == 2 * inp.len() { vec![self.pads[i], self.pads[inp.len() + i]] } else { vec![] },
+                        pads: if self.pads.len() == 2 * inp.len() {
+                            vec![self.pads[i], self.pads[inp.len() + i]]
+                        } else {
+                            vec![]
+                        },
                         auto_pad: self.auto_pad,
                     };
                     let k = kernel.get(i).copied().unwrap_or(1);

@@ -2,12 +2,19 @@
 //! 3-D normalised geometry. Column index = flat output position; row = (channel, kernel pos).
 
 use super::geom::{valid_range, Geom};
-use rayon::prelude::*;
 use crate::ops::linalg::gemm::GemmElem;
+use rayon::prelude::*;
 
 /// Fill `cols` (`channels·k_size` rows × `(r1-r0)·out[2]` columns) with the windows of output
 /// rows `r0..r1` (a row is one `(od, oh)` pair) of `x` (`channels × in_size`, contiguous).
-pub fn im2col<T: Copy + Default + Send + Sync>(x: &[T], g: &Geom, channels: usize, r0: usize, r1: usize, cols: &mut [T]) {
+pub fn im2col<T: Copy + Default + Send + Sync>(
+    x: &[T],
+    g: &Geom,
+    channels: usize,
+    r0: usize,
+    r1: usize,
+    cols: &mut [T],
+) {
     let ncols = (r1 - r0) * g.out[2];
     if ncols == 0 {
         return;
@@ -90,8 +97,14 @@ pub fn col2im<T: GemmElem>(cols: &[T], g: &Geom, channels: usize, img: &mut [T])
         }
     };
     if channels > 1 && channels * ks * ncols >= 1 << 15 {
-        img[..channels * in_sz].par_chunks_mut(in_sz).enumerate().for_each(per_channel);
+        img[..channels * in_sz]
+            .par_chunks_mut(in_sz)
+            .enumerate()
+            .for_each(per_channel);
     } else {
-        img[..channels * in_sz].chunks_mut(in_sz).enumerate().for_each(per_channel);
+        img[..channels * in_sz]
+            .chunks_mut(in_sz)
+            .enumerate()
+            .for_each(per_channel);
     }
 }

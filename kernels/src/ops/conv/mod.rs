@@ -67,16 +67,25 @@ pub enum ConvOp {
 /// Validate `x`/`w` shapes of a (grouped) convolution and resolve its window.
 fn conv_shape(op: &str, window: &Window, group: usize, xs: &[usize], ws: &[usize]) -> Result<forward::ConvShape> {
     if xs.len() < 3 || ws.len() != xs.len() {
-        return Err(KernelError::invalid(op, format!("X {xs:?} and W {ws:?} must be [N, C, ...] and [M, C/group, ...] of the same rank >= 3")));
+        return Err(KernelError::invalid(
+            op,
+            format!("X {xs:?} and W {ws:?} must be [N, C, ...] and [M, C/group, ...] of the same rank >= 3"),
+        ));
     }
     let (n, c, m) = (xs[0], xs[1], ws[0]);
     if group == 0 || c != ws[1] * group || m % group != 0 {
-        return Err(KernelError::invalid(op, format!("channels do not match: X {xs:?}, W {ws:?}, group {group}")));
+        return Err(KernelError::invalid(
+            op,
+            format!("channels do not match: X {xs:?}, W {ws:?}, group {group}"),
+        ));
     }
     let kernel = &ws[2..];
     if let Some(k) = &window.kernel_shape {
         if k.as_slice() != kernel {
-            return Err(KernelError::invalid(op, format!("kernel_shape {k:?} differs from W's spatial shape {kernel:?}")));
+            return Err(KernelError::invalid(
+                op,
+                format!("kernel_shape {k:?} differs from W's spatial shape {kernel:?}"),
+            ));
         }
     }
     let geom = window.resolve(op, &xs[2..], kernel, false)?;
@@ -95,7 +104,10 @@ fn conv_in<C: Compute>(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cs: &forward:
 /// Fail unless `t` is a float tensor of dtype `dt`.
 fn float_like(op: &str, t: &Tensor, dt: DType) -> Result<()> {
     if t.dtype() != dt || !dt.is_float() {
-        return Err(KernelError::invalid(op, format!("expected float inputs of one dtype, got {} and {}", dt, t.dtype())));
+        return Err(KernelError::invalid(
+            op,
+            format!("expected float inputs of one dtype, got {} and {}", dt, t.dtype()),
+        ));
     }
     Ok(())
 }
@@ -120,17 +132,33 @@ fn run_conv(window: &Window, group: usize, inputs: &[Option<&Tensor>]) -> Result
 /// Values of an integer tensor minus a zero point (scalar, or one per `per`-sized block).
 fn minus_zp(op: &str, t: &Tensor, zp: Option<&Tensor>, blocks: usize) -> Result<Vec<f64>> {
     if !matches!(t.dtype(), DType::U8 | DType::I8) {
-        return Err(KernelError::invalid(op, format!("inputs must be u8 or i8, got {}", t.dtype())));
+        return Err(KernelError::invalid(
+            op,
+            format!("inputs must be u8 or i8, got {}", t.dtype()),
+        ));
     }
     let z = match zp {
         None => vec![0],
         Some(z) => z.to_i64_vec()?,
     };
     if z.len() != 1 && z.len() != blocks {
-        return Err(KernelError::invalid(op, format!("zero point has {} values, expected 1 or {blocks}", z.len())));
+        return Err(KernelError::invalid(
+            op,
+            format!("zero point has {} values, expected 1 or {blocks}", z.len()),
+        ));
     }
     let per = (t.len() / blocks.max(1)).max(1);
-    Ok(t.to_i64_vec()?.into_iter().enumerate().map(|(i, v)| (v - if z.len() == 1 { z[0] } else { z[(i / per).min(z.len() - 1)] }) as f64).collect())
+    Ok(t.to_i64_vec()?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            (v - if z.len() == 1 {
+                z[0]
+            } else {
+                z[(i / per).min(z.len() - 1)]
+            }) as f64
+        })
+        .collect())
 }
 
 fn run_conv_integer(window: &Window, group: usize, inputs: &[Option<&Tensor>]) -> Result<Tensor> {
@@ -148,25 +176,48 @@ fn run_conv_integer(window: &Window, group: usize, inputs: &[Option<&Tensor>]) -
     Tensor::from_vec(shape, out.into_iter().map(|v| v as i64 as i32).collect::<Vec<i32>>())
 }
 
-fn transpose_setup(window: &Window, group: usize, op_pad: &[usize], os: Option<&[usize]>, xs: &[usize], ws: &[usize]) -> Result<(usize, usize, usize, Geom)> {
+fn transpose_setup(
+    window: &Window,
+    group: usize,
+    op_pad: &[usize],
+    os: Option<&[usize]>,
+    xs: &[usize],
+    ws: &[usize],
+) -> Result<(usize, usize, usize, Geom)> {
     const OP: &str = "ConvTranspose";
     if xs.len() < 3 || ws.len() != xs.len() {
-        return Err(KernelError::invalid(OP, format!("X {xs:?} and W {ws:?} must be [N, C, ...] and [C, M/group, ...] of the same rank >= 3")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("X {xs:?} and W {ws:?} must be [N, C, ...] and [C, M/group, ...] of the same rank >= 3"),
+        ));
     }
     if group == 0 || xs[1] != ws[0] || !xs[1].is_multiple_of(group) {
-        return Err(KernelError::invalid(OP, format!("channels do not match: X {xs:?}, W {ws:?}, group {group}")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("channels do not match: X {xs:?}, W {ws:?}, group {group}"),
+        ));
     }
     let kernel = &ws[2..];
     if let Some(k) = &window.kernel_shape {
         if k.as_slice() != kernel {
-            return Err(KernelError::invalid(OP, format!("kernel_shape {k:?} differs from W's spatial shape {kernel:?}")));
+            return Err(KernelError::invalid(
+                OP,
+                format!("kernel_shape {k:?} differs from W's spatial shape {kernel:?}"),
+            ));
         }
     }
     let g = transpose::transpose_geom(OP, window, &xs[2..], kernel, op_pad, os)?;
     Ok((xs[0], xs[1], ws[1] * group, g))
 }
 
-fn ct_in<C: Compute>(x: &Tensor, w: &Tensor, b: Option<&Tensor>, dims: (usize, usize, usize), group: usize, g: &Geom) -> Result<Tensor> {
+fn ct_in<C: Compute>(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    dims: (usize, usize, usize),
+    group: usize,
+    g: &Geom,
+) -> Result<Tensor> {
     let (n, c, m) = dims;
     let (xv, wv) = (C::load(x)?, C::load(w)?);
     let bv = b.map(C::load).transpose()?;
@@ -176,7 +227,13 @@ fn ct_in<C: Compute>(x: &Tensor, w: &Tensor, b: Option<&Tensor>, dims: (usize, u
     C::store(out, x.dtype(), shape)
 }
 
-fn run_conv_transpose(window: &Window, group: usize, op_pad: &[usize], os: Option<&[usize]>, inputs: &[Option<&Tensor>]) -> Result<Tensor> {
+fn run_conv_transpose(
+    window: &Window,
+    group: usize,
+    op_pad: &[usize],
+    os: Option<&[usize]>,
+    inputs: &[Option<&Tensor>],
+) -> Result<Tensor> {
     const OP: &str = "ConvTranspose";
     let (x, w, b) = (req(OP, inputs, 0)?, req(OP, inputs, 1)?, opt(inputs, 2));
     float_like(OP, w, x.dtype())?;
@@ -201,23 +258,49 @@ fn run_deform(window: &Window, group: usize, offset_group: usize, inputs: &[Opti
         float_like(OP, t, x.dtype())?;
     }
     if x.rank() != 4 {
-        return Err(KernelError::unsupported(OP, "only 2-D deformable convolution is implemented"));
+        return Err(KernelError::unsupported(
+            OP,
+            "only 2-D deformable convolution is implemented",
+        ));
     }
     let cs = conv_shape(OP, window, group, x.shape(), w.shape())?;
     if offset_group == 0 || cs.c % offset_group != 0 {
-        return Err(KernelError::invalid(OP, format!("offset_group {offset_group} does not divide {} channels", cs.c)));
+        return Err(KernelError::invalid(
+            OP,
+            format!("offset_group {offset_group} does not divide {} channels", cs.c),
+        ));
     }
     let os = off.shape();
     if os.len() != 4 || os[0] != cs.n || os[2..] != cs.geom.out_dims()[..] {
-        return Err(KernelError::invalid(OP, format!("offset shape {os:?} does not match the output grid {:?}", cs.geom.out_dims())));
+        return Err(KernelError::invalid(
+            OP,
+            format!(
+                "offset shape {os:?} does not match the output grid {:?}",
+                cs.geom.out_dims()
+            ),
+        ));
     }
     if b.is_some_and(|b| b.len() != cs.m) {
         return Err(KernelError::invalid(OP, format!("B must have {} elements", cs.m)));
     }
-    let ds = deform::DeformShape { n: cs.n, c: cs.c, m: cs.m, group, offset_group, geom: cs.geom.clone() };
+    let ds = deform::DeformShape {
+        n: cs.n,
+        c: cs.c,
+        m: cs.m,
+        group,
+        offset_group,
+        geom: cs.geom.clone(),
+    };
     let bv = b.map(|t| t.to_f64_vec()).transpose()?;
     let mv = mask.map(|t| t.to_f64_vec()).transpose()?;
-    let out = deform::deform_conv(&x.to_f64_vec()?, &w.to_f64_vec()?, &off.to_f64_vec()?, bv.as_deref(), mv.as_deref(), &ds)?;
+    let out = deform::deform_conv(
+        &x.to_f64_vec()?,
+        &w.to_f64_vec()?,
+        &off.to_f64_vec()?,
+        bv.as_deref(),
+        mv.as_deref(),
+        &ds,
+    )?;
     let mut shape = vec![cs.n, cs.m];
     shape.extend(cs.geom.out_dims());
     crate::ops::linalg::gemm::store_f64(out, x.dtype(), shape)
@@ -243,11 +326,17 @@ fn run_col2im(window: &Window, inputs: &[Option<&Tensor>]) -> Result<Tensor> {
     let ds = data.shape();
     let ks: usize = block.iter().product();
     if ds.len() != 3 || ks == 0 || ds[1] % ks != 0 || image.len() != block.len() {
-        return Err(KernelError::invalid(OP, format!("input {ds:?} does not fit block {block:?} and image {image:?}")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("input {ds:?} does not fit block {block:?} and image {image:?}"),
+        ));
     }
     let g = transpose::col2im_geom(OP, window, &image, &block)?;
     if g.out_size() != ds[2] {
-        return Err(KernelError::invalid(OP, format!("input has {} blocks, the geometry gives {}", ds[2], g.out_size())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("input has {} blocks, the geometry gives {}", ds[2], g.out_size()),
+        ));
     }
     let (n, c) = (ds[0], ds[1] / ks);
     let mut shape = vec![n, c];
@@ -269,7 +358,10 @@ fn run_causal(silu: bool, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     }
     let (xs, ws) = (x.shape(), w.shape());
     if xs.len() != 3 || ws.len() != 3 || ws[0] != xs[1] || ws[1] != 1 || ws[2] == 0 {
-        return Err(KernelError::invalid(OP, format!("input {xs:?} and weight {ws:?} must be [B, C, L] and [C, 1, k]")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("input {xs:?} and weight {ws:?} must be [B, C, L] and [C, 1, k]"),
+        ));
     }
     let (bs, c, l, k) = (xs[0], xs[1], xs[2], ws[2]);
     if b.is_some_and(|b| b.len() != c) || past.is_some_and(|p| p.shape() != [bs, c, k - 1]) {
@@ -312,11 +404,22 @@ fn dim_of(t: &TensorType, i: usize) -> Dim {
 
 /// Known spatial kernel dims: from the attribute, else from W's shape.
 fn kernel_dims(window: &Window, w: &TensorType) -> Option<Vec<usize>> {
-    window.kernel_shape.clone().or_else(|| w.shape.as_ref().and_then(|s| s.get(2..).and_then(|k| k.iter().map(|d| d.known()).collect())))
+    window.kernel_shape.clone().or_else(|| {
+        w.shape
+            .as_ref()
+            .and_then(|s| s.get(2..).and_then(|k| k.iter().map(|d| d.known()).collect()))
+    })
 }
 
 /// Output type of a forward convolution: `[N, M, out...]` (`m` given explicitly).
-fn infer_forward(op: &str, window: &Window, x: &TensorType, w: &TensorType, m: Dim, dtype: DType) -> Result<TensorType> {
+fn infer_forward(
+    op: &str,
+    window: &Window,
+    x: &TensorType,
+    w: &TensorType,
+    m: Dim,
+    dtype: DType,
+) -> Result<TensorType> {
     let Some(xs) = &x.shape else {
         return Ok(TensorType::unknown(dtype));
     };
@@ -329,7 +432,10 @@ fn infer_forward(op: &str, window: &Window, x: &TensorType, w: &TensorType, m: D
     };
     let mut shape = vec![xs[0].clone(), m];
     shape.extend(sp);
-    Ok(TensorType { dtype, shape: Some(shape) })
+    Ok(TensorType {
+        dtype,
+        shape: Some(shape),
+    })
 }
 
 impl OpImpl for ConvOp {
@@ -368,7 +474,12 @@ impl OpImpl for ConvOp {
                 };
                 Ok(vec![TensorType { dtype: x.dtype, shape }])
             }
-            ConvOp::ConvTranspose { window, group, output_padding, output_shape } => {
+            ConvOp::ConvTranspose {
+                window,
+                group,
+                output_padding,
+                output_shape,
+            } => {
                 let w = req_ty(op, inputs, 1)?;
                 let m = match dim_of(w, 1) {
                     Dim::Known(v) => Dim::Known(v * group),
@@ -380,14 +491,18 @@ impl OpImpl for ConvOp {
                 let sp: Option<Vec<usize>> = xs[2..].iter().map(|d| d.known()).collect();
                 let out = match (sp, kernel_dims(window, w)) {
                     (Some(sp), Some(k)) => {
-                        let g = transpose::transpose_geom(op, window, &sp, &k, output_padding, output_shape.as_deref())?;
+                        let g =
+                            transpose::transpose_geom(op, window, &sp, &k, output_padding, output_shape.as_deref())?;
                         g.inp[3 - g.nd..].iter().map(|&d| Dim::Known(d)).collect()
                     }
                     _ => vec![Dim::Unknown; xs.len() - 2],
                 };
                 let mut shape = vec![xs[0].clone(), m];
                 shape.extend(out);
-                Ok(vec![TensorType { dtype: x.dtype, shape: Some(shape) }])
+                Ok(vec![TensorType {
+                    dtype: x.dtype,
+                    shape: Some(shape),
+                }])
             }
             ConvOp::Col2Im { .. } => {
                 let (img, blk) = (const_val(inputs, 1), const_val(inputs, 2));
@@ -401,7 +516,10 @@ impl OpImpl for ConvOp {
                         };
                         let mut shape = vec![xs[0].clone(), c];
                         shape.extend(image.into_iter().map(Dim::Known));
-                        Ok(vec![TensorType { dtype: x.dtype, shape: Some(shape) }])
+                        Ok(vec![TensorType {
+                            dtype: x.dtype,
+                            shape: Some(shape),
+                        }])
                     }
                     _ => Ok(vec![TensorType::unknown(x.dtype)]),
                 }
@@ -414,7 +532,13 @@ impl OpImpl for ConvOp {
                     }
                     _ => Some(vec![Dim::Unknown; 3]),
                 };
-                Ok(vec![x.clone(), TensorType { dtype: x.dtype, shape: state }])
+                Ok(vec![
+                    x.clone(),
+                    TensorType {
+                        dtype: x.dtype,
+                        shape: state,
+                    },
+                ])
             }
         }
     }
@@ -423,10 +547,25 @@ impl OpImpl for ConvOp {
         Ok(match self {
             ConvOp::Conv { window, group } => vec![run_conv(window, *group, inputs)?],
             ConvOp::ConvInteger { window, group } => vec![run_conv_integer(window, *group, inputs)?],
-            ConvOp::ConvTranspose { window, group, output_padding, output_shape } => {
-                vec![run_conv_transpose(window, *group, output_padding, output_shape.as_deref(), inputs)?]
+            ConvOp::ConvTranspose {
+                window,
+                group,
+                output_padding,
+                output_shape,
+            } => {
+                vec![run_conv_transpose(
+                    window,
+                    *group,
+                    output_padding,
+                    output_shape.as_deref(),
+                    inputs,
+                )?]
             }
-            ConvOp::DeformConv { window, group, offset_group } => vec![run_deform(window, *group, *offset_group, inputs)?],
+            ConvOp::DeformConv {
+                window,
+                group,
+                offset_group,
+            } => vec![run_deform(window, *group, *offset_group, inputs)?],
             ConvOp::Col2Im { window } => vec![run_col2im(window, inputs)?],
             ConvOp::CausalConvWithState { silu } => run_causal(*silu, inputs)?,
         })
@@ -444,7 +583,9 @@ impl OpImpl for ConvOp {
             (ConvOp::ConvTranspose { .. }, Some(w)) if w.len() >= 2 => {
                 2 * inputs.first().copied().flatten().map_or(0, prod) * prod(&w[1..])
             }
-            (ConvOp::CausalConvWithState { .. }, Some(w)) if w.len() == 3 => 2 * outputs.first().map_or(0, |o| prod(o)) * w[2] as u64,
+            (ConvOp::CausalConvWithState { .. }, Some(w)) if w.len() == 3 => {
+                2 * outputs.first().map_or(0, |o| prod(o)) * w[2] as u64
+            }
             _ => outputs.iter().map(|s| prod(s)).sum(),
         }
     }

@@ -7,7 +7,13 @@ fn t32(shape: &[usize], v: Vec<f32>) -> Tensor {
 }
 
 fn win(pads: &[usize]) -> Window {
-    Window { kernel_shape: None, strides: vec![], dilations: vec![], pads: pads.to_vec(), auto_pad: AutoPad::NotSet }
+    Window {
+        kernel_shape: None,
+        strides: vec![],
+        dilations: vec![],
+        pads: pads.to_vec(),
+        auto_pad: AutoPad::NotSet,
+    }
 }
 
 fn run(op: &ConvOp, ins: &[Option<&Tensor>]) -> Result<Tensor> {
@@ -18,13 +24,25 @@ fn run(op: &ConvOp, ins: &[Option<&Tensor>]) -> Result<Tensor> {
 fn conv_basic_with_and_without_padding() {
     let x = t32(&[1, 1, 5, 5], (0..25).map(|v| v as f32).collect());
     let w = t32(&[1, 1, 3, 3], vec![1.0; 9]);
-    let op = ConvOp::Conv { window: win(&[1, 1, 1, 1]), group: 1 };
+    let op = ConvOp::Conv {
+        window: win(&[1, 1, 1, 1]),
+        group: 1,
+    };
     let y = run(&op, &[Some(&x), Some(&w)]).unwrap();
     assert_eq!(y.shape(), &[1, 1, 5, 5]);
-    assert_eq!(&y.as_slice::<f32>().unwrap()[..10], &[12., 21., 27., 33., 24., 33., 54., 63., 72., 51.]);
-    let op = ConvOp::Conv { window: win(&[]), group: 1 };
+    assert_eq!(
+        &y.as_slice::<f32>().unwrap()[..10],
+        &[12., 21., 27., 33., 24., 33., 54., 63., 72., 51.]
+    );
+    let op = ConvOp::Conv {
+        window: win(&[]),
+        group: 1,
+    };
     let y = run(&op, &[Some(&x), Some(&w)]).unwrap();
-    assert_eq!(y.as_slice::<f32>().unwrap(), &[54., 63., 72., 99., 108., 117., 144., 153., 162.]);
+    assert_eq!(
+        y.as_slice::<f32>().unwrap(),
+        &[54., 63., 72., 99., 108., 117., 144., 153., 162.]
+    );
 }
 
 #[test]
@@ -37,7 +55,11 @@ fn conv_multichannel_bias_matches_direct() {
     let mut window = win(&[1, 1, 1, 1]);
     window.strides = vec![2, 2];
     let op = ConvOp::Conv { window, group: 1 };
-    let (xt, wt, bt) = (t32(&[1, c, h, wd], x.clone()), t32(&[m, c, 3, 3], w.clone()), t32(&[m], b.clone()));
+    let (xt, wt, bt) = (
+        t32(&[1, c, h, wd], x.clone()),
+        t32(&[m, c, 3, 3], w.clone()),
+        t32(&[m], b.clone()),
+    );
     let y = run(&op, &[Some(&xt), Some(&wt), Some(&bt)]).unwrap();
     let (oh, ow) = (3usize, 2usize);
     assert_eq!(y.shape(), &[1, m, oh, ow]);
@@ -51,7 +73,8 @@ fn conv_multichannel_bias_matches_direct() {
                         for kj in 0..3 {
                             let (yy, xx) = ((i * 2 + ki) as isize - 1, (j * 2 + kj) as isize - 1);
                             if yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < wd {
-                                acc += w[((mo * c + ci) * 3 + ki) * 3 + kj] * x[(ci * h + yy as usize) * wd + xx as usize];
+                                acc +=
+                                    w[((mo * c + ci) * 3 + ki) * 3 + kj] * x[(ci * h + yy as usize) * wd + xx as usize];
                             }
                         }
                     }
@@ -66,7 +89,10 @@ fn conv_multichannel_bias_matches_direct() {
 fn conv_depthwise() {
     let x = t32(&[1, 2, 3, 3], (0..18).map(|v| v as f32).collect());
     let w = t32(&[2, 1, 2, 2], vec![1., 1., 1., 1., 2., 2., 2., 2.]);
-    let op = ConvOp::Conv { window: win(&[]), group: 2 };
+    let op = ConvOp::Conv {
+        window: win(&[]),
+        group: 2,
+    };
     let y = run(&op, &[Some(&x), Some(&w)]).unwrap();
     assert_eq!(y.as_slice::<f32>().unwrap(), &[8., 12., 20., 24., 88., 96., 112., 120.]);
 }
@@ -75,7 +101,12 @@ fn conv_depthwise() {
 fn conv_transpose_basic() {
     let x = t32(&[1, 1, 3, 3], (0..9).map(|v| v as f32).collect());
     let w = t32(&[1, 2, 3, 3], vec![1.0; 18]);
-    let op = ConvOp::ConvTranspose { window: win(&[]), group: 1, output_padding: vec![], output_shape: None };
+    let op = ConvOp::ConvTranspose {
+        window: win(&[]),
+        group: 1,
+        output_padding: vec![],
+        output_shape: None,
+    };
     let y = run(&op, &[Some(&x), Some(&w)]).unwrap();
     assert_eq!(y.shape(), &[1, 2, 5, 5]);
     let v = y.as_slice::<f32>().unwrap();
@@ -100,7 +131,10 @@ fn conv_auto_pad_same_lower_shape() {
 fn conv_errors() {
     let x = t32(&[1, 3, 4, 4], vec![0.0; 48]);
     let w = t32(&[2, 2, 3, 3], vec![0.0; 36]);
-    let op = ConvOp::Conv { window: win(&[]), group: 1 };
+    let op = ConvOp::Conv {
+        window: win(&[]),
+        group: 1,
+    };
     assert!(run(&op, &[Some(&x), Some(&w)]).is_err());
     assert!(run(&op, &[Some(&x)]).is_err());
     let w = t32(&[2, 3, 5, 5], vec![0.0; 150]);

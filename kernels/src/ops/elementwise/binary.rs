@@ -50,14 +50,15 @@ pub(super) fn run(op: &BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// Arithmetic on two tensors of the same numeric dtype.
 pub(super) fn arith(name: &str, op: Arith, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if a.dtype() != b.dtype() {
-        return Err(KernelError::invalid(name, format!("inputs have different dtypes {} and {}", a.dtype(), b.dtype())));
+        return Err(KernelError::invalid(
+            name,
+            format!("inputs have different dtypes {} and {}", a.dtype(), b.dtype()),
+        ));
     }
     match a.dtype() {
         DType::F32 => float::<f32>(name, op, a, b),
         DType::F64 => float::<f64>(name, op, a, b),
-        DType::F16 | DType::BF16 => {
-            float::<f32>(name, op, &a.cast(DType::F32)?, &b.cast(DType::F32)?)?.cast(a.dtype())
-        }
+        DType::F16 | DType::BF16 => float::<f32>(name, op, &a.cast(DType::F32)?, &b.cast(DType::F32)?)?.cast(a.dtype()),
         dt => dispatch_int!(dt, int(name, op, a, b), other => Err(bad_dtype(name, dt))),
     }
 }
@@ -148,7 +149,10 @@ fn int_pow_i64<T: Int>(a: &Tensor, e: &Tensor) -> Result<Tensor> {
 fn compare(op: &BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let name = op.name();
     if a.dtype() != b.dtype() {
-        return Err(KernelError::invalid(name, format!("inputs have different dtypes {} and {}", a.dtype(), b.dtype())));
+        return Err(KernelError::invalid(
+            name,
+            format!("inputs have different dtypes {} and {}", a.dtype(), b.dtype()),
+        ));
     }
     if matches!(a.dtype(), DType::F16 | DType::BF16) {
         // Exact in f32, and faster than comparing half values directly.
@@ -173,7 +177,14 @@ fn compare_str(op: &BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if *op != BinaryOp::Equal {
         return Err(bad_dtype(op.name(), DType::Str));
     }
-    let (shape, v) = binary_ref(op.name(), a.as_strings()?, a.shape(), b.as_strings()?, b.shape(), |x, y| x == y)?;
+    let (shape, v) = binary_ref(
+        op.name(),
+        a.as_strings()?,
+        a.shape(),
+        b.as_strings()?,
+        b.shape(),
+        |x, y| x == y,
+    )?;
     Tensor::from_vec(shape, v)
 }
 

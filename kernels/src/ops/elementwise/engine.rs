@@ -35,7 +35,9 @@ where
         body(&mut out, x);
     } else {
         let ch = chunk_len(n);
-        out.par_chunks_mut(ch).zip(x.par_chunks(ch)).for_each(|(o, i)| body(o, i));
+        out.par_chunks_mut(ch)
+            .zip(x.par_chunks(ch))
+            .for_each(|(o, i)| body(o, i));
     }
     out
 }
@@ -67,8 +69,7 @@ impl<const N: usize> Plan<N> {
             if ext == 1 {
                 continue;
             }
-            let mergeable = !dims.is_empty()
-                && (0..N).all(|k| strides[k].last().copied() == Some(st[k][d] * ext));
+            let mergeable = !dims.is_empty() && (0..N).all(|k| strides[k].last().copied() == Some(st[k][d] * ext));
             if mergeable {
                 if let Some(last) = dims.last_mut() {
                     *last *= ext;
@@ -87,7 +88,12 @@ impl<const N: usize> Plan<N> {
         }
         let inner = dims.pop().unwrap_or(1);
         let inner_strides = std::array::from_fn(|k| strides[k].pop().unwrap_or(0));
-        Plan { outer: dims, outer_strides: strides, inner, inner_strides }
+        Plan {
+            outer: dims,
+            outer_strides: strides,
+            inner,
+            inner_strides,
+        }
     }
 
     /// Input offsets of the first element of output row `row`.
@@ -127,7 +133,9 @@ impl<const N: usize> Plan<N> {
             segments(0, out);
         } else {
             let ch = chunk_len(n);
-            out.par_chunks_mut(ch).enumerate().for_each(|(i, c)| segments(i * ch, c));
+            out.par_chunks_mut(ch)
+                .enumerate()
+                .for_each(|(i, c)| segments(i * ch, c));
         }
     }
 }

@@ -19,7 +19,10 @@ pub(super) fn variadic(op: &VariadicOp, inputs: &[&Tensor]) -> Result<Tensor> {
         return Err(bad_dtype(name, dt));
     }
     if let Some(t) = rest.iter().find(|t| t.dtype() != dt) {
-        return Err(KernelError::invalid(name, format!("inputs have different dtypes {dt} and {}", t.dtype())));
+        return Err(KernelError::invalid(
+            name,
+            format!("inputs have different dtypes {dt} and {}", t.dtype()),
+        ));
     }
     if matches!(dt, DType::F16 | DType::BF16) {
         // Accumulate in f32 and round once.
@@ -50,10 +53,16 @@ pub(super) fn variadic(op: &VariadicOp, inputs: &[&Tensor]) -> Result<Tensor> {
 /// `cond ? x : y` with broadcasting over all three inputs.
 pub(super) fn where_op(cond: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
     if cond.dtype() != DType::Bool {
-        return Err(KernelError::invalid("Where", format!("condition must be bool, found {}", cond.dtype())));
+        return Err(KernelError::invalid(
+            "Where",
+            format!("condition must be bool, found {}", cond.dtype()),
+        ));
     }
     if x.dtype() != y.dtype() {
-        return Err(KernelError::invalid("Where", format!("X and Y have different dtypes {} and {}", x.dtype(), y.dtype())));
+        return Err(KernelError::invalid(
+            "Where",
+            format!("X and Y have different dtypes {} and {}", x.dtype(), y.dtype()),
+        ));
     }
     dispatch_dtype!(x.dtype(), where_t(cond, x, y), str => where_str(cond, x, y))
 }
@@ -96,7 +105,10 @@ fn bound(dt: DType, input: Option<&Tensor>, attr: Option<f32>) -> Result<Option<
     let t = match (input, attr) {
         (Some(t), _) => {
             if t.len() != 1 {
-                return Err(KernelError::invalid("Clip", format!("bounds must be scalars, found shape {:?}", t.shape())));
+                return Err(KernelError::invalid(
+                    "Clip",
+                    format!("bounds must be scalars, found shape {:?}", t.shape()),
+                ));
             }
             t.cast(dt)?
         }

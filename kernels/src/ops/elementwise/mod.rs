@@ -54,34 +54,58 @@ pub enum UnaryOp {
     /// NaN test (bool output).
     IsNaN,
     /// Infinity test (bool output) for the enabled signs.
-    IsInf { detect_positive: bool, detect_negative: bool },
+    IsInf {
+        detect_positive: bool,
+        detect_negative: bool,
+    },
     Relu,
     Sigmoid,
     Tanh,
     Softsign,
     Softplus,
     /// `x < 0 ? alpha * x : x`.
-    LeakyRelu { alpha: f32 },
+    LeakyRelu {
+        alpha: f32,
+    },
     /// `x < 0 ? alpha * (exp(x) - 1) : x`.
-    Elu { alpha: f32 },
+    Elu {
+        alpha: f32,
+    },
     /// `gamma * (x > 0 ? x : alpha * (exp(x) - 1))`.
-    Selu { alpha: f32, gamma: f32 },
+    Selu {
+        alpha: f32,
+        gamma: f32,
+    },
     /// `max(0, x) + min(0, alpha * (exp(x / alpha) - 1))`.
-    Celu { alpha: f32 },
+    Celu {
+        alpha: f32,
+    },
     /// `max(0, min(1, alpha * x + beta))`.
-    HardSigmoid { alpha: f32, beta: f32 },
+    HardSigmoid {
+        alpha: f32,
+        beta: f32,
+    },
     /// `x * max(0, min(1, x / 6 + 1 / 2))`.
     HardSwish,
     /// `x > alpha ? x : 0`.
-    ThresholdedRelu { alpha: f32 },
+    ThresholdedRelu {
+        alpha: f32,
+    },
     /// `x < -lambd ? x + bias : x > lambd ? x - bias : 0`.
-    Shrink { lambd: f32, bias: f32 },
+    Shrink {
+        lambd: f32,
+        bias: f32,
+    },
     /// Gaussian error linear unit, exact (`tanh == false`) or tanh-approximated.
-    Gelu { tanh: bool },
+    Gelu {
+        tanh: bool,
+    },
     /// `x * tanh(softplus(x))`.
     Mish,
     /// `x * sigmoid(alpha * x)`.
-    Swish { alpha: f32 },
+    Swish {
+        alpha: f32,
+    },
 }
 
 /// Two-input elementwise ops with numpy broadcasting.
@@ -95,7 +119,9 @@ pub enum BinaryOp {
     /// Power; the exponent may have another dtype, the output has the base's dtype.
     Pow,
     /// Remainder: `fmod` takes the dividend's sign, otherwise the divisor's.
-    Mod { fmod: bool },
+    Mod {
+        fmod: bool,
+    },
     Equal,
     Less,
     LessOrEqual,
@@ -108,7 +134,9 @@ pub enum BinaryOp {
     BitwiseOr,
     BitwiseXor,
     /// Shift of unsigned integers; `left` or right.
-    BitShift { left: bool },
+    BitShift {
+        left: bool,
+    },
     /// `x < 0 ? slope * x : x` with the slope broadcast to x.
     PRelu,
 }
@@ -197,7 +225,13 @@ impl UnaryOp {
         let ok = match self {
             Not => dt == DType::Bool,
             BitwiseNot => dt.is_int(),
-            IsNaN | IsInf { .. } => return if dt.is_float() { Ok(DType::Bool) } else { Err(bad_dtype(self.name(), dt)) },
+            IsNaN | IsInf { .. } => {
+                return if dt.is_float() {
+                    Ok(DType::Bool)
+                } else {
+                    Err(bad_dtype(self.name(), dt))
+                }
+            }
             Abs | Neg | Sign | Relu | Shrink { .. } => dt.is_numeric(),
             _ => dt.is_float(),
         };
@@ -241,7 +275,10 @@ impl BinaryOp {
         use BinaryOp::*;
         let name = self.name();
         if !matches!(self, Pow) && a != b {
-            return Err(KernelError::invalid(name, format!("inputs have different dtypes {a} and {b}")));
+            return Err(KernelError::invalid(
+                name,
+                format!("inputs have different dtypes {a} and {b}"),
+            ));
         }
         let (ok, out) = match self {
             Add | Sub | Mul | Div | Mod { .. } | PRelu => (a.is_numeric(), a),
@@ -310,33 +347,62 @@ impl OpImpl for ElementwiseOp {
         let name = self.name();
         let x = req_ty(name, inputs, 0)?;
         let out = match self {
-            ElementwiseOp::Unary(u) => TensorType { dtype: u.out_dtype(x.dtype)?, shape: x.shape.clone() },
+            ElementwiseOp::Unary(u) => TensorType {
+                dtype: u.out_dtype(x.dtype)?,
+                shape: x.shape.clone(),
+            },
             ElementwiseOp::Binary(b) => {
                 let y = req_ty(name, inputs, 1)?;
-                TensorType { dtype: b.out_dtype(x.dtype, y.dtype)?, shape: broadcast_types(name, &[x, y])? }
+                TensorType {
+                    dtype: b.out_dtype(x.dtype, y.dtype)?,
+                    shape: broadcast_types(name, &[x, y])?,
+                }
             }
             ElementwiseOp::Variadic(v) => {
-                let tys = (0..inputs.len()).map(|i| req_ty(name, inputs, i)).collect::<Result<Vec<_>>>()?;
+                let tys = (0..inputs.len())
+                    .map(|i| req_ty(name, inputs, i))
+                    .collect::<Result<Vec<_>>>()?;
                 if let Some(t) = tys.iter().find(|t| t.dtype != x.dtype) {
-                    return Err(KernelError::invalid(name, format!("inputs have different dtypes {} and {}", x.dtype, t.dtype)));
+                    return Err(KernelError::invalid(
+                        name,
+                        format!("inputs have different dtypes {} and {}", x.dtype, t.dtype),
+                    ));
                 }
                 if !v.accepts(x.dtype) {
                     return Err(bad_dtype(name, x.dtype));
                 }
-                TensorType { dtype: x.dtype, shape: broadcast_types(name, &tys)? }
+                TensorType {
+                    dtype: x.dtype,
+                    shape: broadcast_types(name, &tys)?,
+                }
             }
             ElementwiseOp::Where => {
                 let (a, b) = (req_ty(name, inputs, 1)?, req_ty(name, inputs, 2)?);
                 if x.dtype != DType::Bool {
-                    return Err(KernelError::invalid(name, format!("condition must be bool, found {}", x.dtype)));
+                    return Err(KernelError::invalid(
+                        name,
+                        format!("condition must be bool, found {}", x.dtype),
+                    ));
                 }
                 if a.dtype != b.dtype {
-                    return Err(KernelError::invalid(name, format!("X and Y have different dtypes {} and {}", a.dtype, b.dtype)));
+                    return Err(KernelError::invalid(
+                        name,
+                        format!("X and Y have different dtypes {} and {}", a.dtype, b.dtype),
+                    ));
                 }
-                TensorType { dtype: a.dtype, shape: broadcast_types(name, &[x, a, b])? }
+                TensorType {
+                    dtype: a.dtype,
+                    shape: broadcast_types(name, &[x, a, b])?,
+                }
             }
-            ElementwiseOp::Cast { to } => TensorType { dtype: *to, shape: x.shape.clone() },
-            ElementwiseOp::CastLike => TensorType { dtype: req_ty(name, inputs, 1)?.dtype, shape: x.shape.clone() },
+            ElementwiseOp::Cast { to } => TensorType {
+                dtype: *to,
+                shape: x.shape.clone(),
+            },
+            ElementwiseOp::CastLike => TensorType {
+                dtype: req_ty(name, inputs, 1)?.dtype,
+                shape: x.shape.clone(),
+            },
             ElementwiseOp::Clip { .. } => {
                 if !x.dtype.is_numeric() {
                     return Err(bad_dtype(name, x.dtype));
@@ -354,7 +420,9 @@ impl OpImpl for ElementwiseOp {
             ElementwiseOp::Unary(u) => unary::run(u, x)?,
             ElementwiseOp::Binary(b) => binary::run(b, x, req(name, inputs, 1)?)?,
             ElementwiseOp::Variadic(v) => {
-                let ts = (0..inputs.len()).map(|i| req(name, inputs, i)).collect::<Result<Vec<_>>>()?;
+                let ts = (0..inputs.len())
+                    .map(|i| req(name, inputs, i))
+                    .collect::<Result<Vec<_>>>()?;
                 misc::variadic(v, &ts)?
             }
             ElementwiseOp::Where => misc::where_op(x, req(name, inputs, 1)?, req(name, inputs, 2)?)?,

@@ -85,7 +85,11 @@ fn half_computes_in_f32() {
     let x = t(&[2], vec![f16::from_f32(4.0), f16::from_f32(2.25)]);
     let y = run1(ElementwiseOp::Unary(UnaryOp::Sqrt), &[&x]).unwrap();
     assert_eq!(y.as_slice::<f16>().unwrap(), &[f16::from_f32(2.0), f16::from_f32(1.5)]);
-    let m = run1(ElementwiseOp::Variadic(VariadicOp::Max), &[&x, &t(&[1], vec![f16::from_f32(3.0)])]).unwrap();
+    let m = run1(
+        ElementwiseOp::Variadic(VariadicOp::Max),
+        &[&x, &t(&[1], vec![f16::from_f32(3.0)])],
+    )
+    .unwrap();
     assert_eq!(m.as_slice::<f16>().unwrap(), &[f16::from_f32(4.0), f16::from_f32(3.0)]);
 }
 
@@ -100,9 +104,18 @@ fn variadic_mean_and_where_and_clip() {
     let w = run1(ElementwiseOp::Where, &[&cond, &a, &b]).unwrap();
     assert_eq!(w.as_slice::<f32>().unwrap(), &[3.0, 0.0, 2.0, 1.0, 3.0, 4.0]);
     let lo = Tensor::scalar(1.0f32);
-    let y = ElementwiseOp::Clip { min: None, max: None }.run(&[Some(&c), Some(&lo), None]).unwrap();
+    let y = ElementwiseOp::Clip { min: None, max: None }
+        .run(&[Some(&c), Some(&lo), None])
+        .unwrap();
     assert_eq!(y[0].as_slice::<f32>().unwrap(), &[2.0, 6.0, 1.0]);
-    let y = run1(ElementwiseOp::Clip { min: Some(0.5), max: Some(2.5) }, &[&c]).unwrap();
+    let y = run1(
+        ElementwiseOp::Clip {
+            min: Some(0.5),
+            max: Some(2.5),
+        },
+        &[&c],
+    )
+    .unwrap();
     assert_eq!(y.as_slice::<f32>().unwrap(), &[2.0, 2.5, 0.5]);
 }
 
@@ -133,9 +146,21 @@ fn errors_instead_of_panics() {
 
 #[test]
 fn infer_broadcasts_symbolic_dims() {
-    let a = TensorType { dtype: DType::F32, shape: Some(vec![Dim::Sym("n".into()), Dim::Known(1)]) };
+    let a = TensorType {
+        dtype: DType::F32,
+        shape: Some(vec![Dim::Sym("n".into()), Dim::Known(1)]),
+    };
     let b = TensorType::known(DType::F32, &[3]);
-    let ins = [InferInput { ty: Some(&a), value: None }, InferInput { ty: Some(&b), value: None }];
+    let ins = [
+        InferInput {
+            ty: Some(&a),
+            value: None,
+        },
+        InferInput {
+            ty: Some(&b),
+            value: None,
+        },
+    ];
     let out = ElementwiseOp::Binary(BinaryOp::Less).infer(&ins).unwrap();
     assert_eq!(out[0].dtype, DType::Bool);
     assert_eq!(out[0].shape, Some(vec![Dim::Sym("n".into()), Dim::Known(3)]));

@@ -16,7 +16,10 @@ pub(super) fn run(op: &UnaryOp, x: &Tensor) -> Result<Tensor> {
         UnaryOp::Not => return unary(x, |v: bool| !v),
         UnaryOp::BitwiseNot => return dispatch_int!(x.dtype(), bit_not(x), other => Err(bad_dtype(name, x.dtype()))),
         UnaryOp::IsNaN => return dispatch_float!(x.dtype(), is_nan(x), other => Err(bad_dtype(name, x.dtype()))),
-        UnaryOp::IsInf { detect_positive, detect_negative } => {
+        UnaryOp::IsInf {
+            detect_positive,
+            detect_negative,
+        } => {
             let (p, n) = (*detect_positive, *detect_negative);
             return dispatch_float!(x.dtype(), is_inf(x, p, n), other => Err(bad_dtype(name, x.dtype())));
         }
@@ -93,7 +96,15 @@ fn float<F: Real>(op: &UnaryOp, x: &Tensor) -> Result<Tensor> {
         Ceil => unary(x, |v: F| v.ceil()),
         Floor => unary(x, |v: F| v.floor()),
         Round => unary(x, |v: F| v.round_even()),
-        Sign => unary(x, move |v: F| if v > zero { one } else if v < zero { -one } else { v }),
+        Sign => unary(x, move |v: F| {
+            if v > zero {
+                one
+            } else if v < zero {
+                -one
+            } else {
+                v
+            }
+        }),
         Erf => unary(x, |v: F| v.erf()),
         Relu => unary(x, move |v: F| if v < zero { zero } else { v }),
         Sigmoid => unary(x, sigmoid::<F>),
@@ -130,7 +141,15 @@ fn float<F: Real>(op: &UnaryOp, x: &Tensor) -> Result<Tensor> {
         }
         Shrink { lambd, bias } => {
             let (l, b) = (c(lambd), c(bias));
-            unary(x, move |v: F| if v < -l { v + b } else if v > l { v - b } else { zero })
+            unary(x, move |v: F| {
+                if v < -l {
+                    v + b
+                } else if v > l {
+                    v - b
+                } else {
+                    zero
+                }
+            })
         }
         Gelu { tanh: false } => {
             let (h, r) = (F::c(0.5), F::c(std::f64::consts::FRAC_1_SQRT_2));
@@ -172,7 +191,13 @@ fn int<T: Int>(op: &UnaryOp, x: &Tensor) -> Result<Tensor> {
             let (l, b) = (lambd as f64, bias as f64);
             unary(x, move |v: T| {
                 let v = v.to_f64();
-                T::from_f64(if v < -l { v + b } else if v > l { v - b } else { 0.0 })
+                T::from_f64(if v < -l {
+                    v + b
+                } else if v > l {
+                    v - b
+                } else {
+                    0.0
+                })
             })
         }
         _ => Err(bad_dtype(op.name(), T::DTYPE)),

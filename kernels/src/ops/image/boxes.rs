@@ -16,7 +16,10 @@ struct Sample {
 fn bilinear(y: f64, x: f64, h: usize, w: usize) -> Sample {
     let (hf, wf) = (h as f64, w as f64);
     if y < -1.0 || y > hf || x < -1.0 || x > wf || h == 0 || w == 0 {
-        return Sample { pos: [0; 4], w: [0.0; 4] };
+        return Sample {
+            pos: [0; 4],
+            w: [0.0; 4],
+        };
     }
     let (mut y, mut x) = (y.max(0.0), x.max(0.0));
     let mut yl = y as usize;
@@ -39,13 +42,24 @@ fn bilinear(y: f64, x: f64, h: usize, w: usize) -> Sample {
     }
     let (ly, lx) = (y - yl as f64, x - xl as f64);
     let (hy, hx) = (1.0 - ly, 1.0 - lx);
-    Sample { pos: [yl * w + xl, yl * w + xh, yh * w + xl, yh * w + xh], w: [hy * hx, hy * lx, ly * hx, ly * lx] }
+    Sample {
+        pos: [yl * w + xl, yl * w + xh, yh * w + xl, yh * w + xh],
+        w: [hy * hx, hy * lx, ly * hx, ly * lx],
+    }
 }
 
 /// RoiAlign over `X [N, C, H, W]`, `rois [R, 4]` (x1, y1, x2, y2) and `batch_indices [R]`.
 pub(super) fn roi_align(op: &ImageOp, inputs: &[Option<&Tensor>]) -> Result<Tensor> {
     const OP: &str = "RoiAlign";
-    let ImageOp::RoiAlign { max_mode, output_height: oh, output_width: ow, sampling_ratio, spatial_scale, half_pixel } = *op else {
+    let ImageOp::RoiAlign {
+        max_mode,
+        output_height: oh,
+        output_width: ow,
+        sampling_ratio,
+        spatial_scale,
+        half_pixel,
+    } = *op
+    else {
         return Err(KernelError::invalid(OP, "not a RoiAlign"));
     };
     let x = req(OP, inputs, 0)?;
@@ -53,7 +67,14 @@ pub(super) fn roi_align(op: &ImageOp, inputs: &[Option<&Tensor>]) -> Result<Tens
     let bidx = req(OP, inputs, 2)?.to_i64_vec()?;
     let xs = x.shape();
     if xs.len() != 4 || rois.rank() != 2 || rois.shape()[1] != 4 || bidx.len() != rois.shape()[0] {
-        return Err(KernelError::invalid(OP, format!("bad shapes X {xs:?}, rois {:?}, batch_indices [{}]", rois.shape(), bidx.len())));
+        return Err(KernelError::invalid(
+            OP,
+            format!(
+                "bad shapes X {xs:?}, rois {:?}, batch_indices [{}]",
+                rois.shape(),
+                bidx.len()
+            ),
+        ));
     }
     let (n, c, h, w) = (xs[0], xs[1], xs[2], xs[3]);
     let xv = x.to_f64_vec()?;
@@ -63,7 +84,10 @@ pub(super) fn roi_align(op: &ImageOp, inputs: &[Option<&Tensor>]) -> Result<Tens
     let offset = if half_pixel { 0.5 } else { 0.0 };
     let mut out = vec![0.0; nr * c * oh * ow];
     for r in 0..nr {
-        let b = usize::try_from(bidx[r]).ok().filter(|&b| b < n).ok_or_else(|| KernelError::invalid(OP, format!("batch index {} out of range", bidx[r])))?;
+        let b = usize::try_from(bidx[r])
+            .ok()
+            .filter(|&b| b < n)
+            .ok_or_else(|| KernelError::invalid(OP, format!("batch index {} out of range", bidx[r])))?;
         let roi = &rv[r * 4..r * 4 + 4];
         let (sw, sh) = (roi[0] * scale - offset, roi[1] * scale - offset);
         let (ew, eh) = (roi[2] * scale - offset, roi[3] * scale - offset);
@@ -74,8 +98,16 @@ pub(super) fn roi_align(op: &ImageOp, inputs: &[Option<&Tensor>]) -> Result<Tens
         }
         let bh = rh / oh as f64;
         let bw = rw / ow as f64;
-        let gh = if sampling_ratio > 0 { sampling_ratio } else { (rh / oh as f64).ceil().max(0.0) as usize };
-        let gw = if sampling_ratio > 0 { sampling_ratio } else { (rw / ow as f64).ceil().max(0.0) as usize };
+        let gh = if sampling_ratio > 0 {
+            sampling_ratio
+        } else {
+            (rh / oh as f64).ceil().max(0.0) as usize
+        };
+        let gw = if sampling_ratio > 0 {
+            sampling_ratio
+        } else {
+            (rw / ow as f64).ceil().max(0.0) as usize
+        };
         let count = gh
             .checked_mul(gw)
             .filter(|&n| n <= 1 << 24)
@@ -95,11 +127,19 @@ pub(super) fn roi_align(op: &ImageOp, inputs: &[Option<&Tensor>]) -> Result<Tens
                     let v = if max_mode {
                         samples
                             .iter()
-                            .map(|s| (0..4).map(|k| s.w[k] * plane[s.pos[k]]).fold(f64::NEG_INFINITY, f64::max))
+                            .map(|s| {
+                                (0..4)
+                                    .map(|k| s.w[k] * plane[s.pos[k]])
+                                    .fold(f64::NEG_INFINITY, f64::max)
+                            })
                             .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
                             .unwrap_or(0.0)
                     } else {
-                        samples.iter().map(|s| (0..4).map(|k| s.w[k] * plane[s.pos[k]]).sum::<f64>()).sum::<f64>() / count
+                        samples
+                            .iter()
+                            .map(|s| (0..4).map(|k| s.w[k] * plane[s.pos[k]]).sum::<f64>())
+                            .sum::<f64>()
+                            / count
                     };
                     out[((r * c + ch) * oh + ph) * ow + pw] = v;
                 }
@@ -139,7 +179,10 @@ pub(super) fn nms(inputs: &[Option<&Tensor>], center: bool) -> Result<Tensor> {
     let scores = req(OP, inputs, 1)?;
     let (bs, ss) = (boxes.shape(), scores.shape());
     if bs.len() != 3 || bs[2] != 4 || ss.len() != 3 || ss[0] != bs[0] || ss[2] != bs[1] {
-        return Err(KernelError::invalid(OP, format!("bad shapes boxes {bs:?}, scores {ss:?}")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("bad shapes boxes {bs:?}, scores {ss:?}"),
+        ));
     }
     let max_out = match opt(inputs, 2) {
         Some(t) if !t.is_empty() => t.scalar_i64()?.max(0) as usize,
@@ -158,7 +201,9 @@ pub(super) fn nms(inputs: &[Option<&Tensor>], center: bool) -> Result<Tensor> {
     let sv = scores.to_f64_vec()?;
     let mut sel: Vec<i64> = Vec::new();
     for b in 0..nb {
-        let cb: Vec<[f64; 4]> = (0..nbox).map(|i| corners(&bv[(b * nbox + i) * 4..(b * nbox + i + 1) * 4], center)).collect();
+        let cb: Vec<[f64; 4]> = (0..nbox)
+            .map(|i| corners(&bv[(b * nbox + i) * 4..(b * nbox + i + 1) * 4], center))
+            .collect();
         for cl in 0..ncls {
             if max_out == 0 {
                 break;

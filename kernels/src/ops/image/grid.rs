@@ -53,7 +53,12 @@ fn cubic4(t: f64) -> [f64; 4] {
 }
 
 /// GridSample: sample `X [N, C, D1..Dr]` at `grid [N, O1..Or, r]` (last axis x, y, z…).
-pub(super) fn grid_sample(inputs: &[Option<&Tensor>], mode: InterpMode, padding: GridPadding, align_corners: bool) -> Result<Tensor> {
+pub(super) fn grid_sample(
+    inputs: &[Option<&Tensor>],
+    mode: InterpMode,
+    padding: GridPadding,
+    align_corners: bool,
+) -> Result<Tensor> {
     const OP: &str = "GridSample";
     let x = req(OP, inputs, 0)?;
     let grid = req(OP, inputs, 1)?;
@@ -75,7 +80,13 @@ pub(super) fn grid_sample(inputs: &[Option<&Tensor>], mode: InterpMode, padding:
     let gv = grid.to_f64_vec()?;
     let (lo, hi): (Vec<f64>, Vec<f64>) = dims
         .iter()
-        .map(|&d| if align_corners { (0.0, d as f64 - 1.0) } else { (-0.5, d as f64 - 0.5) })
+        .map(|&d| {
+            if align_corners {
+                (0.0, d as f64 - 1.0)
+            } else {
+                (-0.5, d as f64 - 0.5)
+            }
+        })
         .unzip();
     // Map an integer index along dim `i` to a pixel index, or None (zero padding).
     let pixel = |i: usize, k: i64| -> Option<usize> {
@@ -158,7 +169,10 @@ pub(super) fn affine_grid_shape(size: &[i64]) -> Result<Vec<usize>> {
     match s.len() {
         4 => Ok(vec![s[0], s[2], s[3], 2]),
         5 => Ok(vec![s[0], s[2], s[3], s[4], 3]),
-        _ => Err(KernelError::invalid("AffineGrid", format!("size must have 4 or 5 values, found {size:?}"))),
+        _ => Err(KernelError::invalid(
+            "AffineGrid",
+            format!("size must have 4 or 5 values, found {size:?}"),
+        )),
     }
 }
 
@@ -185,10 +199,16 @@ pub(super) fn affine_grid(inputs: &[Option<&Tensor>], align_corners: bool) -> Re
     let nd = out_shape[out_shape.len() - 1];
     let n = out_shape[0];
     if theta.shape() != [n, nd, nd + 1] {
-        return Err(KernelError::invalid(OP, format!("theta shape {:?} does not fit size {size:?}", theta.shape())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("theta shape {:?} does not fit size {size:?}", theta.shape()),
+        ));
     }
     if !theta.dtype().is_float() {
-        return Err(KernelError::invalid(OP, format!("theta must be a float tensor, found {}", theta.dtype())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("theta must be a float tensor, found {}", theta.dtype()),
+        ));
     }
     let tv = theta.to_f64_vec()?;
     // Spatial sizes in (D,) H, W order; coordinates are (x, y, z) = reversed.

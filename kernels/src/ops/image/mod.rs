@@ -102,30 +102,48 @@ impl OpImpl for ImageOp {
             }
             ImageOp::AffineGrid { .. } => {
                 let shape = match inputs.get(1).and_then(|i| i.value) {
-                    Some(size) => Some(grid::affine_grid_shape(&size.to_i64_vec()?)?.iter().map(|&d| Dim::Known(d)).collect()),
+                    Some(size) => Some(
+                        grid::affine_grid_shape(&size.to_i64_vec()?)?
+                            .iter()
+                            .map(|&d| Dim::Known(d))
+                            .collect(),
+                    ),
                     None => None,
                 };
                 Ok(vec![TensorType { dtype: x.dtype, shape }])
             }
-            ImageOp::RoiAlign { output_height, output_width, .. } => {
+            ImageOp::RoiAlign {
+                output_height,
+                output_width,
+                ..
+            } => {
                 let r = req_ty(name, inputs, 1)?;
-                let nr = r.shape.as_ref().and_then(|s| s.first().cloned()).unwrap_or(Dim::Unknown);
+                let nr = r
+                    .shape
+                    .as_ref()
+                    .and_then(|s| s.first().cloned())
+                    .unwrap_or(Dim::Unknown);
                 let c = x.shape.as_ref().and_then(|s| s.get(1).cloned()).unwrap_or(Dim::Unknown);
                 Ok(vec![TensorType {
                     dtype: x.dtype,
                     shape: Some(vec![nr, c, Dim::Known(*output_height), Dim::Known(*output_width)]),
                 }])
             }
-            ImageOp::NonMaxSuppression { .. } => {
-                Ok(vec![TensorType { dtype: DType::I64, shape: Some(vec![Dim::Unknown, Dim::Known(3)]) }])
-            }
+            ImageOp::NonMaxSuppression { .. } => Ok(vec![TensorType {
+                dtype: DType::I64,
+                shape: Some(vec![Dim::Unknown, Dim::Known(3)]),
+            }]),
         }
     }
 
     fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         let out = match self {
             ImageOp::Resize(a) => resize::resize(a, inputs)?,
-            ImageOp::GridSample { mode, padding, align_corners } => grid::grid_sample(inputs, *mode, *padding, *align_corners)?,
+            ImageOp::GridSample {
+                mode,
+                padding,
+                align_corners,
+            } => grid::grid_sample(inputs, *mode, *padding, *align_corners)?,
             ImageOp::AffineGrid { align_corners } => grid::affine_grid(inputs, *align_corners)?,
             ImageOp::RoiAlign { .. } => boxes::roi_align(self, inputs)?,
             ImageOp::NonMaxSuppression { center_point_box } => boxes::nms(inputs, *center_point_box)?,
@@ -139,7 +157,11 @@ fn from_f64(op: &str, shape: Vec<usize>, v: Vec<f64>, dt: DType) -> Result<Tenso
     if !dt.is_numeric() {
         return Err(KernelError::invalid(op, format!("unsupported dtype {dt}")));
     }
-    let v = if dt.is_int() { v.into_iter().map(f64::round_ties_even).collect() } else { v };
+    let v = if dt.is_int() {
+        v.into_iter().map(f64::round_ties_even).collect()
+    } else {
+        v
+    };
     Tensor::from_vec(shape, v)?.cast(dt)
 }
 

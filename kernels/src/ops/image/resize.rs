@@ -109,7 +109,14 @@ fn nonempty<'a>(inputs: &[Option<&'a Tensor>], i: Option<usize>) -> Option<&'a T
     i.and_then(|i| opt(inputs, i)).filter(|t| !t.is_empty())
 }
 
-fn plan(a: &ResizeAttrs, op: &str, shape: &[usize], scales: Option<Vec<f64>>, sizes: Option<Vec<i64>>, roi: Option<Vec<f64>>) -> Result<Plan> {
+fn plan(
+    a: &ResizeAttrs,
+    op: &str,
+    shape: &[usize],
+    scales: Option<Vec<f64>>,
+    sizes: Option<Vec<i64>>,
+    roi: Option<Vec<f64>>,
+) -> Result<Plan> {
     let r = shape.len();
     let axes: Vec<usize> = if a.axes.is_empty() {
         (0..r).collect()
@@ -124,7 +131,10 @@ fn plan(a: &ResizeAttrs, op: &str, shape: &[usize], scales: Option<Vec<f64>>, si
     match (scales, sizes) {
         (Some(s), None) => {
             if s.len() != axes.len() {
-                return Err(KernelError::invalid(op, format!("{} scales for {} axes", s.len(), axes.len())));
+                return Err(KernelError::invalid(
+                    op,
+                    format!("{} scales for {} axes", s.len(), axes.len()),
+                ));
             }
             for (&ax, &v) in axes.iter().zip(&s) {
                 if !(v > 0.0 && v.is_finite()) {
@@ -136,7 +146,10 @@ fn plan(a: &ResizeAttrs, op: &str, shape: &[usize], scales: Option<Vec<f64>>, si
         }
         (None, Some(s)) => {
             if s.len() != axes.len() {
-                return Err(KernelError::invalid(op, format!("{} sizes for {} axes", s.len(), axes.len())));
+                return Err(KernelError::invalid(
+                    op,
+                    format!("{} sizes for {} axes", s.len(), axes.len()),
+                ));
             }
             for (&ax, &v) in axes.iter().zip(&s) {
                 let v = usize::try_from(v).map_err(|_| KernelError::invalid(op, format!("negative size {v}")))?;
@@ -148,21 +161,33 @@ fn plan(a: &ResizeAttrs, op: &str, shape: &[usize], scales: Option<Vec<f64>>, si
             }
             if a.keep_aspect != KeepAspect::Stretch {
                 let it = axes.iter().map(|&ax| sc[ax]);
-                let s = if a.keep_aspect == KeepAspect::NotLarger { it.fold(f64::INFINITY, f64::min) } else { it.fold(0.0, f64::max) };
+                let s = if a.keep_aspect == KeepAspect::NotLarger {
+                    it.fold(f64::INFINITY, f64::min)
+                } else {
+                    it.fold(0.0, f64::max)
+                };
                 for &ax in &axes {
                     sc[ax] = s;
                     out[ax] = (s * shape[ax] as f64 + 0.5) as usize;
                 }
             }
         }
-        _ => return Err(KernelError::invalid(op, "exactly one of scales and sizes must be given")),
+        _ => {
+            return Err(KernelError::invalid(
+                op,
+                "exactly one of scales and sizes must be given",
+            ))
+        }
     }
     super::checked_len(op, &out)?;
     let roi = match roi {
         None => None,
         Some(v) => {
             if v.len() != 2 * axes.len() {
-                return Err(KernelError::invalid(op, format!("roi has {} values for {} axes", v.len(), axes.len())));
+                return Err(KernelError::invalid(
+                    op,
+                    format!("roi has {} values for {} axes", v.len(), axes.len()),
+                ));
             }
             let mut full: Vec<f64> = vec![0.0; r].into_iter().chain(vec![1.0; r]).collect();
             for (i, &ax) in axes.iter().enumerate() {
@@ -172,14 +197,23 @@ fn plan(a: &ResizeAttrs, op: &str, shape: &[usize], scales: Option<Vec<f64>>, si
             Some(full)
         }
     };
-    Ok(Plan { axes, out, scales: sc, roi })
+    Ok(Plan {
+        axes,
+        out,
+        scales: sc,
+        roi,
+    })
 }
 
 /// Static inference for Resize/Upsample.
 pub(super) fn infer(a: &ResizeAttrs, inputs: &[InferInput]) -> Result<TensorType> {
     let op = if a.upsample { "Upsample" } else { "Resize" };
     let x = req_ty(op, inputs, 0)?;
-    let konst = |i: Option<usize>| i.and_then(|i| inputs.get(i)).and_then(|i| i.value).filter(|t| !t.is_empty());
+    let konst = |i: Option<usize>| {
+        i.and_then(|i| inputs.get(i))
+            .and_then(|i| i.value)
+            .filter(|t| !t.is_empty())
+    };
     let present = |i: Option<usize>| i.and_then(|i| inputs.get(i)).is_some_and(|i| i.ty.is_some());
     let scales = if !a.scales_attr.is_empty() {
         Some(Some(a.scales_attr.iter().map(|&v| v as f64).collect::<Vec<_>>()))
@@ -188,7 +222,10 @@ pub(super) fn infer(a: &ResizeAttrs, inputs: &[InferInput]) -> Result<TensorType
     };
     let sizes = konst(a.sizes_input).map(|t| t.to_i64_vec()).transpose()?;
     let Some(xs) = x.concrete() else {
-        return Ok(TensorType { dtype: x.dtype, shape: x.rank().map(|r| vec![Dim::Unknown; r]) });
+        return Ok(TensorType {
+            dtype: x.dtype,
+            shape: x.rank().map(|r| vec![Dim::Unknown; r]),
+        });
     };
     let known = match (scales, sizes) {
         (Some(s), None) => Some(plan(a, op, &xs, s, None, None)?),
@@ -212,7 +249,14 @@ fn source_coord(a: &ResizeAttrs, y: f64, scale: f64, in_len: usize, out_len: usi
     let inw = in_len as f64;
     let outw = scale * inw;
     match a.coord {
-        CoordMode::AlignCorners => (if outw == 1.0 { 0.0 } else { y * (inw - 1.0) / (outw - 1.0) }, false),
+        CoordMode::AlignCorners => (
+            if outw == 1.0 {
+                0.0
+            } else {
+                y * (inw - 1.0) / (outw - 1.0)
+            },
+            false,
+        ),
         CoordMode::Asymmetric => (y / scale, false),
         CoordMode::TfCropAndResize => {
             let x = if outw == 1.0 {
@@ -269,19 +313,28 @@ fn coeffs(a: &ResizeAttrs, ratio: f64, scale: f64) -> Vec<f64> {
             let s = scale.min(1.0);
             let start = (-1.0 / s).floor() as i64 + 1;
             let n = 2 - 2 * start;
-            let c: Vec<f64> = (start..start + n).map(|i| (1.0 - ((i as f64 - ratio) * s).abs()).clamp(0.0, 1.0)).collect();
+            let c: Vec<f64> = (start..start + n)
+                .map(|i| (1.0 - ((i as f64 - ratio) * s).abs()).clamp(0.0, 1.0))
+                .collect();
             normalised(c)
         }
         InterpMode::Linear => vec![1.0 - ratio, ratio],
         InterpMode::Cubic if a.antialias => {
             let s = scale.min(1.0);
             let start = (-2.0 / s).floor() as i64 + 1;
-            let c: Vec<f64> = (start..2 - start).map(|i| cubic_weight(s * (i as f64 - ratio), a.cubic_coeff_a as f64)).collect();
+            let c: Vec<f64> = (start..2 - start)
+                .map(|i| cubic_weight(s * (i as f64 - ratio), a.cubic_coeff_a as f64))
+                .collect();
             normalised(c)
         }
         InterpMode::Cubic => {
             let ca = a.cubic_coeff_a as f64;
-            vec![cubic_weight(ratio + 1.0, ca), cubic_weight(ratio, ca), cubic_weight(1.0 - ratio, ca), cubic_weight(2.0 - ratio, ca)]
+            vec![
+                cubic_weight(ratio + 1.0, ca),
+                cubic_weight(ratio, ca),
+                cubic_weight(1.0 - ratio, ca),
+                cubic_weight(2.0 - ratio, ca),
+            ]
         }
     }
 }
@@ -384,7 +437,11 @@ pub(super) fn resize(a: &ResizeAttrs, inputs: &[Option<&Tensor>]) -> Result<Tens
     let sizes = nonempty(inputs, a.sizes_input).map(|t| t.to_i64_vec()).transpose()?;
     let scales = if sizes.is_some() { None } else { scales };
     let roi = if a.coord == CoordMode::TfCropAndResize {
-        Some(nonempty(inputs, a.roi_input).ok_or_else(|| KernelError::invalid(op, "tf_crop_and_resize needs roi"))?.to_f64_vec()?)
+        Some(
+            nonempty(inputs, a.roi_input)
+                .ok_or_else(|| KernelError::invalid(op, "tf_crop_and_resize needs roi"))?
+                .to_f64_vec()?,
+        )
     } else {
         None
     };
@@ -394,7 +451,9 @@ pub(super) fn resize(a: &ResizeAttrs, inputs: &[Option<&Tensor>]) -> Result<Tens
     let mut data = x.to_f64_vec()?;
     for &ax in &p.axes {
         let roi = p.roi.as_ref().map_or((0.0, 1.0), |v| (v[ax], v[r + ax]));
-        let identity = (p.scales[ax] - 1.0).abs() <= 1e-9 && p.out[ax] == shape[ax] && (roi.0.abs() <= 1e-9 && (roi.1 - 1.0).abs() <= 1e-9);
+        let identity = (p.scales[ax] - 1.0).abs() <= 1e-9
+            && p.out[ax] == shape[ax]
+            && (roi.0.abs() <= 1e-9 && (roi.1 - 1.0).abs() <= 1e-9);
         if identity {
             continue;
         }

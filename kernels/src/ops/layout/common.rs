@@ -73,10 +73,16 @@ pub(crate) fn make<T: AnyElem>(shape: Vec<usize>, v: Vec<T>) -> Result<Tensor> {
 
 /// Fail unless every tensor has the dtype of the first.
 pub(crate) fn same_dtypes(op: &str, ts: &[&Tensor]) -> Result<DType> {
-    let dt = ts.first().map(|t| t.dtype()).ok_or_else(|| KernelError::invalid(op, "no inputs"))?;
+    let dt = ts
+        .first()
+        .map(|t| t.dtype())
+        .ok_or_else(|| KernelError::invalid(op, "no inputs"))?;
     for t in ts {
         if t.dtype() != dt {
-            return Err(KernelError::invalid(op, format!("inputs have different dtypes {} and {}", dt, t.dtype())));
+            return Err(KernelError::invalid(
+                op,
+                format!("inputs have different dtypes {} and {}", dt, t.dtype()),
+            ));
         }
     }
     Ok(dt)
@@ -86,7 +92,10 @@ pub(crate) fn same_dtypes(op: &str, ts: &[&Tensor]) -> Result<DType> {
 pub(crate) fn axis(op: &str, a: i64, rank: usize) -> Result<usize> {
     let r = rank as i64;
     if a < -r || a >= r {
-        return Err(KernelError::invalid(op, format!("axis {a} is out of range for rank {rank}")));
+        return Err(KernelError::invalid(
+            op,
+            format!("axis {a} is out of range for rank {rank}"),
+        ));
     }
     Ok(if a < 0 { (a + r) as usize } else { a as usize })
 }
@@ -109,7 +118,10 @@ pub(crate) fn axes(op: &str, list: &[i64], rank: usize) -> Result<Vec<usize>> {
 pub(crate) fn index(op: &str, i: i64, n: usize) -> Result<usize> {
     let m = n as i64;
     if i < -m || i >= m {
-        return Err(KernelError::invalid(op, format!("index {i} is out of range for a dim of size {n}")));
+        return Err(KernelError::invalid(
+            op,
+            format!("index {i} is out of range for a dim of size {n}"),
+        ));
     }
     Ok(if i < 0 { (i + m) as usize } else { i as usize })
 }
@@ -117,8 +129,13 @@ pub(crate) fn index(op: &str, i: i64, n: usize) -> Result<usize> {
 /// Read an integer index tensor (i32 or i64) as i64s.
 pub(crate) fn read_indices(op: &str, t: &Tensor) -> Result<Vec<i64>> {
     match t.dtype() {
-        DType::I64 | DType::I32 | DType::I16 | DType::I8 | DType::U8 | DType::U16 | DType::U32 | DType::U64 => t.to_i64_vec(),
-        dt => Err(KernelError::invalid(op, format!("indices must be integers, found {dt}"))),
+        DType::I64 | DType::I32 | DType::I16 | DType::I8 | DType::U8 | DType::U16 | DType::U32 | DType::U64 => {
+            t.to_i64_vec()
+        }
+        dt => Err(KernelError::invalid(
+            op,
+            format!("indices must be integers, found {dt}"),
+        )),
     }
 }
 
@@ -269,7 +286,10 @@ pub(crate) fn dims(ty: &TensorType) -> Option<&[Dim]> {
 
 /// A type from a dtype and dims.
 pub(crate) fn ty(dtype: DType, dims: Vec<Dim>) -> TensorType {
-    TensorType { dtype, shape: Some(dims) }
+    TensorType {
+        dtype,
+        shape: Some(dims),
+    }
 }
 
 /// Product of dims when all are known.

@@ -15,12 +15,22 @@ pub(super) fn run_gather(ax: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor> 
     let a = axis(OP, ax, x.rank())?;
     let s = x.shape();
     let n = s[a];
-    let idx: Vec<usize> = read_indices(OP, it)?.into_iter().map(|i| index(OP, i, n)).collect::<Result<_>>()?;
+    let idx: Vec<usize> = read_indices(OP, it)?
+        .into_iter()
+        .map(|i| index(OP, i, n))
+        .collect::<Result<_>>()?;
     let mut shape = s[..a].to_vec();
     shape.extend_from_slice(it.shape());
     shape.extend_from_slice(&s[a + 1..]);
     let (outer, inner) = (prod(&s[..a]), prod(&s[a + 1..]));
-    fn go<T: AnyElem>(x: &Tensor, idx: &[usize], shape: Vec<usize>, outer: usize, n: usize, inner: usize) -> Result<Tensor> {
+    fn go<T: AnyElem>(
+        x: &Tensor,
+        idx: &[usize],
+        shape: Vec<usize>,
+        outer: usize,
+        n: usize,
+        inner: usize,
+    ) -> Result<Tensor> {
         let v = elems::<T>(OP, x)?;
         let mut out = Vec::with_capacity(outer * idx.len() * inner);
         for o in 0..outer {
@@ -43,7 +53,9 @@ pub(super) fn run_gather(ax: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor> 
 pub(super) fn infer_gather(ax: i64, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
     let x = req_ty("Gather", inputs, 0)?;
     let it = req_ty("Gather", inputs, 1)?;
-    let (Some(d), Some(id)) = (dims(x), dims(it)) else { return Ok(vec![TensorType::unknown(x.dtype)]) };
+    let (Some(d), Some(id)) = (dims(x), dims(it)) else {
+        return Ok(vec![TensorType::unknown(x.dtype)]);
+    };
     let a = axis("Gather", ax, d.len())?;
     let mut out = d[..a].to_vec();
     out.extend_from_slice(id);
@@ -58,20 +70,36 @@ pub(super) fn run_gather_elements(ax: i64, inputs: &[Option<&Tensor>]) -> Result
     let it = req(OP, inputs, 1)?;
     let a = axis(OP, ax, x.rank())?;
     if it.rank() != x.rank() {
-        return Err(KernelError::invalid(OP, format!("indices rank {} differs from data rank {}", it.rank(), x.rank())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("indices rank {} differs from data rank {}", it.rank(), x.rank()),
+        ));
     }
     for d in 0..x.rank() {
         if d != a && it.shape()[d] > x.shape()[d] {
-            return Err(KernelError::invalid(OP, format!("indices shape {:?} exceeds data shape {:?}", it.shape(), x.shape())));
+            return Err(KernelError::invalid(
+                OP,
+                format!("indices shape {:?} exceeds data shape {:?}", it.shape(), x.shape()),
+            ));
         }
     }
     let n = x.shape()[a];
-    let idx: Vec<usize> = read_indices(OP, it)?.into_iter().map(|i| index(OP, i, n)).collect::<Result<_>>()?;
+    let idx: Vec<usize> = read_indices(OP, it)?
+        .into_iter()
+        .map(|i| index(OP, i, n))
+        .collect::<Result<_>>()?;
     let mut xs = x.strides();
     let sa = xs[a];
     xs[a] = 0;
     let ids = strides(it.shape());
-    fn go<T: AnyElem>(x: &Tensor, shape: &[usize], xs: &[usize], ids: &[usize], idx: &[usize], sa: usize) -> Result<Tensor> {
+    fn go<T: AnyElem>(
+        x: &Tensor,
+        shape: &[usize],
+        xs: &[usize],
+        ids: &[usize],
+        idx: &[usize],
+        sa: usize,
+    ) -> Result<Tensor> {
         let v = elems::<T>(OP, x)?;
         let mut out = Vec::with_capacity(idx.len());
         for_each_offset(shape, [xs, ids], |[o, k]| out.push(v[o + idx[k] * sa].clone()));
@@ -84,7 +112,10 @@ pub(super) fn run_gather_elements(ax: i64, inputs: &[Option<&Tensor>]) -> Result
 pub(super) fn infer_gather_elements(inputs: &[InferInput]) -> Result<Vec<TensorType>> {
     let x = req_ty("GatherElements", inputs, 0)?;
     let it = req_ty("GatherElements", inputs, 1)?;
-    Ok(vec![TensorType { dtype: x.dtype, shape: it.shape.clone() }])
+    Ok(vec![TensorType {
+        dtype: x.dtype,
+        shape: it.shape.clone(),
+    }])
 }
 
 /// Validated GatherND/ScatterND addressing: for each index tuple, the flat offset of its slice.
@@ -102,11 +133,17 @@ pub(super) fn nd_index(op: &str, data_shape: &[usize], it: &Tensor, b: usize) ->
     let q = it.rank();
     let r = data_shape.len();
     if q < 1 || b >= q || (b > 0 && b >= r) {
-        return Err(KernelError::invalid(op, format!("batch_dims {b} is invalid for data rank {r} and indices rank {q}")));
+        return Err(KernelError::invalid(
+            op,
+            format!("batch_dims {b} is invalid for data rank {r} and indices rank {q}"),
+        ));
     }
     let k = it.shape()[q - 1];
     if b + k > r {
-        return Err(KernelError::invalid(op, format!("index tuples of length {k} are too long for data rank {r} with {b} batch dims")));
+        return Err(KernelError::invalid(
+            op,
+            format!("index tuples of length {k} are too long for data rank {r} with {b} batch dims"),
+        ));
     }
     if it.shape()[..b] != data_shape[..b] {
         return Err(KernelError::invalid(op, "batch dims of data and indices differ"));
@@ -115,7 +152,11 @@ pub(super) fn nd_index(op: &str, data_shape: &[usize], it: &Tensor, b: usize) ->
     let ds = strides(data_shape);
     let batches = prod(&data_shape[..b]);
     let batch_stride = prod(&data_shape[b..]);
-    let tuples = if k == 0 { prod(&it.shape()[..q - 1]) } else { raw.len() / k };
+    let tuples = if k == 0 {
+        prod(&it.shape()[..q - 1])
+    } else {
+        raw.len() / k
+    };
     let per_batch = if batches == 0 { 0 } else { tuples / batches };
     let mut offsets = Vec::with_capacity(tuples);
     for t in 0..tuples {
@@ -126,7 +167,11 @@ pub(super) fn nd_index(op: &str, data_shape: &[usize], it: &Tensor, b: usize) ->
         }
         offsets.push(off);
     }
-    Ok(NdIndex { offsets, chunk: prod(&data_shape[b + k..]), k })
+    Ok(NdIndex {
+        offsets,
+        chunk: prod(&data_shape[b + k..]),
+        k,
+    })
 }
 
 /// GatherND kernel.
@@ -152,10 +197,17 @@ pub(super) fn run_gather_nd(b: usize, inputs: &[Option<&Tensor>]) -> Result<Tens
 pub(super) fn infer_gather_nd(b: usize, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
     let x = req_ty("GatherND", inputs, 0)?;
     let it = req_ty("GatherND", inputs, 1)?;
-    let (Some(d), Some(id)) = (dims(x), dims(it)) else { return Ok(vec![TensorType::unknown(x.dtype)]) };
-    let Some((Dim::Known(k), lead)) = id.split_last() else { return Ok(vec![TensorType::unknown(x.dtype)]) };
+    let (Some(d), Some(id)) = (dims(x), dims(it)) else {
+        return Ok(vec![TensorType::unknown(x.dtype)]);
+    };
+    let Some((Dim::Known(k), lead)) = id.split_last() else {
+        return Ok(vec![TensorType::unknown(x.dtype)]);
+    };
     if b + k > d.len() {
-        return Err(KernelError::invalid("GatherND", "index tuples are too long for the data rank"));
+        return Err(KernelError::invalid(
+            "GatherND",
+            "index tuples are too long for the data rank",
+        ));
     }
     let mut out = lead.to_vec();
     out.extend_from_slice(&d[b + k..]);

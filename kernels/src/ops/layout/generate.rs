@@ -19,7 +19,10 @@ pub(super) fn run_constant_of_shape(value: &Tensor, inputs: &[Option<&Tensor>]) 
     let shape = shape_input(OP, req(OP, inputs, 0)?)?;
     let n = numel(OP, &shape)?;
     fn go<T: AnyElem>(value: &Tensor, shape: Vec<usize>, n: usize) -> Result<Tensor> {
-        let v = elems::<T>(OP, value)?.first().cloned().ok_or_else(|| KernelError::invalid(OP, "empty value"))?;
+        let v = elems::<T>(OP, value)?
+            .first()
+            .cloned()
+            .ok_or_else(|| KernelError::invalid(OP, "empty value"))?;
         make(shape, vec![v; n])
     }
     any_dtype!(value.dtype(), go(value, shape, n))
@@ -44,13 +47,20 @@ fn range_len_int(start: i64, limit: i64, delta: i64) -> Result<usize> {
     }
     let span = limit as i128 - start as i128;
     let d = delta as i128;
-    let n = if (span > 0) == (d > 0) && span != 0 { (span + d - d.signum()) / d } else { 0 };
+    let n = if (span > 0) == (d > 0) && span != 0 {
+        (span + d - d.signum()) / d
+    } else {
+        0
+    };
     usize::try_from(n).map_err(|_| KernelError::invalid("Range", "too many elements"))
 }
 
 fn range_len_float(start: f64, limit: f64, delta: f64) -> Result<usize> {
     if delta == 0.0 || !(start.is_finite() && limit.is_finite() && delta.is_finite()) {
-        return Err(KernelError::invalid("Range", format!("invalid range {start}..{limit} step {delta}")));
+        return Err(KernelError::invalid(
+            "Range",
+            format!("invalid range {start}..{limit} step {delta}"),
+        ));
     }
     let n = ((limit - start) / delta).ceil().max(0.0);
     if n > 1e12 {
@@ -92,7 +102,10 @@ pub(super) fn infer_range(inputs: &[InferInput]) -> Result<Vec<TensorType>> {
 fn one_hot_axis(axis: i64, rank: usize) -> Result<usize> {
     let r = rank as i64 + 1;
     if axis < -r || axis >= r {
-        return Err(KernelError::invalid("OneHot", format!("axis {axis} is out of range for output rank {r}")));
+        return Err(KernelError::invalid(
+            "OneHot",
+            format!("axis {axis} is out of range for output rank {r}"),
+        ));
     }
     Ok(if axis < 0 { (axis + r) as usize } else { axis as usize })
 }
@@ -116,7 +129,14 @@ pub(super) fn run_one_hot(axis: i64, inputs: &[Option<&Tensor>]) -> Result<Tenso
     let inner: usize = idx.shape()[a..].iter().product();
     let mut shape = idx.shape().to_vec();
     shape.insert(a, depth);
-    fn go<T: AnyElem>(values: &Tensor, iv: &[f64], shape: Vec<usize>, outer: usize, inner: usize, depth: usize) -> Result<Tensor> {
+    fn go<T: AnyElem>(
+        values: &Tensor,
+        iv: &[f64],
+        shape: Vec<usize>,
+        outer: usize,
+        inner: usize,
+        depth: usize,
+    ) -> Result<Tensor> {
         let v = elems::<T>(OP, values)?;
         let (off, on) = (&v[0], &v[1]);
         let mut out = vec![off.clone(); outer * depth * inner];
@@ -135,9 +155,13 @@ pub(super) fn run_one_hot(axis: i64, inputs: &[Option<&Tensor>]) -> Result<Tenso
 pub(super) fn infer_one_hot(axis: i64, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
     let idx = req_ty("OneHot", inputs, 0)?;
     let dt = req_ty("OneHot", inputs, 2)?.dtype;
-    let Some(d) = dims(idx) else { return Ok(vec![TensorType::unknown(dt)]) };
+    let Some(d) = dims(idx) else {
+        return Ok(vec![TensorType::unknown(dt)]);
+    };
     let a = one_hot_axis(axis, d.len())?;
-    let depth = const_val(inputs, 1).and_then(|t| t.scalar_f64().ok()).map(|v| Dim::Known(v as usize));
+    let depth = const_val(inputs, 1)
+        .and_then(|t| t.scalar_f64().ok())
+        .map(|v| Dim::Known(v as usize));
     let mut out = d.to_vec();
     out.insert(a, depth.unwrap_or(Dim::Unknown));
     Ok(vec![ty(dt, out)])
@@ -146,7 +170,9 @@ pub(super) fn infer_one_hot(axis: i64, inputs: &[InferInput]) -> Result<Vec<Tens
 /// Zero (false, empty string) of a dtype as a one-element tensor's value.
 fn zero_of<T: AnyElem>(dt: DType) -> Result<T> {
     let z = TensorData::zeros(dt, 1);
-    T::view(&z).and_then(|v| v.first().cloned()).ok_or_else(|| KernelError::invalid("Trilu", "dtype mismatch"))
+    T::view(&z)
+        .and_then(|v| v.first().cloned())
+        .ok_or_else(|| KernelError::invalid("Trilu", "dtype mismatch"))
 }
 
 /// Trilu kernel.
@@ -159,7 +185,10 @@ pub(super) fn run_trilu(upper: bool, inputs: &[Option<&Tensor>]) -> Result<Tenso
     };
     let r = x.rank();
     if r < 2 {
-        return Err(KernelError::invalid(OP, format!("input must have rank >= 2, found {:?}", x.shape())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("input must have rank >= 2, found {:?}", x.shape()),
+        ));
     }
     let (rows, cols) = (x.shape()[r - 2], x.shape()[r - 1]);
     fn go<T: AnyElem>(x: &Tensor, rows: usize, cols: usize, k: i64, upper: bool) -> Result<Tensor> {
@@ -189,7 +218,12 @@ pub(super) fn run_eye_like(dtype: Option<DType>, k: i64, inputs: &[Option<&Tenso
     let dt = dtype.unwrap_or(x.dtype());
     let (rows, cols) = match *x.shape() {
         [r, c] => (r, c),
-        _ => return Err(KernelError::invalid(OP, format!("input must be 2-D, found {:?}", x.shape()))),
+        _ => {
+            return Err(KernelError::invalid(
+                OP,
+                format!("input must be 2-D, found {:?}", x.shape()),
+            ))
+        }
     };
     fn go<T: HostElem>(rows: usize, cols: usize, k: i64) -> Result<Tensor> {
         let mut out = vec![T::zero(); rows * cols];
@@ -207,7 +241,10 @@ pub(super) fn run_eye_like(dtype: Option<DType>, k: i64, inputs: &[Option<&Tenso
 /// EyeLike inference.
 pub(super) fn infer_eye_like(dtype: Option<DType>, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
     let x = req_ty("EyeLike", inputs, 0)?;
-    Ok(vec![TensorType { dtype: dtype.unwrap_or(x.dtype), shape: x.shape.clone() }])
+    Ok(vec![TensorType {
+        dtype: dtype.unwrap_or(x.dtype),
+        shape: x.shape.clone(),
+    }])
 }
 
 #[cfg(test)]

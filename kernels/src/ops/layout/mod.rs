@@ -75,7 +75,11 @@ pub enum LayoutOp {
     /// Inference-mode dropout: output = input, optional all-true mask (bool, or of the input's
     /// dtype when `!mask_bool`, opset < 10). `ratio`/`training` are the attribute values of old
     /// opsets; from opset 12 inputs 1 and 2 override them.
-    Dropout { ratio: f32, training: bool, mask_bool: bool },
+    Dropout {
+        ratio: f32,
+        training: bool,
+        mask_bool: bool,
+    },
     /// The input's shape as i64, sliced to `start..end`.
     Shape { start: i64, end: Option<i64> },
     /// The input's element count as an i64 scalar.
@@ -108,12 +112,21 @@ pub enum LayoutOp {
     Expand,
     /// Pad (or crop with negative pads). `pads`/`value` are the opset < 11 attributes;
     /// from opset 11 pads, constant value and axes are inputs 1, 2, 3.
-    Pad { mode: PadMode, pads: Option<Vec<i64>>, value: f32 },
+    Pad {
+        mode: PadMode,
+        pads: Option<Vec<i64>>,
+        value: f32,
+    },
     /// Strided slice; parameters from attributes (opset 1) or inputs 1..=4.
     Slice { attrs: Option<SliceAttrs> },
     /// Split along `axis` into `num_outputs` parts: sizes from the attribute (`split`), input 1,
     /// or equal chunks (`uneven` allows a smaller last chunk, opset 18 `num_outputs`).
-    Split { axis: i64, split: Option<Vec<i64>>, num_outputs: usize, uneven: bool },
+    Split {
+        axis: i64,
+        split: Option<Vec<i64>>,
+        num_outputs: usize,
+        uneven: bool,
+    },
     /// Concatenate along `axis`.
     Concat { axis: i64 },
     /// Gather slices along `axis`.
@@ -200,9 +213,12 @@ impl OpImpl for LayoutOp {
             Pad { pads, .. } => pad::infer_pad(pads.as_deref(), inputs),
             CenterCropPad { axes } => pad::infer_center_crop_pad(axes.as_deref(), inputs),
             Slice { attrs } => slice::infer_slice(attrs.as_ref(), inputs),
-            Split { axis, split, num_outputs, uneven } => {
-                slice::infer_split(*axis, split.as_deref(), *num_outputs, *uneven, inputs)
-            }
+            Split {
+                axis,
+                split,
+                num_outputs,
+                uneven,
+            } => slice::infer_split(*axis, split.as_deref(), *num_outputs, *uneven, inputs),
             Concat { axis } => slice::infer_concat(*axis, inputs),
             Gather { axis } => gather::infer_gather(*axis, inputs),
             GatherElements { .. } => gather::infer_gather_elements(inputs),
@@ -220,7 +236,11 @@ impl OpImpl for LayoutOp {
             Squeeze { axes } => one(reshape::run_squeeze(axes.as_deref(), inputs)),
             Unsqueeze { axes } => one(reshape::run_unsqueeze(axes.as_deref(), inputs)),
             Identity => one(reshape::run_identity(inputs)),
-            Dropout { ratio, training, mask_bool } => reshape::run_dropout(*ratio, *training, *mask_bool, inputs),
+            Dropout {
+                ratio,
+                training,
+                mask_bool,
+            } => reshape::run_dropout(*ratio, *training, *mask_bool, inputs),
             Shape { start, end } => one(reshape::run_shape(*start, *end, inputs)),
             Size => one(reshape::run_size(inputs)),
             Transpose { perm } => one(permute::run_transpose(perm.as_deref(), inputs)),
@@ -242,9 +262,12 @@ impl OpImpl for LayoutOp {
             Pad { mode, pads, value } => one(pad::run_pad(*mode, pads.as_deref(), *value, inputs)),
             CenterCropPad { axes } => one(pad::run_center_crop_pad(axes.as_deref(), inputs)),
             Slice { attrs } => one(slice::run_slice(attrs.as_ref(), inputs)),
-            Split { axis, split, num_outputs, uneven } => {
-                slice::run_split(*axis, split.as_deref(), *num_outputs, *uneven, inputs)
-            }
+            Split {
+                axis,
+                split,
+                num_outputs,
+                uneven,
+            } => slice::run_split(*axis, split.as_deref(), *num_outputs, *uneven, inputs),
             Concat { axis } => one(slice::run_concat(*axis, inputs)),
             Gather { axis } => one(gather::run_gather(*axis, inputs)),
             GatherElements { axis } => one(gather::run_gather_elements(*axis, inputs)),

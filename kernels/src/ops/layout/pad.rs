@@ -20,10 +20,16 @@ enum Seg {
 fn pad_table(op: &str, n: usize, begin: i64, end: i64, mode: PadMode, stride: usize) -> Result<Vec<Option<usize>>> {
     let out = n as i64 + begin + end;
     if out < 0 {
-        return Err(KernelError::invalid(op, format!("pads {begin},{end} remove more than the dim {n}")));
+        return Err(KernelError::invalid(
+            op,
+            format!("pads {begin},{end} remove more than the dim {n}"),
+        ));
     }
     if n == 0 && out > 0 && mode != PadMode::Constant {
-        return Err(KernelError::invalid(op, "cannot pad an empty dim in reflect/edge/wrap mode"));
+        return Err(KernelError::invalid(
+            op,
+            "cannot pad an empty dim in reflect/edge/wrap mode",
+        ));
     }
     let m = n as i64;
     Ok((0..out)
@@ -46,10 +52,19 @@ fn pad_table(op: &str, n: usize, begin: i64, end: i64, mode: PadMode, stride: us
 }
 
 /// Pad (or crop) `v` of `shape` by per-dim `begins`/`ends`.
-fn pad_core<T: Clone>(op: &str, v: &[T], shape: &[usize], begins: &[i64], ends: &[i64], mode: PadMode, fill: T) -> Result<(Vec<usize>, Vec<T>)> {
+fn pad_core<T: Clone>(
+    op: &str,
+    v: &[T],
+    shape: &[usize],
+    begins: &[i64],
+    ends: &[i64],
+    mode: PadMode,
+    fill: T,
+) -> Result<(Vec<usize>, Vec<T>)> {
     let st = crate::shape::strides(shape);
-    let tables: Vec<Vec<Option<usize>>> =
-        (0..shape.len()).map(|d| pad_table(op, shape[d], begins[d], ends[d], mode, st[d])).collect::<Result<_>>()?;
+    let tables: Vec<Vec<Option<usize>>> = (0..shape.len())
+        .map(|d| pad_table(op, shape[d], begins[d], ends[d], mode, st[d]))
+        .collect::<Result<_>>()?;
     let out_shape: Vec<usize> = tables.iter().map(|t| t.len()).collect();
     let total = numel(op, &out_shape)?;
     let mut out = Vec::with_capacity(total);
@@ -105,7 +120,10 @@ fn pads_per_dim(op: &str, pads: &[i64], ax: Option<&[i64]>, rank: usize) -> Resu
         None => (0..rank).collect(),
     };
     if pads.len() != 2 * ax.len() {
-        return Err(KernelError::invalid(op, format!("pads {pads:?} must hold 2 values per padded axis ({} axes)", ax.len())));
+        return Err(KernelError::invalid(
+            op,
+            format!("pads {pads:?} must hold 2 values per padded axis ({} axes)", ax.len()),
+        ));
     }
     let (mut b, mut e) = (vec![0i64; rank], vec![0i64; rank]);
     for (i, &a) in ax.iter().enumerate() {
@@ -116,7 +134,12 @@ fn pads_per_dim(op: &str, pads: &[i64], ax: Option<&[i64]>, rank: usize) -> Resu
 }
 
 /// Pad kernel.
-pub(super) fn run_pad(mode: PadMode, pads_attr: Option<&[i64]>, value: f32, inputs: &[Option<&Tensor>]) -> Result<Tensor> {
+pub(super) fn run_pad(
+    mode: PadMode,
+    pads_attr: Option<&[i64]>,
+    value: f32,
+    inputs: &[Option<&Tensor>],
+) -> Result<Tensor> {
     const OP: &str = "Pad";
     let x = req(OP, inputs, 0)?;
     let (pads, fill, ax) = match pads_attr {
@@ -144,7 +167,10 @@ pub(super) fn run_pad(mode: PadMode, pads_attr: Option<&[i64]>, value: f32, inpu
 
 fn pad_tensor(op: &str, x: &Tensor, b: &[i64], e: &[i64], mode: PadMode, fill: &Tensor) -> Result<Tensor> {
     fn go<T: AnyElem>(op: &str, x: &Tensor, b: &[i64], e: &[i64], mode: PadMode, fill: &Tensor) -> Result<Tensor> {
-        let f = elems::<T>(op, fill)?.first().cloned().ok_or_else(|| KernelError::invalid(op, "empty pad value"))?;
+        let f = elems::<T>(op, fill)?
+            .first()
+            .cloned()
+            .ok_or_else(|| KernelError::invalid(op, "empty pad value"))?;
         let (shape, out) = pad_core(op, elems::<T>(op, x)?, x.shape(), b, e, mode, f)?;
         make(shape, out)
     }
@@ -154,7 +180,9 @@ fn pad_tensor(op: &str, x: &Tensor, b: &[i64], e: &[i64], mode: PadMode, fill: &
 /// Pad inference.
 pub(super) fn infer_pad(pads_attr: Option<&[i64]>, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
     let x = req_ty("Pad", inputs, 0)?;
-    let Some(d) = dims(x) else { return Ok(vec![TensorType::unknown(x.dtype)]) };
+    let Some(d) = dims(x) else {
+        return Ok(vec![TensorType::unknown(x.dtype)]);
+    };
     let pads = match pads_attr {
         Some(p) => Some(p.to_vec()),
         None => const_val(inputs, 1).map(|t| t.to_i64_vec()).transpose()?,
@@ -187,7 +215,10 @@ pub(super) fn run_center_crop_pad(ax: Option<&[i64]>, inputs: &[Option<&Tensor>]
         None => (0..x.rank()).collect(),
     };
     if target.len() != ax.len() {
-        return Err(KernelError::invalid(OP, format!("shape {target:?} does not match {} axes", ax.len())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("shape {target:?} does not match {} axes", ax.len()),
+        ));
     }
     let (mut b, mut e) = (vec![0i64; x.rank()], vec![0i64; x.rank()]);
     for (&a, &t) in ax.iter().zip(&target) {
@@ -209,8 +240,12 @@ pub(super) fn run_center_crop_pad(ax: Option<&[i64]>, inputs: &[Option<&Tensor>]
 /// CenterCropPad inference.
 pub(super) fn infer_center_crop_pad(ax: Option<&[i64]>, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
     let x = req_ty("CenterCropPad", inputs, 0)?;
-    let Some(d) = dims(x) else { return Ok(vec![TensorType::unknown(x.dtype)]) };
-    let Some(target) = const_val(inputs, 1) else { return Ok(vec![TensorType::with_rank(x.dtype, d.len())]) };
+    let Some(d) = dims(x) else {
+        return Ok(vec![TensorType::unknown(x.dtype)]);
+    };
+    let Some(target) = const_val(inputs, 1) else {
+        return Ok(vec![TensorType::with_rank(x.dtype, d.len())]);
+    };
     let target = target.to_i64_vec()?;
     let ax: Vec<usize> = match ax {
         Some(a) => axes("CenterCropPad", a, d.len())?,
@@ -225,7 +260,13 @@ pub(super) fn infer_center_crop_pad(ax: Option<&[i64]>, inputs: &[InferInput]) -
 
 /// Copy a view given by shape and strides into a new tensor of `x`'s dtype.
 fn view_copy(op: &str, x: &Tensor, shape: &[usize], strides: &[isize], out_shape: Vec<usize>) -> Result<Tensor> {
-    fn go<T: AnyElem>(op: &str, x: &Tensor, shape: &[usize], strides: &[isize], out_shape: Vec<usize>) -> Result<Tensor> {
+    fn go<T: AnyElem>(
+        op: &str,
+        x: &Tensor,
+        shape: &[usize],
+        strides: &[isize],
+        out_shape: Vec<usize>,
+    ) -> Result<Tensor> {
         let mut out = Vec::with_capacity(prod(&out_shape));
         copy_view(elems::<T>(op, x)?, shape, strides, 0, &mut out);
         make(out_shape, out)
@@ -236,7 +277,10 @@ fn view_copy(op: &str, x: &Tensor, shape: &[usize], strides: &[isize], out_shape
 fn repeats_of(op: &str, t: &Tensor, rank: usize) -> Result<Vec<usize>> {
     let r = t.to_i64_vec()?;
     if r.len() != rank {
-        return Err(KernelError::invalid(op, format!("repeats {r:?} do not match rank {rank}")));
+        return Err(KernelError::invalid(
+            op,
+            format!("repeats {r:?} do not match rank {rank}"),
+        ));
     }
     r.into_iter().map(|v| to_dim(op, v)).collect()
 }
@@ -261,8 +305,12 @@ pub(super) fn run_tile(inputs: &[Option<&Tensor>]) -> Result<Tensor> {
 /// Tile inference.
 pub(super) fn infer_tile(inputs: &[InferInput]) -> Result<Vec<TensorType>> {
     let x = req_ty("Tile", inputs, 0)?;
-    let Some(d) = dims(x) else { return Ok(vec![TensorType::unknown(x.dtype)]) };
-    let Some(r) = const_val(inputs, 1) else { return Ok(vec![TensorType::with_rank(x.dtype, d.len())]) };
+    let Some(d) = dims(x) else {
+        return Ok(vec![TensorType::unknown(x.dtype)]);
+    };
+    let Some(r) = const_val(inputs, 1) else {
+        return Ok(vec![TensorType::with_rank(x.dtype, d.len())]);
+    };
     let reps = repeats_of("Tile", r, d.len())?;
     let out = d
         .iter()
@@ -280,13 +328,20 @@ pub(super) fn infer_tile(inputs: &[InferInput]) -> Result<Vec<TensorType>> {
 pub(super) fn run_expand(inputs: &[Option<&Tensor>]) -> Result<Tensor> {
     const OP: &str = "Expand";
     let x = req(OP, inputs, 0)?;
-    let target: Vec<usize> = req(OP, inputs, 1)?.to_i64_vec()?.into_iter().map(|v| to_dim(OP, v)).collect::<Result<_>>()?;
+    let target: Vec<usize> = req(OP, inputs, 1)?
+        .to_i64_vec()?
+        .into_iter()
+        .map(|v| to_dim(OP, v))
+        .collect::<Result<_>>()?;
     let out_shape = broadcast_shapes(OP, &[x.shape(), &target])?;
     numel(OP, &out_shape)?;
     if out_shape == x.shape() {
         return Ok(x.clone());
     }
-    let strides: Vec<isize> = broadcast_strides(x.shape(), &out_shape).into_iter().map(|s| s as isize).collect();
+    let strides: Vec<isize> = broadcast_strides(x.shape(), &out_shape)
+        .into_iter()
+        .map(|s| s as isize)
+        .collect();
     view_copy(OP, x, &out_shape, &strides, out_shape.clone())
 }
 
@@ -296,8 +351,11 @@ pub(super) fn infer_expand(inputs: &[InferInput]) -> Result<Vec<TensorType>> {
     let Some(target) = const_val(inputs, 1) else {
         return Ok(vec![TensorType::unknown(x.dtype)]);
     };
-    let target: Vec<Dim> =
-        target.to_i64_vec()?.into_iter().map(|v| to_dim("Expand", v).map(Dim::Known)).collect::<Result<_>>()?;
+    let target: Vec<Dim> = target
+        .to_i64_vec()?
+        .into_iter()
+        .map(|v| to_dim("Expand", v).map(Dim::Known))
+        .collect::<Result<_>>()?;
     match dims(x) {
         Some(d) => Ok(vec![ty(x.dtype, broadcast_dims("Expand", &[d, &target])?)]),
         None => Ok(vec![TensorType::unknown(x.dtype)]),
@@ -314,17 +372,26 @@ pub(super) fn run_reverse_sequence(batch_axis: i64, time_axis: i64, inputs: &[Op
     }
     let (ba, ta) = (axis(OP, batch_axis, x.rank())?, axis(OP, time_axis, x.rank())?);
     if ba > 1 || ta > 1 || ba == ta {
-        return Err(KernelError::invalid(OP, "batch_axis and time_axis must be 0 and 1 in some order"));
+        return Err(KernelError::invalid(
+            OP,
+            "batch_axis and time_axis must be 0 and 1 in some order",
+        ));
     }
     let (nb, nt) = (x.shape()[ba], x.shape()[ta]);
     if lens.len() != nb {
-        return Err(KernelError::invalid(OP, format!("sequence_lens has {} entries for batch {nb}", lens.len())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("sequence_lens has {} entries for batch {nb}", lens.len()),
+        ));
     }
     let lens: Vec<usize> = lens
         .iter()
         .map(|&l| match usize::try_from(l) {
             Ok(l) if l <= nt => Ok(l),
-            _ => Err(KernelError::invalid(OP, format!("sequence length {l} is outside 0..={nt}"))),
+            _ => Err(KernelError::invalid(
+                OP,
+                format!("sequence length {l} is outside 0..={nt}"),
+            )),
         })
         .collect::<Result<_>>()?;
     let st = x.strides();
@@ -357,7 +424,12 @@ mod tests {
     fn pad_modes() {
         let x = t(vec![3], vec![1, 2, 3]);
         let pads = t(vec![2], vec![2, 2]);
-        let run = |m| run_pad(m, None, 0.0, &[Some(&x), Some(&pads)]).unwrap().into_vec::<i64>().unwrap();
+        let run = |m| {
+            run_pad(m, None, 0.0, &[Some(&x), Some(&pads)])
+                .unwrap()
+                .into_vec::<i64>()
+                .unwrap()
+        };
         assert_eq!(run(PadMode::Constant), vec![0, 0, 1, 2, 3, 0, 0]);
         assert_eq!(run(PadMode::Reflect), vec![3, 2, 1, 2, 3, 2, 1]);
         assert_eq!(run(PadMode::Edge), vec![1, 1, 1, 2, 3, 3, 3]);

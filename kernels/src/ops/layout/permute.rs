@@ -9,16 +9,24 @@ use crate::util::{req, req_ty};
 
 /// Validate a permutation (default: reversed dims).
 fn perm_of(perm: Option<&[i64]>, rank: usize) -> Result<Vec<usize>> {
-    let Some(p) = perm else { return Ok((0..rank).rev().collect()) };
+    let Some(p) = perm else {
+        return Ok((0..rank).rev().collect());
+    };
     if p.len() != rank {
-        return Err(KernelError::invalid("Transpose", format!("perm {p:?} does not match rank {rank}")));
+        return Err(KernelError::invalid(
+            "Transpose",
+            format!("perm {p:?} does not match rank {rank}"),
+        ));
     }
     let mut seen = vec![false; rank];
     let mut out = Vec::with_capacity(rank);
     for &v in p {
         let i = super::common::axis("Transpose", v, rank)?;
         if std::mem::replace(&mut seen[i], true) {
-            return Err(KernelError::invalid("Transpose", format!("perm {p:?} is not a permutation")));
+            return Err(KernelError::invalid(
+                "Transpose",
+                format!("perm {p:?} is not a permutation"),
+            ));
         }
         out.push(i);
     }
@@ -38,7 +46,9 @@ pub(super) fn run_transpose(perm: Option<&[i64]>, inputs: &[Option<&Tensor>]) ->
 /// Transpose inference.
 pub(super) fn infer_transpose(perm: Option<&[i64]>, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
     let x = req_ty("Transpose", inputs, 0)?;
-    let Some(d) = dims(x) else { return Ok(vec![TensorType::unknown(x.dtype)]) };
+    let Some(d) = dims(x) else {
+        return Ok(vec![TensorType::unknown(x.dtype)]);
+    };
     let p = perm_of(perm, d.len())?;
     Ok(vec![ty(x.dtype, p.iter().map(|&i| d[i].clone()).collect())])
 }
@@ -46,7 +56,10 @@ pub(super) fn infer_transpose(perm: Option<&[i64]>, inputs: &[InferInput]) -> Re
 fn nchw(op: &str, x: &Tensor) -> Result<[usize; 4]> {
     match *x.shape() {
         [n, c, h, w] => Ok([n, c, h, w]),
-        _ => Err(KernelError::invalid(op, format!("expected a 4-D input, found shape {:?}", x.shape()))),
+        _ => Err(KernelError::invalid(
+            op,
+            format!("expected a 4-D input, found shape {:?}", x.shape()),
+        )),
     }
 }
 
@@ -56,7 +69,10 @@ pub(super) fn run_depth_to_space(b: usize, crd: bool, inputs: &[Option<&Tensor>]
     let x = req(OP, inputs, 0)?;
     let [n, c, h, w] = nchw(OP, x)?;
     if b == 0 || c % (b * b) != 0 {
-        return Err(KernelError::invalid(OP, format!("channels {c} are not divisible by blocksize² ({b}²)")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("channels {c} are not divisible by blocksize² ({b}²)"),
+        ));
     }
     let c2 = c / (b * b);
     let t = if crd {
@@ -73,7 +89,10 @@ pub(super) fn run_space_to_depth(b: usize, inputs: &[Option<&Tensor>]) -> Result
     let x = req(OP, inputs, 0)?;
     let [n, c, h, w] = nchw(OP, x)?;
     if b == 0 || h % b != 0 || w % b != 0 {
-        return Err(KernelError::invalid(OP, format!("spatial dims {h}x{w} are not divisible by blocksize {b}")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("spatial dims {h}x{w} are not divisible by blocksize {b}"),
+        ));
     }
     let t = permute_view(x, &[n, c, h / b, b, w / b, b], &[0, 3, 5, 1, 2, 4])?;
     t.reshaped(vec![n, c * b * b, h / b, w / b])
@@ -89,7 +108,12 @@ pub(super) fn infer_depth_to_space(b: usize, inputs: &[InferInput]) -> Result<Ve
     Ok(vec![match dims(x) {
         Some([n, c, h, w]) => ty(
             x.dtype,
-            vec![n.clone(), map_known(c, |v| v / (b * b).max(1)), map_known(h, |v| v * b), map_known(w, |v| v * b)],
+            vec![
+                n.clone(),
+                map_known(c, |v| v / (b * b).max(1)),
+                map_known(h, |v| v * b),
+                map_known(w, |v| v * b),
+            ],
         ),
         _ => TensorType::with_rank(x.dtype, 4),
     }])
@@ -101,7 +125,12 @@ pub(super) fn infer_space_to_depth(b: usize, inputs: &[InferInput]) -> Result<Ve
     Ok(vec![match dims(x) {
         Some([n, c, h, w]) => ty(
             x.dtype,
-            vec![n.clone(), map_known(c, |v| v * b * b), map_known(h, |v| v / b.max(1)), map_known(w, |v| v / b.max(1))],
+            vec![
+                n.clone(),
+                map_known(c, |v| v * b * b),
+                map_known(h, |v| v / b.max(1)),
+                map_known(w, |v| v / b.max(1)),
+            ],
         ),
         _ => TensorType::with_rank(x.dtype, 4),
     }])

@@ -26,7 +26,10 @@ pub(super) fn reshape_dims(in_shape: &[usize], spec: &[i64], allowzero: bool) ->
             0 if !allowzero => match in_shape.get(i) {
                 Some(&d) => out.push(d),
                 None => {
-                    return Err(KernelError::invalid(OP, format!("shape {spec:?}: 0 at {i} has no input dim to copy (input {in_shape:?})")))
+                    return Err(KernelError::invalid(
+                        OP,
+                        format!("shape {spec:?}: 0 at {i} has no input dim to copy (input {in_shape:?})"),
+                    ))
                 }
             },
             s if s >= 0 => out.push(s as usize),
@@ -39,11 +42,17 @@ pub(super) fn reshape_dims(in_shape: &[usize], spec: &[i64], allowzero: bool) ->
     let known = numel(OP, &out)?;
     if let Some(i) = infer_at {
         if known == 0 || total % known != 0 {
-            return Err(KernelError::invalid(OP, format!("cannot reshape {in_shape:?} to {spec:?}")));
+            return Err(KernelError::invalid(
+                OP,
+                format!("cannot reshape {in_shape:?} to {spec:?}"),
+            ));
         }
         out[i] = total / known;
     } else if known != total {
-        return Err(KernelError::invalid(OP, format!("cannot reshape {in_shape:?} ({total} elements) to {out:?}")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("cannot reshape {in_shape:?} ({total} elements) to {out:?}"),
+        ));
     }
     Ok(out)
 }
@@ -60,7 +69,9 @@ pub(super) fn run_reshape(allowzero: bool, inputs: &[Option<&Tensor>]) -> Result
 pub(super) fn infer_reshape(allowzero: bool, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
     let x = req_ty("Reshape", inputs, 0)?;
     let Some(spec) = const_val(inputs, 1) else {
-        let rank = req_ty("Reshape", inputs, 1)?.concrete().and_then(|s| s.first().copied());
+        let rank = req_ty("Reshape", inputs, 1)?
+            .concrete()
+            .and_then(|s| s.first().copied());
         return Ok(vec![match rank {
             Some(r) => TensorType::with_rank(x.dtype, r),
             None => TensorType::unknown(x.dtype),
@@ -81,7 +92,12 @@ pub(super) fn infer_reshape(allowzero: bool, inputs: &[InferInput]) -> Result<Ve
     }
     // Resolve a -1 when the input's element count is known.
     if let (Some(total), Some(pos)) = (in_dims.and_then(dims_prod), spec.iter().position(|&s| s == -1)) {
-        let others: Option<usize> = out.iter().enumerate().filter(|&(i, _)| i != pos).map(|(_, d)| d.known()).product();
+        let others: Option<usize> = out
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != pos)
+            .map(|(_, d)| d.known())
+            .product();
         if let Some(o) = others.filter(|&o| o > 0 && total % o == 0) {
             out[pos] = Dim::Known(total / o);
         }
@@ -92,7 +108,10 @@ pub(super) fn infer_reshape(allowzero: bool, inputs: &[InferInput]) -> Result<Ve
 fn flatten_axis(axis: i64, rank: usize) -> Result<usize> {
     let r = rank as i64;
     if axis < -r || axis > r {
-        return Err(KernelError::invalid("Flatten", format!("axis {axis} is out of range for rank {rank}")));
+        return Err(KernelError::invalid(
+            "Flatten",
+            format!("axis {axis} is out of range for rank {rank}"),
+        ));
     }
     Ok(if axis < 0 { (axis + r) as usize } else { axis as usize })
 }
@@ -108,7 +127,9 @@ pub(super) fn run_flatten(axis: i64, inputs: &[Option<&Tensor>]) -> Result<Tenso
 /// Flatten inference.
 pub(super) fn infer_flatten(axis: i64, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
     let x = req_ty("Flatten", inputs, 0)?;
-    let Some(d) = dims(x) else { return Ok(vec![TensorType::with_rank(x.dtype, 2)]) };
+    let Some(d) = dims(x) else {
+        return Ok(vec![TensorType::with_rank(x.dtype, 2)]);
+    };
     let a = flatten_axis(axis, d.len())?;
     let part = |s: &[Dim]| dims_prod(s).map(Dim::Known).unwrap_or(Dim::Unknown);
     Ok(vec![ty(x.dtype, vec![part(&d[..a]), part(&d[a..])])])
@@ -141,11 +162,19 @@ fn squeeze_dims(shape: &[Dim], list: Option<&[i64]>) -> Result<Vec<Dim>> {
             for &a in &ax {
                 if let Dim::Known(n) = shape[a] {
                     if n != 1 {
-                        return Err(KernelError::invalid("Squeeze", format!("cannot squeeze axis {a} of size {n}")));
+                        return Err(KernelError::invalid(
+                            "Squeeze",
+                            format!("cannot squeeze axis {a} of size {n}"),
+                        ));
                     }
                 }
             }
-            Ok(shape.iter().enumerate().filter(|(i, _)| !ax.contains(i)).map(|(_, d)| d.clone()).collect())
+            Ok(shape
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !ax.contains(i))
+                .map(|(_, d)| d.clone())
+                .collect())
         }
     }
 }
@@ -155,7 +184,9 @@ pub(super) fn infer_squeeze(attr: Option<&[i64]>, inputs: &[InferInput]) -> Resu
     let x = req_ty("Squeeze", inputs, 0)?;
     let has_axes_input = inputs.get(1).is_some_and(|i| i.ty.is_some());
     let list = axes_list(attr, const_val(inputs, 1))?;
-    let Some(d) = dims(x) else { return Ok(vec![TensorType::unknown(x.dtype)]) };
+    let Some(d) = dims(x) else {
+        return Ok(vec![TensorType::unknown(x.dtype)]);
+    };
     if list.is_none() && (has_axes_input || d.iter().any(|d| d.known().is_none())) {
         return Ok(vec![TensorType::unknown(x.dtype)]);
     }
@@ -181,10 +212,12 @@ fn unsqueeze_dims(shape: &[Dim], list: &[i64]) -> Result<Vec<Dim>> {
 /// Unsqueeze kernel.
 pub(super) fn run_unsqueeze(attr: Option<&[i64]>, inputs: &[Option<&Tensor>]) -> Result<Tensor> {
     let x = req("Unsqueeze", inputs, 0)?;
-    let list = axes_list(attr, opt(inputs, 1))?
-        .ok_or_else(|| KernelError::invalid("Unsqueeze", "missing axes"))?;
+    let list = axes_list(attr, opt(inputs, 1))?.ok_or_else(|| KernelError::invalid("Unsqueeze", "missing axes"))?;
     let shape: Vec<Dim> = x.shape().iter().map(|&d| Dim::Known(d)).collect();
-    let out: Vec<usize> = unsqueeze_dims(&shape, &list)?.iter().map(|d| d.known().unwrap_or(1)).collect();
+    let out: Vec<usize> = unsqueeze_dims(&shape, &list)?
+        .iter()
+        .map(|d| d.known().unwrap_or(1))
+        .collect();
     Tensor::new(out, x.data().clone())
 }
 
@@ -195,7 +228,11 @@ pub(super) fn infer_unsqueeze(attr: Option<&[i64]>, inputs: &[InferInput]) -> Re
     match (dims(x), list) {
         (Some(d), Some(list)) => Ok(vec![ty(x.dtype, unsqueeze_dims(d, &list)?)]),
         (Some(d), None) => {
-            let n = inputs.get(1).and_then(|i| i.ty).and_then(|t| t.concrete()).and_then(|s| s.first().copied());
+            let n = inputs
+                .get(1)
+                .and_then(|i| i.ty)
+                .and_then(|t| t.concrete())
+                .and_then(|s| s.first().copied());
             Ok(vec![match n {
                 Some(n) => TensorType::with_rank(x.dtype, d.len() + n),
                 None => TensorType::unknown(x.dtype),
@@ -216,7 +253,12 @@ pub(super) fn infer_identity(inputs: &[InferInput]) -> Result<Vec<TensorType>> {
 }
 
 /// Dropout kernel (inference mode only).
-pub(super) fn run_dropout(ratio: f32, training: bool, mask_bool: bool, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+pub(super) fn run_dropout(
+    ratio: f32,
+    training: bool,
+    mask_bool: bool,
+    inputs: &[Option<&Tensor>],
+) -> Result<Vec<Tensor>> {
     let x = req("Dropout", inputs, 0)?;
     let ratio = match opt(inputs, 1) {
         Some(r) => r.scalar_f64()?,
@@ -227,7 +269,10 @@ pub(super) fn run_dropout(ratio: f32, training: bool, mask_bool: bool, inputs: &
         None => training,
     };
     if training && ratio > 0.0 {
-        return Err(KernelError::unsupported("Dropout", "training mode with a non-zero ratio (random dropout)"));
+        return Err(KernelError::unsupported(
+            "Dropout",
+            "training mode with a non-zero ratio (random dropout)",
+        ));
     }
     let n = x.len();
     let mask = if mask_bool {
@@ -242,7 +287,13 @@ pub(super) fn run_dropout(ratio: f32, training: bool, mask_bool: bool, inputs: &
 pub(super) fn infer_dropout(mask_bool: bool, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
     let x = req_ty("Dropout", inputs, 0)?;
     let mask_dtype = if mask_bool { DType::Bool } else { x.dtype };
-    Ok(vec![x.clone(), TensorType { dtype: mask_dtype, shape: x.shape.clone() }])
+    Ok(vec![
+        x.clone(),
+        TensorType {
+            dtype: mask_dtype,
+            shape: x.shape.clone(),
+        },
+    ])
 }
 
 fn shape_range(start: i64, end: Option<i64>, rank: usize) -> (usize, usize) {

@@ -63,20 +63,40 @@ pub(super) fn run_scatter_elements(ax: i64, red: ScatterReduction, inputs: &[Opt
     same_dtypes(OP, &[data, updates])?;
     let a = axis(OP, ax, data.rank())?;
     if it.rank() != data.rank() || it.shape() != updates.shape() {
-        return Err(KernelError::invalid(OP, format!("indices {:?} and updates {:?} must match and have the data's rank", it.shape(), updates.shape())));
+        return Err(KernelError::invalid(
+            OP,
+            format!(
+                "indices {:?} and updates {:?} must match and have the data's rank",
+                it.shape(),
+                updates.shape()
+            ),
+        ));
     }
     for d in 0..data.rank() {
         if d != a && it.shape()[d] > data.shape()[d] {
-            return Err(KernelError::invalid(OP, format!("indices shape {:?} exceeds data shape {:?}", it.shape(), data.shape())));
+            return Err(KernelError::invalid(
+                OP,
+                format!("indices shape {:?} exceeds data shape {:?}", it.shape(), data.shape()),
+            ));
         }
     }
     let n = data.shape()[a];
-    let idx: Vec<usize> = read_indices(OP, it)?.into_iter().map(|i| index(OP, i, n)).collect::<Result<_>>()?;
+    let idx: Vec<usize> = read_indices(OP, it)?
+        .into_iter()
+        .map(|i| index(OP, i, n))
+        .collect::<Result<_>>()?;
     let ishape = it.shape();
     fn plain<T: AnyElem>(d: &Tensor, i: &[usize], s: &[usize], u: &Tensor, a: usize) -> Result<Tensor> {
         scatter_elements_core::<T>(d, i, s, u, a, |x, y| *x = y.clone())
     }
-    fn reduce<T: HostElem>(d: &Tensor, i: &[usize], s: &[usize], u: &Tensor, a: usize, r: ScatterReduction) -> Result<Tensor> {
+    fn reduce<T: HostElem>(
+        d: &Tensor,
+        i: &[usize],
+        s: &[usize],
+        u: &Tensor,
+        a: usize,
+        r: ScatterReduction,
+    ) -> Result<Tensor> {
         scatter_elements_core::<T>(d, i, s, u, a, |x, y| *x = combine(r, *x, *y))
     }
     if red == ScatterReduction::None {
@@ -87,7 +107,13 @@ pub(super) fn run_scatter_elements(ax: i64, red: ScatterReduction, inputs: &[Opt
     }
 }
 
-fn scatter_nd_core<T: AnyElem>(data: &Tensor, offsets: &[usize], chunk: usize, updates: &Tensor, f: impl Fn(&mut T, &T)) -> Result<Tensor> {
+fn scatter_nd_core<T: AnyElem>(
+    data: &Tensor,
+    offsets: &[usize],
+    chunk: usize,
+    updates: &Tensor,
+    f: impl Fn(&mut T, &T),
+) -> Result<Tensor> {
     const OP: &str = "ScatterND";
     let mut out = elems::<T>(OP, data)?.to_vec();
     let u = elems::<T>(OP, updates)?;
@@ -110,7 +136,10 @@ pub(super) fn run_scatter_nd(red: ScatterReduction, inputs: &[Option<&Tensor>]) 
     let mut expect = it.shape()[..it.rank() - 1].to_vec();
     expect.extend_from_slice(&data.shape()[nd.k..]);
     if updates.shape() != expect.as_slice() {
-        return Err(KernelError::invalid(OP, format!("updates shape {:?} should be {:?}", updates.shape(), expect)));
+        return Err(KernelError::invalid(
+            OP,
+            format!("updates shape {:?} should be {:?}", updates.shape(), expect),
+        ));
     }
     fn plain<T: AnyElem>(d: &Tensor, o: &[usize], c: usize, u: &Tensor) -> Result<Tensor> {
         scatter_nd_core::<T>(d, o, c, u, |x, y| *x = y.clone())
@@ -136,14 +165,20 @@ pub(super) fn run_tensor_scatter(ax: i64, circular: bool, inputs: &[Option<&Tens
     let a = axis(OP, ax, r)?;
     let (ps, us) = (past.shape(), update.shape());
     if us.len() != r || (0..r).any(|d| d != a && ps[d] != us[d]) || us[a] > ps[a] {
-        return Err(KernelError::invalid(OP, format!("update shape {us:?} does not fit cache shape {ps:?} on axis {a}")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("update shape {us:?} does not fit cache shape {ps:?} on axis {a}"),
+        ));
     }
     let batch = ps.first().copied().unwrap_or(1);
     let writes: Vec<i64> = match opt(inputs, 2) {
         Some(w) => {
             let w = read_indices(OP, w)?;
             if a == 0 || w.len() != batch {
-                return Err(KernelError::invalid(OP, format!("write_indices must have one entry per batch ({batch})")));
+                return Err(KernelError::invalid(
+                    OP,
+                    format!("write_indices must have one entry per batch ({batch})"),
+                ));
             }
             w
         }
@@ -158,9 +193,16 @@ pub(super) fn run_tensor_scatter(ax: i64, circular: bool, inputs: &[Option<&Tens
         let b = if a == 0 || per_batch == 0 { 0 } else { o / per_batch };
         for s in 0..seq {
             let pos = writes.get(b).copied().unwrap_or(0) + s as i64;
-            let pos = if circular { pos.rem_euclid(max_len.max(1) as i64) } else { pos };
+            let pos = if circular {
+                pos.rem_euclid(max_len.max(1) as i64)
+            } else {
+                pos
+            };
             if pos < 0 || pos as usize >= max_len {
-                return Err(KernelError::invalid(OP, format!("write position {pos} is outside the cache length {max_len}")));
+                return Err(KernelError::invalid(
+                    OP,
+                    format!("write position {pos} is outside the cache length {max_len}"),
+                ));
             }
             plan.push(((o * max_len + pos as usize) * inner, (o * seq + s) * inner));
         }

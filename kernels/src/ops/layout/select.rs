@@ -39,14 +39,20 @@ pub(super) fn infer_non_zero(inputs: &[InferInput]) -> Result<Vec<TensorType>> {
 /// The selected positions of a condition over a dim of size `n`.
 fn selected(cond: &Tensor, n: usize) -> Result<Vec<usize>> {
     if cond.rank() != 1 {
-        return Err(KernelError::invalid("Compress", format!("condition must be 1-D, found {:?}", cond.shape())));
+        return Err(KernelError::invalid(
+            "Compress",
+            format!("condition must be 1-D, found {:?}", cond.shape()),
+        ));
     }
     let c = cond.to_f64_vec()?;
     let mut sel = Vec::new();
     for (i, v) in c.iter().enumerate() {
         if *v != 0.0 {
             if i >= n {
-                return Err(KernelError::invalid("Compress", format!("condition selects index {i} of a dim of size {n}")));
+                return Err(KernelError::invalid(
+                    "Compress",
+                    format!("condition selects index {i} of a dim of size {n}"),
+                ));
             }
             sel.push(i);
         }
@@ -88,7 +94,14 @@ pub(super) fn run_compress(ax: Option<i64>, inputs: &[Option<&Tensor>]) -> Resul
             s
         }
     };
-    fn go<T: AnyElem>(x: &Tensor, shape: Vec<usize>, outer: usize, n: usize, inner: usize, sel: &[usize]) -> Result<Tensor> {
+    fn go<T: AnyElem>(
+        x: &Tensor,
+        shape: Vec<usize>,
+        outer: usize,
+        n: usize,
+        inner: usize,
+        sel: &[usize],
+    ) -> Result<Tensor> {
         make(shape, take_slices(elems::<T>(OP, x)?, outer, n, inner, sel))
     }
     any_dtype!(x.dtype(), go(x, shape, outer, n, inner, &sel))

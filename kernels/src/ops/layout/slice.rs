@@ -64,7 +64,12 @@ pub(super) fn run_slice(attrs: Option<&SliceAttrs>, inputs: &[Option<&Tensor>]) 
     const OP: &str = "Slice";
     let x = req(OP, inputs, 0)?;
     let p = match attrs {
-        Some(a) => Params { starts: a.starts.clone(), ends: a.ends.clone(), axes: a.axes.clone(), steps: None },
+        Some(a) => Params {
+            starts: a.starts.clone(),
+            ends: a.ends.clone(),
+            axes: a.axes.clone(),
+            steps: None,
+        },
         None => Params {
             starts: req(OP, inputs, 1)?.to_i64_vec()?,
             ends: req(OP, inputs, 2)?.to_i64_vec()?,
@@ -97,17 +102,29 @@ pub(super) fn run_slice(attrs: Option<&SliceAttrs>, inputs: &[Option<&Tensor>]) 
 /// Slice inference: sliced dims are known when the parameters are constants and the dim is known.
 pub(super) fn infer_slice(attrs: Option<&SliceAttrs>, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
     let x = req_ty("Slice", inputs, 0)?;
-    let Some(d) = dims(x) else { return Ok(vec![TensorType::unknown(x.dtype)]) };
+    let Some(d) = dims(x) else {
+        return Ok(vec![TensorType::unknown(x.dtype)]);
+    };
     let ints = |i: usize| const_val(inputs, i).map(|t| t.to_i64_vec()).transpose();
     let p = match attrs {
-        Some(a) => Some(Params { starts: a.starts.clone(), ends: a.ends.clone(), axes: a.axes.clone(), steps: None }),
+        Some(a) => Some(Params {
+            starts: a.starts.clone(),
+            ends: a.ends.clone(),
+            axes: a.axes.clone(),
+            steps: None,
+        }),
         None => {
             let present = |i: usize| inputs.get(i).is_some_and(|x| x.ty.is_some());
             match (ints(1)?, ints(2)?, ints(3)?, ints(4)?) {
                 (Some(starts), Some(ends), axes, steps)
                     if (axes.is_some() || !present(3)) && (steps.is_some() || !present(4)) =>
                 {
-                    Some(Params { starts, ends, axes, steps })
+                    Some(Params {
+                        starts,
+                        ends,
+                        axes,
+                        steps,
+                    })
                 }
                 _ => None,
             }
@@ -148,7 +165,10 @@ fn split_sizes(dim: usize, split: Option<&[i64]>, num_outputs: usize, uneven: bo
             out.push(usize::try_from(v).map_err(|_| KernelError::invalid(OP, format!("negative split {v}")))?);
         }
         if out.iter().sum::<usize>() != dim {
-            return Err(KernelError::invalid(OP, format!("split {s:?} does not sum to the dim {dim}")));
+            return Err(KernelError::invalid(
+                OP,
+                format!("split {s:?} does not sum to the dim {dim}"),
+            ));
         }
         return Ok(out);
     }
@@ -157,10 +177,16 @@ fn split_sizes(dim: usize, split: Option<&[i64]>, num_outputs: usize, uneven: bo
     }
     let chunk = dim.div_ceil(num_outputs);
     if !uneven && dim % num_outputs != 0 {
-        return Err(KernelError::invalid(OP, format!("dim {dim} cannot be split evenly into {num_outputs} parts")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("dim {dim} cannot be split evenly into {num_outputs} parts"),
+        ));
     }
     if chunk * (num_outputs - 1) > dim {
-        return Err(KernelError::invalid(OP, format!("dim {dim} cannot be split into {num_outputs} parts")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("dim {dim} cannot be split into {num_outputs} parts"),
+        ));
     }
     let mut out = vec![chunk; num_outputs];
     out[num_outputs - 1] = dim - chunk * (num_outputs - 1);
@@ -168,7 +194,13 @@ fn split_sizes(dim: usize, split: Option<&[i64]>, num_outputs: usize, uneven: bo
 }
 
 /// Split kernel.
-pub(super) fn run_split(ax: i64, split: Option<&[i64]>, num_outputs: usize, uneven: bool, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+pub(super) fn run_split(
+    ax: i64,
+    split: Option<&[i64]>,
+    num_outputs: usize,
+    uneven: bool,
+    inputs: &[Option<&Tensor>],
+) -> Result<Vec<Tensor>> {
     const OP: &str = "Split";
     let x = req(OP, inputs, 0)?;
     let a = axis(OP, ax, x.rank())?;
@@ -197,13 +229,21 @@ pub(super) fn run_split(ax: i64, split: Option<&[i64]>, num_outputs: usize, unev
 }
 
 /// Split inference.
-pub(super) fn infer_split(ax: i64, split: Option<&[i64]>, num_outputs: usize, uneven: bool, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
+pub(super) fn infer_split(
+    ax: i64,
+    split: Option<&[i64]>,
+    num_outputs: usize,
+    uneven: bool,
+    inputs: &[InferInput],
+) -> Result<Vec<TensorType>> {
     let x = req_ty("Split", inputs, 0)?;
     let split_in = const_val(inputs, 1).map(|t| t.to_i64_vec()).transpose()?;
     let has_split_input = inputs.get(1).is_some_and(|i| i.ty.is_some());
     let split = split.or(split_in.as_deref());
     let n = split.map(|s| s.len()).unwrap_or(num_outputs);
-    let Some(d) = dims(x) else { return Ok(vec![TensorType::unknown(x.dtype); n]) };
+    let Some(d) = dims(x) else {
+        return Ok(vec![TensorType::unknown(x.dtype); n]);
+    };
     let a = axis("Split", ax, d.len())?;
     let sizes = match d[a].known() {
         Some(dim) if split.is_some() || !has_split_input => Some(split_sizes(dim, split, num_outputs, uneven)?),
@@ -212,7 +252,11 @@ pub(super) fn infer_split(ax: i64, split: Option<&[i64]>, num_outputs: usize, un
     Ok((0..n)
         .map(|i| {
             let mut o = d.to_vec();
-            o[a] = sizes.as_ref().and_then(|s| s.get(i)).map(|&v| Dim::Known(v)).unwrap_or(Dim::Unknown);
+            o[a] = sizes
+                .as_ref()
+                .and_then(|s| s.get(i))
+                .map(|&v| Dim::Known(v))
+                .unwrap_or(Dim::Unknown);
             ty(x.dtype, o)
         })
         .collect())
@@ -221,7 +265,10 @@ pub(super) fn infer_split(ax: i64, split: Option<&[i64]>, num_outputs: usize, un
 /// Concat kernel.
 pub(super) fn run_concat(ax: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor> {
     const OP: &str = "Concat";
-    let ts: Vec<&Tensor> = inputs.iter().map(|t| t.ok_or_else(|| KernelError::invalid(OP, "missing input"))).collect::<Result<_>>()?;
+    let ts: Vec<&Tensor> = inputs
+        .iter()
+        .map(|t| t.ok_or_else(|| KernelError::invalid(OP, "missing input")))
+        .collect::<Result<_>>()?;
     let dt = same_dtypes(OP, &ts)?;
     let first = ts[0];
     let a = axis(OP, ax, first.rank())?;
@@ -230,7 +277,10 @@ pub(super) fn run_concat(ax: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor> 
     for t in &ts {
         let s = t.shape();
         if s.len() != shape.len() || s.iter().enumerate().any(|(i, &d)| i != a && d != shape[i]) {
-            return Err(KernelError::invalid(OP, format!("shapes {:?} and {:?} differ outside axis {a}", first.shape(), s)));
+            return Err(KernelError::invalid(
+                OP,
+                format!("shapes {:?} and {:?} differ outside axis {a}", first.shape(), s),
+            ));
         }
         shape[a] += s[a];
     }
@@ -240,8 +290,10 @@ pub(super) fn run_concat(ax: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor> 
     fn go<T: AnyElem>(ts: &[&Tensor], shape: Vec<usize>, a: usize) -> Result<Tensor> {
         let outer = prod(&shape[..a]);
         let inner = prod(&shape[a + 1..]);
-        let parts: Vec<(&[T], usize)> =
-            ts.iter().map(|t| Ok((elems::<T>(OP, t)?, t.shape()[a] * inner))).collect::<Result<_>>()?;
+        let parts: Vec<(&[T], usize)> = ts
+            .iter()
+            .map(|t| Ok((elems::<T>(OP, t)?, t.shape()[a] * inner)))
+            .collect::<Result<_>>()?;
         let mut out = Vec::with_capacity(prod(&shape));
         for o in 0..outer {
             for &(v, n) in &parts {
@@ -256,7 +308,9 @@ pub(super) fn run_concat(ax: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor> 
 /// Concat inference.
 pub(super) fn infer_concat(ax: i64, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
     let first = req_ty("Concat", inputs, 0)?;
-    let Some(d0) = dims(first) else { return Ok(vec![TensorType::unknown(first.dtype)]) };
+    let Some(d0) = dims(first) else {
+        return Ok(vec![TensorType::unknown(first.dtype)]);
+    };
     let a = axis("Concat", ax, d0.len())?;
     let mut out = d0.to_vec();
     let mut total = Some(0usize);

@@ -43,14 +43,24 @@ fn det_one(a: &mut [f64], n: usize) -> f64 {
 pub fn det(x: &Tensor) -> Result<Tensor> {
     let s = x.shape();
     if s.len() < 2 || s[s.len() - 1] != s[s.len() - 2] {
-        return Err(KernelError::invalid(OP, format!("input must be [..., n, n], got {s:?}")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("input must be [..., n, n], got {s:?}"),
+        ));
     }
     if !x.dtype().is_float() {
-        return Err(KernelError::invalid(OP, format!("dtype {} is not a float type", x.dtype())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("dtype {} is not a float type", x.dtype()),
+        ));
     }
     let n = s[s.len() - 1];
     let mut v = x.to_f64_vec()?;
-    let out: Vec<f64> = if n == 0 { vec![1.0; s[..s.len() - 2].iter().product()] } else { v.chunks_mut(n * n).map(|m| det_one(m, n)).collect() };
+    let out: Vec<f64> = if n == 0 {
+        vec![1.0; s[..s.len() - 2].iter().product()]
+    } else {
+        v.chunks_mut(n * n).map(|m| det_one(m, n)).collect()
+    };
     let shape = s[..s.len() - 2].to_vec();
     super::gemm::store_f64(out, x.dtype(), shape)
 }
@@ -60,7 +70,12 @@ pub fn infer_det(x: &TensorType) -> Result<TensorType> {
     let shape = match &x.shape {
         None => None,
         Some(s) if s.len() >= 2 => Some(s[..s.len() - 2].to_vec()),
-        Some(s) => return Err(KernelError::invalid(OP, format!("input must have rank >= 2, got {}", s.len()))),
+        Some(s) => {
+            return Err(KernelError::invalid(
+                OP,
+                format!("input must have rank >= 2, got {}", s.len()),
+            ))
+        }
     };
     Ok(TensorType { dtype: x.dtype, shape })
 }

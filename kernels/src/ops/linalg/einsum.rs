@@ -42,7 +42,10 @@ fn parse_term(s: &str) -> Result<EinTerm> {
             letters.push(b[i]);
             i += 1;
         } else {
-            return Err(KernelError::invalid(OP, format!("bad character {:?} in term {s:?}", b[i] as char)));
+            return Err(KernelError::invalid(
+                OP,
+                format!("bad character {:?} in term {s:?}", b[i] as char),
+            ));
         }
     }
     Ok(EinTerm { letters, ellipsis })
@@ -66,7 +69,10 @@ pub fn parse_equation(eq: &str) -> Result<EinsumSpec> {
             }
             for &l in &t.letters {
                 if !inputs.iter().any(|i| i.letters.contains(&l)) {
-                    return Err(KernelError::invalid(OP, format!("output label {:?} is in no input", l as char)));
+                    return Err(KernelError::invalid(
+                        OP,
+                        format!("output label {:?} is in no input", l as char),
+                    ));
                 }
             }
             t
@@ -95,7 +101,12 @@ fn expand(t: &EinTerm, rank: usize, ell_rank: usize) -> Result<Vec<Label>> {
     let e = match t.ellipsis {
         Some(_) if rank >= nl => rank - nl,
         None if rank == nl => 0,
-        _ => return Err(KernelError::invalid(OP, format!("term with {nl} letters does not fit rank {rank}"))),
+        _ => {
+            return Err(KernelError::invalid(
+                OP,
+                format!("term with {nl} letters does not fit rank {rank}"),
+            ))
+        }
     };
     let pos = t.ellipsis.unwrap_or(nl);
     let mut out: Vec<Label> = t.letters[..pos].iter().map(|&l| l as Label).collect();
@@ -153,7 +164,11 @@ impl Work {
         } else {
             arranged.chunks(inner).map(|c| c.iter().sum()).collect()
         };
-        Work { labels: kept, shape, data }
+        Work {
+            labels: kept,
+            shape,
+            data,
+        }
     }
 }
 
@@ -172,11 +187,25 @@ fn contract(x: Work, y: Work, keep: &dyn Fn(Label) -> bool, size: &dyn Fn(Label)
     let mut out = vec![0.0f64; b * m * n];
     for i in 0..b {
         let c = &mut out[i * m * n..(i + 1) * m * n];
-        f64::gemm(m, k, n, 1.0, MatRef::rows(&xa, i * m * k, k), MatRef::rows(&ya, i * k * n, n), 0.0, c, n)?;
+        f64::gemm(
+            m,
+            k,
+            n,
+            1.0,
+            MatRef::rows(&xa, i * m * k, k),
+            MatRef::rows(&ya, i * k * n, n),
+            0.0,
+            c,
+            n,
+        )?;
     }
     let labels: Vec<Label> = [&batch[..], &xo, &yo].concat();
     let shape = labels.iter().map(|&l| size(l)).collect();
-    Ok(Work { labels, shape, data: out })
+    Ok(Work {
+        labels,
+        shape,
+        data: out,
+    })
 }
 
 /// Build an operand's working form: check sizes, take diagonals of repeated labels.
@@ -190,7 +219,10 @@ fn load(t: &Tensor, labels: &[Label]) -> Result<Work> {
         match ul.iter().position(|&x| x == l) {
             Some(p) => {
                 if us[p] != t.shape()[i] {
-                    return Err(KernelError::invalid(OP, format!("repeated label has dims {} and {}", us[p], t.shape()[i])));
+                    return Err(KernelError::invalid(
+                        OP,
+                        format!("repeated label has dims {} and {}", us[p], t.shape()[i]),
+                    ));
                 }
                 ust[p] += st[i];
             }
@@ -202,23 +234,44 @@ fn load(t: &Tensor, labels: &[Label]) -> Result<Work> {
         }
     }
     if labels.len() == ul.len() {
-        return Ok(Work { labels: ul, shape: t.shape().to_vec(), data });
+        return Ok(Work {
+            labels: ul,
+            shape: t.shape().to_vec(),
+            data,
+        });
     }
     let mut out = Vec::with_capacity(us.iter().product());
     crate::shape::for_each_offset(&us, [&ust], |[i]| out.push(data[i]));
-    Ok(Work { labels: ul, shape: us, data: out })
+    Ok(Work {
+        labels: ul,
+        shape: us,
+        data: out,
+    })
 }
 
 /// Evaluate an einsum in f64 and return the data and output shape.
 pub fn einsum(spec: &EinsumSpec, inputs: &[&Tensor]) -> Result<(Vec<usize>, Vec<f64>)> {
     if inputs.len() != spec.inputs.len() {
-        return Err(KernelError::invalid(OP, format!("equation has {} terms but {} inputs were given", spec.inputs.len(), inputs.len())));
+        return Err(KernelError::invalid(
+            OP,
+            format!(
+                "equation has {} terms but {} inputs were given",
+                spec.inputs.len(),
+                inputs.len()
+            ),
+        ));
     }
     let ell_rank = spec
         .inputs
         .iter()
         .zip(inputs)
-        .map(|(t, x)| if t.ellipsis.is_some() { x.rank().saturating_sub(t.letters.len()) } else { 0 })
+        .map(|(t, x)| {
+            if t.ellipsis.is_some() {
+                x.rank().saturating_sub(t.letters.len())
+            } else {
+                0
+            }
+        })
         .max()
         .unwrap_or(0);
     let mut sizes = vec![1usize; 256 + ell_rank];
@@ -228,14 +281,21 @@ pub fn einsum(spec: &EinsumSpec, inputs: &[&Tensor]) -> Result<(Vec<usize>, Vec<
         for (&l, &d) in labels.iter().zip(x.shape()) {
             if d != 1 {
                 if sizes[l] != 1 && sizes[l] != d {
-                    return Err(KernelError::invalid(OP, format!("label dims {} and {d} differ", sizes[l])));
+                    return Err(KernelError::invalid(
+                        OP,
+                        format!("label dims {} and {d} differ", sizes[l]),
+                    ));
                 }
                 sizes[l] = d;
             }
         }
         works.push(load(x, &labels)?);
     }
-    let out_labels = expand(&spec.output, spec.output.letters.len() + if spec.output.ellipsis.is_some() { ell_rank } else { 0 }, ell_rank)?;
+    let out_labels = expand(
+        &spec.output,
+        spec.output.letters.len() + if spec.output.ellipsis.is_some() { ell_rank } else { 0 },
+        ell_rank,
+    )?;
     let size = |l: Label| sizes[l];
     let mut acc: Option<Work> = None;
     for (i, w) in works.into_iter().enumerate() {
@@ -248,9 +308,7 @@ pub fn einsum(spec: &EinsumSpec, inputs: &[&Tensor]) -> Result<(Vec<usize>, Vec<
             .concat();
         let keep_after = |l: Label| out_labels.contains(&l) || later.contains(&l);
         acc = Some(match acc {
-            None => {
-                w.sum_except(&keep_after)
-            }
+            None => w.sum_except(&keep_after),
             Some(a) => {
                 let a_labels = a.labels.clone();
                 let w_labels = w.labels.clone();
@@ -267,7 +325,10 @@ pub fn einsum(spec: &EinsumSpec, inputs: &[&Tensor]) -> Result<(Vec<usize>, Vec<
 
 /// Einsum inference: output rank from the equation, dims where the inputs give them.
 pub fn infer_einsum(spec: &EinsumSpec, inputs: &[&TensorType]) -> Result<TensorType> {
-    let dtype = inputs.first().map(|t| t.dtype).ok_or_else(|| KernelError::invalid(OP, "no inputs"))?;
+    let dtype = inputs
+        .first()
+        .map(|t| t.dtype)
+        .ok_or_else(|| KernelError::invalid(OP, "no inputs"))?;
     let mut ell: Option<usize> = Some(0);
     let mut letter: Vec<Option<Dim>> = vec![None; 256];
     for (t, x) in spec.inputs.iter().zip(inputs) {
@@ -297,8 +358,18 @@ pub fn infer_einsum(spec: &EinsumSpec, inputs: &[&TensorType]) -> Result<TensorT
     }
     let e = if out.ellipsis.is_some() { ell.unwrap_or(0) } else { 0 };
     let pos = out.ellipsis.unwrap_or(out.letters.len());
-    let mut shape: Vec<Dim> = out.letters[..pos].iter().map(|&l| letter[l as usize].clone().unwrap_or(Dim::Unknown)).collect();
+    let mut shape: Vec<Dim> = out.letters[..pos]
+        .iter()
+        .map(|&l| letter[l as usize].clone().unwrap_or(Dim::Unknown))
+        .collect();
     shape.extend(std::iter::repeat_n(Dim::Unknown, e));
-    shape.extend(out.letters[pos..].iter().map(|&l| letter[l as usize].clone().unwrap_or(Dim::Unknown)));
-    Ok(TensorType { dtype, shape: Some(shape) })
+    shape.extend(
+        out.letters[pos..]
+            .iter()
+            .map(|&l| letter[l as usize].clone().unwrap_or(Dim::Unknown)),
+    );
+    Ok(TensorType {
+        dtype,
+        shape: Some(shape),
+    })
 }

@@ -24,11 +24,20 @@ pub struct MatRef<'a, T> {
 impl<'a, T> MatRef<'a, T> {
     /// A row-major contiguous `rows × cols` matrix starting at `off`.
     pub fn rows(data: &'a [T], off: usize, cols: usize) -> Self {
-        MatRef { data, off, rs: cols, cs: 1 }
+        MatRef {
+            data,
+            off,
+            rs: cols,
+            cs: 1,
+        }
     }
     /// The same storage read transposed.
     pub fn t(self) -> Self {
-        MatRef { rs: self.cs, cs: self.rs, ..self }
+        MatRef {
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
     }
 }
 
@@ -43,7 +52,10 @@ fn check_view(len: usize, off: usize, rows: usize, cols: usize, rs: usize, cs: u
         .and_then(|x| x.checked_add(off));
     match last {
         Some(l) if l < len => Ok(()),
-        _ => Err(KernelError::invalid("gemm", format!("strided view out of bounds ({rows}x{cols}, rs {rs}, cs {cs}, off {off}, len {len})"))),
+        _ => Err(KernelError::invalid(
+            "gemm",
+            format!("strided view out of bounds ({rows}x{cols}, rs {rs}, cs {cs}, off {off}, len {len})"),
+        )),
     }
 }
 
@@ -52,7 +64,17 @@ pub trait GemmElem: Elem {
     /// Multiply `a` (`m × k`) by `b` (`k × n`) into `c` (`m × n`, row stride `rsc`, unit column
     /// stride, starting at `c[0]`). With `beta == 0` the old contents of `c` are ignored.
     #[allow(clippy::too_many_arguments)]
-    fn gemm(m: usize, k: usize, n: usize, alpha: Self, a: MatRef<Self>, b: MatRef<Self>, beta: Self, c: &mut [Self], rsc: usize) -> Result<()>;
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: MatRef<Self>,
+        b: MatRef<Self>,
+        beta: Self,
+        c: &mut [Self],
+        rsc: usize,
+    ) -> Result<()>;
     /// `a·b + c` (wrapping for integers).
     fn mul_add(a: Self, b: Self, c: Self) -> Self;
     /// `a + b` (wrapping for integers).
@@ -69,7 +91,17 @@ fn check_all<T>(m: usize, k: usize, n: usize, a: &MatRef<T>, b: &MatRef<T>, clen
 macro_rules! mm_float {
     ($t:ty, $f:ident) => {
         impl GemmElem for $t {
-            fn gemm(m: usize, k: usize, n: usize, alpha: $t, a: MatRef<$t>, b: MatRef<$t>, beta: $t, c: &mut [$t], rsc: usize) -> Result<()> {
+            fn gemm(
+                m: usize,
+                k: usize,
+                n: usize,
+                alpha: $t,
+                a: MatRef<$t>,
+                b: MatRef<$t>,
+                beta: $t,
+                c: &mut [$t],
+                rsc: usize,
+            ) -> Result<()> {
                 check_all(m, k, n, &a, &b, c.len(), rsc)?;
                 if m == 0 || n == 0 {
                     return Ok(());
@@ -86,10 +118,20 @@ macro_rules! mm_float {
                 // lies inside the respective slices; strides fit isize because they index slices.
                 unsafe {
                     matrixmultiply::$f(
-                        m, k, n, alpha,
-                        a.data.as_ptr().add(a.off), a.rs as isize, a.cs as isize,
-                        b.data.as_ptr().add(b.off), b.rs as isize, b.cs as isize,
-                        beta, c.as_mut_ptr(), rsc as isize, 1,
+                        m,
+                        k,
+                        n,
+                        alpha,
+                        a.data.as_ptr().add(a.off),
+                        a.rs as isize,
+                        a.cs as isize,
+                        b.data.as_ptr().add(b.off),
+                        b.rs as isize,
+                        b.cs as isize,
+                        beta,
+                        c.as_mut_ptr(),
+                        rsc as isize,
+                        1,
                     );
                 }
                 Ok(())
@@ -117,7 +159,17 @@ impl GemmElem for i64 {
     fn add(a: i64, b: i64) -> i64 {
         a.wrapping_add(b)
     }
-    fn gemm(m: usize, k: usize, n: usize, alpha: i64, a: MatRef<i64>, b: MatRef<i64>, beta: i64, c: &mut [i64], rsc: usize) -> Result<()> {
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: i64,
+        a: MatRef<i64>,
+        b: MatRef<i64>,
+        beta: i64,
+        c: &mut [i64],
+        rsc: usize,
+    ) -> Result<()> {
         check_all(m, k, n, &a, &b, c.len(), rsc)?;
         let mut acc = vec![0i64; n];
         for r in 0..m {
@@ -135,7 +187,11 @@ impl GemmElem for i64 {
             let row = &mut c[r * rsc..r * rsc + n];
             for (o, &v) in row.iter_mut().zip(&acc) {
                 let prod = alpha.wrapping_mul(v);
-                *o = if beta == 0 { prod } else { prod.wrapping_add(beta.wrapping_mul(*o)) };
+                *o = if beta == 0 {
+                    prod
+                } else {
+                    prod.wrapping_add(beta.wrapping_mul(*o))
+                };
             }
         }
         Ok(())

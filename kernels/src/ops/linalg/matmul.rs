@@ -50,7 +50,15 @@ pub fn plan_matmul(op: &str, a: &[usize], b: &[usize]) -> Result<MatMulPlan> {
     if b.len() > 1 {
         out_shape.push(n);
     }
-    Ok(MatMulPlan { batch, m, k, n, out_shape, a_bstr, b_bstr })
+    Ok(MatMulPlan {
+        batch,
+        m,
+        k,
+        n,
+        out_shape,
+        a_bstr,
+        b_bstr,
+    })
 }
 
 /// Static output shape of a numpy matmul (symbolic dims allowed).
@@ -99,7 +107,17 @@ pub fn run_plan<T: GemmElem>(p: &MatMulPlan, a: &[T], b: &[T]) -> Result<Vec<T>>
     // B shared by every batch and A contiguous over the batch: one tall product.
     let a_contig = p.a_bstr == strides(&p.batch).into_iter().map(|s| s * m * k).collect::<Vec<_>>();
     if p.b_bstr.iter().all(|&s| s == 0) && a_contig {
-        T::gemm(nb * m, k, n, one, MatRef::rows(a, 0, k), MatRef::rows(b, 0, n), zero, &mut out, n)?;
+        T::gemm(
+            nb * m,
+            k,
+            n,
+            one,
+            MatRef::rows(a, 0, k),
+            MatRef::rows(b, 0, n),
+            zero,
+            &mut out,
+            n,
+        )?;
         return Ok(out);
     }
     let work = |(i, c): (usize, &mut [T])| -> Result<()> {
@@ -125,7 +143,10 @@ fn matmul_in<C: Compute>(a: &Tensor, b: &Tensor, p: &MatMulPlan) -> Result<Tenso
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     const OP: &str = "MatMul";
     if a.dtype() != b.dtype() {
-        return Err(KernelError::invalid(OP, format!("dtypes differ: {} and {}", a.dtype(), b.dtype())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("dtypes differ: {} and {}", a.dtype(), b.dtype()),
+        ));
     }
     let p = plan_matmul(OP, a.shape(), b.shape())?;
     match comp_kind(a.dtype()) {
@@ -161,30 +182,51 @@ pub struct GemmArgs {
 /// The (m, k, n) of a Gemm from its operand shapes.
 pub fn gemm_dims(op: &str, a: &[usize], b: &[usize], g: &GemmArgs) -> Result<(usize, usize, usize)> {
     if a.len() != 2 || b.len() != 2 {
-        return Err(KernelError::invalid(op, format!("A and B must be 2-D, got {a:?} and {b:?}")));
+        return Err(KernelError::invalid(
+            op,
+            format!("A and B must be 2-D, got {a:?} and {b:?}"),
+        ));
     }
     let (m, k) = if g.trans_a { (a[1], a[0]) } else { (a[0], a[1]) };
     let (k2, n) = if g.trans_b { (b[1], b[0]) } else { (b[0], b[1]) };
     if k != k2 {
-        return Err(KernelError::invalid(op, format!("inner dims differ: A {a:?} B {b:?} (transA {}, transB {})", g.trans_a, g.trans_b)));
+        return Err(KernelError::invalid(
+            op,
+            format!(
+                "inner dims differ: A {a:?} B {b:?} (transA {}, transB {})",
+                g.trans_a, g.trans_b
+            ),
+        ));
     }
     Ok((m, k, n))
 }
 
-fn gemm_in<C: Compute>(a: &Tensor, b: &Tensor, c: Option<&Tensor>, g: &GemmArgs, dims: (usize, usize, usize)) -> Result<Tensor> {
+fn gemm_in<C: Compute>(
+    a: &Tensor,
+    b: &Tensor,
+    c: Option<&Tensor>,
+    g: &GemmArgs,
+    dims: (usize, usize, usize),
+) -> Result<Tensor> {
     let (m, k, n) = dims;
     let (av, bv) = (C::load(a)?, C::load(b)?);
     let mut out = vec![C::default(); m * n];
     let mut beta = from_f32::<C>(0.0);
     if let (Some(c), true) = (c, g.beta != 0.0) {
         if c.rank() > 2 {
-            return Err(KernelError::invalid("Gemm", format!("C must have rank <= 2, got {:?}", c.shape())));
+            return Err(KernelError::invalid(
+                "Gemm",
+                format!("C must have rank <= 2, got {:?}", c.shape()),
+            ));
         }
         let cv = C::load(c)?;
         let target = [m, n];
         let bs = broadcast_shapes("Gemm", &[c.shape(), &target])?;
         if bs != target {
-            return Err(KernelError::invalid("Gemm", format!("C of shape {:?} does not broadcast to [{m}, {n}]", c.shape())));
+            return Err(KernelError::invalid(
+                "Gemm",
+                format!("C of shape {:?} does not broadcast to [{m}, {n}]", c.shape()),
+            ));
         }
         let st = broadcast_strides(c.shape(), &target);
         for i in 0..m {
@@ -194,8 +236,16 @@ fn gemm_in<C: Compute>(a: &Tensor, b: &Tensor, c: Option<&Tensor>, g: &GemmArgs,
         }
         beta = from_f32::<C>(g.beta);
     }
-    let ma = if g.trans_a { MatRef::rows(&av, 0, m).t() } else { MatRef::rows(&av, 0, k) };
-    let mb = if g.trans_b { MatRef::rows(&bv, 0, k).t() } else { MatRef::rows(&bv, 0, n) };
+    let ma = if g.trans_a {
+        MatRef::rows(&av, 0, m).t()
+    } else {
+        MatRef::rows(&av, 0, k)
+    };
+    let mb = if g.trans_b {
+        MatRef::rows(&bv, 0, k).t()
+    } else {
+        MatRef::rows(&bv, 0, n)
+    };
     C::gemm(m, k, n, from_f32::<C>(g.alpha), ma, mb, beta, &mut out, n)?;
     C::store(out, a.dtype(), vec![m, n])
 }
@@ -209,7 +259,10 @@ fn from_f32<C: Compute>(v: f32) -> C {
 pub fn gemm(a: &Tensor, b: &Tensor, c: Option<&Tensor>, g: &GemmArgs) -> Result<Tensor> {
     const OP: &str = "Gemm";
     if a.dtype() != b.dtype() {
-        return Err(KernelError::invalid(OP, format!("dtypes differ: {} and {}", a.dtype(), b.dtype())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("dtypes differ: {} and {}", a.dtype(), b.dtype()),
+        ));
     }
     let dims = gemm_dims(OP, a.shape(), b.shape(), g)?;
     match comp_kind(a.dtype()) {
@@ -232,7 +285,10 @@ pub fn infer_gemm(a: &TensorType, b: &TensorType, g: &GemmArgs) -> Result<Vec<Te
             }
         }
     }
-    Ok(vec![TensorType { dtype: a.dtype, shape: Some(vec![m, n]) }])
+    Ok(vec![TensorType {
+        dtype: a.dtype,
+        shape: Some(vec![m, n]),
+    }])
 }
 
 /// Zero point values as i64, checked against the allowed lengths (1 or `per`).
@@ -241,7 +297,10 @@ fn zero_points(op: &str, zp: Option<&Tensor>, per: usize, what: &str) -> Result<
         None => Ok(vec![0]),
         Some(t) => {
             if !matches!(t.dtype(), DType::U8 | DType::I8) {
-                return Err(KernelError::invalid(op, format!("{what} must be u8 or i8, got {}", t.dtype())));
+                return Err(KernelError::invalid(
+                    op,
+                    format!("{what} must be u8 or i8, got {}", t.dtype()),
+                ));
             }
             let v = t.to_i64_vec()?;
             if v.len() != 1 && v.len() != per {
@@ -258,7 +317,10 @@ pub fn matmul_integer(a: &Tensor, b: &Tensor, azp: Option<&Tensor>, bzp: Option<
     const OP: &str = "MatMulInteger";
     for t in [a, b] {
         if !matches!(t.dtype(), DType::U8 | DType::I8) {
-            return Err(KernelError::invalid(OP, format!("inputs must be u8 or i8, got {}", t.dtype())));
+            return Err(KernelError::invalid(
+                OP,
+                format!("inputs must be u8 or i8, got {}", t.dtype()),
+            ));
         }
     }
     let p = plan_matmul(OP, a.shape(), b.shape())?;
@@ -279,5 +341,8 @@ pub fn matmul_integer(a: &Tensor, b: &Tensor, azp: Option<&Tensor>, bzp: Option<
         .map(|(i, x)| (x - if bz.len() == 1 { bz[0] } else { bz[i % n.max(1)] }) as f64)
         .collect();
     let out = run_plan::<f64>(&p, &av, &bv)?;
-    Tensor::from_vec(p.out_shape, out.into_iter().map(|x| x as i64 as i32).collect::<Vec<i32>>())
+    Tensor::from_vec(
+        p.out_shape,
+        out.into_iter().map(|x| x as i64 as i32).collect::<Vec<i32>>(),
+    )
 }

@@ -53,7 +53,9 @@ impl OpImpl for LinalgOp {
             }
             LinalgOp::Gemm(g) => matmul::infer_gemm(req_ty(op, inputs, 0)?, req_ty(op, inputs, 1)?, g),
             LinalgOp::Einsum(spec) => {
-                let tys = (0..inputs.len()).map(|i| req_ty(op, inputs, i)).collect::<Result<Vec<_>>>()?;
+                let tys = (0..inputs.len())
+                    .map(|i| req_ty(op, inputs, i))
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(vec![einsum::infer_einsum(spec, &tys)?])
             }
             LinalgOp::Det => Ok(vec![det::infer_det(req_ty(op, inputs, 0)?)?]),
@@ -69,8 +71,13 @@ impl OpImpl for LinalgOp {
                 matmul::matmul_integer(req(op, inputs, 0)?, req(op, inputs, 1)?, opt(inputs, 2), opt(inputs, 3))?
             }
             LinalgOp::Einsum(spec) => {
-                let xs = (0..inputs.len()).map(|i| req(op, inputs, i)).collect::<Result<Vec<_>>>()?;
-                let dt = xs.first().map(|t| t.dtype()).ok_or_else(|| KernelError::invalid(op, "no inputs"))?;
+                let xs = (0..inputs.len())
+                    .map(|i| req(op, inputs, i))
+                    .collect::<Result<Vec<_>>>()?;
+                let dt = xs
+                    .first()
+                    .map(|t| t.dtype())
+                    .ok_or_else(|| KernelError::invalid(op, "no inputs"))?;
                 if xs.iter().any(|t| t.dtype() != dt) || !dt.is_numeric() {
                     return Err(KernelError::invalid(op, "inputs must share one numeric dtype"));
                 }
@@ -92,15 +99,23 @@ impl OpImpl for LinalgOp {
                 _ => 0,
             },
             LinalgOp::Gemm(g) => match (shape(0), shape(1)) {
-                (Some(a), Some(b)) => matmul::gemm_dims("Gemm", a, b, g).map(|(m, k, n)| 2 * (m * k * n) as u64 + (m * n) as u64).unwrap_or(0),
+                (Some(a), Some(b)) => matmul::gemm_dims("Gemm", a, b, g)
+                    .map(|(m, k, n)| 2 * (m * k * n) as u64 + (m * n) as u64)
+                    .unwrap_or(0),
                 _ => 0,
             },
-            LinalgOp::Det => shape(0).map(|s| {
-                let n = s.last().copied().unwrap_or(0) as u64;
-                s.iter().product::<usize>() as u64 * n * 2 / 3
-            }).unwrap_or(0),
+            LinalgOp::Det => shape(0)
+                .map(|s| {
+                    let n = s.last().copied().unwrap_or(0) as u64;
+                    s.iter().product::<usize>() as u64 * n * 2 / 3
+                })
+                .unwrap_or(0),
             LinalgOp::Einsum(_) => {
-                let ins: u64 = inputs.iter().flatten().map(|s| s.iter().product::<usize>() as u64).sum();
+                let ins: u64 = inputs
+                    .iter()
+                    .flatten()
+                    .map(|s| s.iter().product::<usize>() as u64)
+                    .sum();
                 let outs: u64 = outputs.iter().map(|s| s.iter().product::<usize>() as u64).sum();
                 2 * ins.max(outs)
             }

@@ -48,7 +48,12 @@ fn gemm_trans_and_bias() {
     let a = t32(&[3, 2], &[1., 4., 2., 5., 3., 6.]); // A^T = [[1,2,3],[4,5,6]]
     let b = t32(&[3, 2], &[7., 8., 9., 10., 11., 12.]);
     let c = t32(&[2], &[1., -1.]);
-    let g = GemmArgs { alpha: 0.5, beta: 2.0, trans_a: true, trans_b: false };
+    let g = GemmArgs {
+        alpha: 0.5,
+        beta: 2.0,
+        trans_a: true,
+        trans_b: false,
+    };
     let y = run1(LinalgOp::Gemm(g), &[&a, &b, &c]).unwrap();
     assert_eq!(y.as_slice::<f32>().unwrap(), &[31., 30., 71.5, 75.]);
 }
@@ -60,7 +65,10 @@ fn matmul_integer_zero_points() {
     let az = Tensor::from_vec(vec![1], vec![12u8]).unwrap();
     let bz = Tensor::from_vec(vec![1], vec![0u8]).unwrap();
     let y = run1(LinalgOp::MatMulInteger, &[&a, &b, &az, &bz]).unwrap();
-    assert_eq!(y.as_slice::<i32>().unwrap(), &[-38, -83, -44, -98, -50, -113, -56, -128]);
+    assert_eq!(
+        y.as_slice::<i32>().unwrap(),
+        &[-38, -83, -44, -98, -50, -113, -56, -128]
+    );
 }
 
 #[test]

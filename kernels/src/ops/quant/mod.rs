@@ -85,15 +85,24 @@ impl OpImpl for QuantOp {
                     Some(zp) => zp.dtype,
                     None => output_dtype.unwrap_or(DType::U8),
                 };
-                Ok(vec![TensorType { dtype: dt, shape: x.shape.clone() }])
+                Ok(vec![TensorType {
+                    dtype: dt,
+                    shape: x.shape.clone(),
+                }])
             }
             QuantOp::DequantizeLinear { output_dtype, .. } => {
                 let scale = req_ty(name, inputs, 1)?;
                 let dt = output_dtype.unwrap_or(scale.dtype);
-                Ok(vec![TensorType { dtype: dt, shape: x.shape.clone() }])
+                Ok(vec![TensorType {
+                    dtype: dt,
+                    shape: x.shape.clone(),
+                }])
             }
             QuantOp::DynamicQuantizeLinear => Ok(vec![
-                TensorType { dtype: DType::U8, shape: x.shape.clone() },
+                TensorType {
+                    dtype: DType::U8,
+                    shape: x.shape.clone(),
+                },
                 TensorType::known(DType::F32, &[]),
                 TensorType::known(DType::U8, &[]),
             ]),
@@ -114,7 +123,10 @@ impl OpImpl for QuantOp {
                 let dt = inputs.get(7).and_then(|i| i.ty).map(|t| t.dtype).unwrap_or(x.dtype);
                 let out = match (x.concrete(), w.concrete()) {
                     (Some(xs), Some(ws)) => TensorType::known(dt, &qlinear::conv_geometry(self, &xs, &ws)?.out_shape),
-                    _ => TensorType { dtype: dt, shape: x.rank().map(|r| vec![crate::shape::Dim::Unknown; r]) },
+                    _ => TensorType {
+                        dtype: dt,
+                        shape: x.rank().map(|r| vec![crate::shape::Dim::Unknown; r]),
+                    },
                 };
                 Ok(vec![out])
             }
@@ -123,12 +135,16 @@ impl OpImpl for QuantOp {
 
     fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         match self {
-            QuantOp::QuantizeLinear { axis, block_size, output_dtype } => {
-                linear::quantize(inputs, *axis, *block_size, *output_dtype).map(|t| vec![t])
-            }
-            QuantOp::DequantizeLinear { axis, block_size, output_dtype } => {
-                linear::dequantize(inputs, *axis, *block_size, *output_dtype).map(|t| vec![t])
-            }
+            QuantOp::QuantizeLinear {
+                axis,
+                block_size,
+                output_dtype,
+            } => linear::quantize(inputs, *axis, *block_size, *output_dtype).map(|t| vec![t]),
+            QuantOp::DequantizeLinear {
+                axis,
+                block_size,
+                output_dtype,
+            } => linear::dequantize(inputs, *axis, *block_size, *output_dtype).map(|t| vec![t]),
             QuantOp::DynamicQuantizeLinear => linear::dynamic_quantize(inputs),
             QuantOp::QLinearMatMul => qlinear::qlinear_matmul(inputs).map(|t| vec![t]),
             QuantOp::QLinearConv { .. } => qlinear::qlinear_conv(self, inputs).map(|t| vec![t]),
@@ -140,7 +156,12 @@ impl OpImpl for QuantOp {
 fn requantize(op: &str, shape: Vec<usize>, vals: Vec<f64>, dt: DType) -> Result<Tensor> {
     fn build<T: crate::tensor::HostElem>(shape: Vec<usize>, vals: Vec<f64>) -> Result<Tensor> {
         // `from_f64` saturates for integer types (Rust `as`), which is the clamp we need.
-        Tensor::from_vec(shape, vals.into_iter().map(|v| T::from_f64(v.round_ties_even())).collect::<Vec<T>>())
+        Tensor::from_vec(
+            shape,
+            vals.into_iter()
+                .map(|v| T::from_f64(v.round_ties_even()))
+                .collect::<Vec<T>>(),
+        )
     }
     match dt {
         DType::U8 => build::<u8>(shape, vals),

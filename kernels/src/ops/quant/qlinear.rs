@@ -13,8 +13,16 @@ pub(super) fn matmul_shape(op: &str, a: &[usize], b: &[usize]) -> Result<(Vec<us
     if a.is_empty() || b.is_empty() {
         return Err(KernelError::invalid(op, "matmul operands must have rank >= 1"));
     }
-    let (m, k) = if a.len() == 1 { (1, a[0]) } else { (a[a.len() - 2], a[a.len() - 1]) };
-    let (k2, n) = if b.len() == 1 { (b[0], 1) } else { (b[b.len() - 2], b[b.len() - 1]) };
+    let (m, k) = if a.len() == 1 {
+        (1, a[0])
+    } else {
+        (a[a.len() - 2], a[a.len() - 1])
+    };
+    let (k2, n) = if b.len() == 1 {
+        (b[0], 1)
+    } else {
+        (b[b.len() - 2], b[b.len() - 1])
+    };
     if k != k2 {
         return Err(KernelError::invalid(op, format!("inner dims differ: {a:?} x {b:?}")));
     }
@@ -33,7 +41,13 @@ pub(super) fn matmul_shape(op: &str, a: &[usize], b: &[usize]) -> Result<(Vec<us
 /// The single value of a per-tensor quantisation parameter.
 fn single(op: &str, what: &str, t: &Tensor) -> Result<f64> {
     if t.len() != 1 {
-        return Err(KernelError::unsupported(op, format!("{what} must be a single value (per-tensor), found shape {:?}", t.shape())));
+        return Err(KernelError::unsupported(
+            op,
+            format!(
+                "{what} must be a single value (per-tensor), found shape {:?}",
+                t.shape()
+            ),
+        ));
     }
     t.scalar_f64()
 }
@@ -41,7 +55,10 @@ fn single(op: &str, what: &str, t: &Tensor) -> Result<f64> {
 /// Integer values minus a per-tensor zero point.
 fn centered(op: &str, x: &Tensor, zp: Option<&Tensor>) -> Result<Vec<i32>> {
     if !matches!(x.dtype(), DType::U8 | DType::I8) {
-        return Err(KernelError::invalid(op, format!("expected u8 or i8 data, found {}", x.dtype())));
+        return Err(KernelError::invalid(
+            op,
+            format!("expected u8 or i8 data, found {}", x.dtype()),
+        ));
     }
     let z = match zp {
         Some(z) => single(op, "zero point", z)? as i32,
@@ -126,29 +143,49 @@ pub(super) struct ConvGeometry {
 /// Work out the output shape and padding of a QLinearConv from the input and weight shapes.
 pub(super) fn conv_geometry(op: &QuantOp, x: &[usize], w: &[usize]) -> Result<ConvGeometry> {
     const OP: &str = "QLinearConv";
-    let QuantOp::QLinearConv { auto_pad, dilations, group, kernel_shape, pads, strides } = op else {
+    let QuantOp::QLinearConv {
+        auto_pad,
+        dilations,
+        group,
+        kernel_shape,
+        pads,
+        strides,
+    } = op
+    else {
         return Err(KernelError::invalid(OP, "not a convolution"));
     };
     if x.len() < 3 || w.len() != x.len() {
-        return Err(KernelError::invalid(OP, format!("bad input/weight ranks: {x:?}, {w:?}")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("bad input/weight ranks: {x:?}, {w:?}"),
+        ));
     }
     let nsp = x.len() - 2;
     let or1 = |v: &Vec<usize>, what: &str| -> Result<Vec<usize>> {
         match v.len() {
             0 => Ok(vec![1; nsp]),
             l if l == nsp && v.iter().all(|&s| s > 0) => Ok(v.clone()),
-            _ => Err(KernelError::invalid(OP, format!("{what} {v:?} does not fit {nsp} spatial axes"))),
+            _ => Err(KernelError::invalid(
+                OP,
+                format!("{what} {v:?} does not fit {nsp} spatial axes"),
+            )),
         }
     };
     let strides = or1(strides, "strides")?;
     let dilations = or1(dilations, "dilations")?;
     let group = *group;
     if group == 0 || x[1] != w[1] * group || !w[0].is_multiple_of(group) {
-        return Err(KernelError::invalid(OP, format!("channels do not fit group {group}: x {x:?}, w {w:?}")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("channels do not fit group {group}: x {x:?}, w {w:?}"),
+        ));
     }
     let ks = &w[2..];
     if !kernel_shape.is_empty() && kernel_shape.as_slice() != ks {
-        return Err(KernelError::invalid(OP, format!("kernel_shape {kernel_shape:?} differs from weights {w:?}")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("kernel_shape {kernel_shape:?} differs from weights {w:?}"),
+        ));
     }
     let mut out_shape = vec![x[0], w[0]];
     let mut pads_begin = Vec::with_capacity(nsp);
@@ -159,7 +196,12 @@ pub(super) fn conv_geometry(op: &QuantOp, x: &[usize], w: &[usize]) -> Result<Co
             AutoPad::NotSet => match pads.len() {
                 0 => (0, 0),
                 l if l == 2 * nsp => (pads[d], pads[d + nsp]),
-                _ => return Err(KernelError::invalid(OP, format!("pads {pads:?} do not fit {nsp} spatial axes"))),
+                _ => {
+                    return Err(KernelError::invalid(
+                        OP,
+                        format!("pads {pads:?} do not fit {nsp} spatial axes"),
+                    ))
+                }
             },
             AutoPad::Valid => (0, 0),
             AutoPad::SameUpper | AutoPad::SameLower => {
@@ -174,12 +216,21 @@ pub(super) fn conv_geometry(op: &QuantOp, x: &[usize], w: &[usize]) -> Result<Co
         };
         let padded = inp + pb + pe;
         if padded < ek {
-            return Err(KernelError::invalid(OP, format!("kernel {ks:?} larger than padded input {x:?}")));
+            return Err(KernelError::invalid(
+                OP,
+                format!("kernel {ks:?} larger than padded input {x:?}"),
+            ));
         }
         out_shape.push((padded - ek) / strides[d] + 1);
         pads_begin.push(pb);
     }
-    Ok(ConvGeometry { out_shape, pads_begin, strides, dilations, group })
+    Ok(ConvGeometry {
+        out_shape,
+        pads_begin,
+        strides,
+        dilations,
+        group,
+    })
 }
 
 /// QLinearConv: direct integer convolution, per-tensor or per-output-channel weight scale.
@@ -195,11 +246,20 @@ pub(super) fn qlinear_conv(op: &QuantOp, inputs: &[Option<&Tensor>]) -> Result<T
         None => vec![0; m],
         Some(z) if z.len() == 1 => vec![z.scalar_i64()? as i32; m],
         Some(z) if z.len() == m => z.to_i64_vec()?.into_iter().map(|v| v as i32).collect(),
-        Some(z) => return Err(KernelError::invalid(OP, format!("w_zero_point shape {:?} does not fit {m} channels", z.shape()))),
+        Some(z) => {
+            return Err(KernelError::invalid(
+                OP,
+                format!("w_zero_point shape {:?} does not fit {m} channels", z.shape()),
+            ))
+        }
     };
     let wraw = centered(OP, w, None)?;
     let wper = wraw.len() / m.max(1);
-    let wv: Vec<i32> = wraw.iter().enumerate().map(|(i, &v)| v - wzp[i / wper.max(1)]).collect();
+    let wv: Vec<i32> = wraw
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| v - wzp[i / wper.max(1)])
+        .collect();
     let x_scale = req(OP, inputs, 1)?;
     let xs = single(OP, "x_scale", x_scale)?;
     let ys = single(OP, "y_scale", req(OP, inputs, 6)?)?;
@@ -207,13 +267,26 @@ pub(super) fn qlinear_conv(op: &QuantOp, inputs: &[Option<&Tensor>]) -> Result<T
     let wsv = match ws.len() {
         1 => vec![ws.scalar_f64()?; m],
         l if l == m => ws.to_f64_vec()?,
-        _ => return Err(KernelError::invalid(OP, format!("w_scale shape {:?} does not fit {m} channels", ws.shape()))),
+        _ => {
+            return Err(KernelError::invalid(
+                OP,
+                format!("w_scale shape {:?} does not fit {m} channels", ws.shape()),
+            ))
+        }
     };
-    let mults: Vec<f64> = wsv.iter().map(|&s| super::qlinear::multiplier(x_scale.dtype(), xs, s, ys)).collect();
+    let mults: Vec<f64> = wsv
+        .iter()
+        .map(|&s| super::qlinear::multiplier(x_scale.dtype(), xs, s, ys))
+        .collect();
     let bias: Vec<i64> = match opt(inputs, 8) {
         None => vec![0; m],
         Some(b) if b.len() == m => b.to_i64_vec()?,
-        Some(b) => return Err(KernelError::invalid(OP, format!("bias shape {:?} does not fit {m} channels", b.shape()))),
+        Some(b) => {
+            return Err(KernelError::invalid(
+                OP,
+                format!("bias shape {:?} does not fit {m} channels", b.shape()),
+            ))
+        }
     };
     let yzp_t = opt(inputs, 7);
     let yzp = match yzp_t {

@@ -44,7 +44,10 @@ pub(crate) fn resolve_axes(op: &str, axes: &[i64], rank: usize, noop: bool) -> R
     if axes.is_empty() {
         return Ok(if noop { vec![] } else { (0..rank).collect() });
     }
-    let mut out = axes.iter().map(|&a| norm_axis(op, a, rank)).collect::<Result<Vec<_>>>()?;
+    let mut out = axes
+        .iter()
+        .map(|&a| norm_axis(op, a, rank))
+        .collect::<Result<Vec<_>>>()?;
     if rank == 0 {
         return Ok(vec![]);
     }
@@ -86,7 +89,11 @@ pub(super) fn infer(
         return Ok(vec![TensorType::unknown(x.dtype)]);
     };
     let Some(axes) = axes else {
-        return Ok(vec![if keepdims { TensorType::with_rank(x.dtype, shape.len()) } else { TensorType::unknown(x.dtype) }]);
+        return Ok(vec![if keepdims {
+            TensorType::with_rank(x.dtype, shape.len())
+        } else {
+            TensorType::unknown(x.dtype)
+        }]);
     };
     let red = resolve_axes(op, &axes, shape.len(), noop)?;
     let mut dims = Vec::with_capacity(shape.len());
@@ -97,7 +104,10 @@ pub(super) fn infer(
             dims.push(Dim::Known(1));
         }
     }
-    Ok(vec![TensorType { dtype: x.dtype, shape: Some(dims) }])
+    Ok(vec![TensorType {
+        dtype: x.dtype,
+        shape: Some(dims),
+    }])
 }
 
 /// Run a reduction node.
@@ -165,12 +175,17 @@ fn layout<'a>(x: &'a Tensor, is_red: &[bool]) -> Result<(Cow<'a, Tensor>, usize,
     }
     // Transpose to [kept..., reduced...].
     let st = x.strides();
-    let perm: Vec<usize> =
-        (0..is_red.len()).filter(|&i| !is_red[i]).chain((0..is_red.len()).filter(|&i| is_red[i])).collect();
+    let perm: Vec<usize> = (0..is_red.len())
+        .filter(|&i| !is_red[i])
+        .chain((0..is_red.len()).filter(|&i| is_red[i]))
+        .collect();
     let shape: Vec<usize> = perm.iter().map(|&i| x.shape()[i]).collect();
     let strides: Vec<usize> = perm.iter().map(|&i| st[i]).collect();
     let t = crate::util::strided_copy(x, &shape, &strides, 0)?;
-    let outer = (0..is_red.len()).filter(|&i| !is_red[i]).map(|i| x.shape()[i]).product();
+    let outer = (0..is_red.len())
+        .filter(|&i| !is_red[i])
+        .map(|i| x.shape()[i])
+        .product();
     let red = (0..is_red.len()).filter(|&i| is_red[i]).map(|i| x.shape()[i]).product();
     Ok((Cow::Owned(t), outer, red, 1))
 }
@@ -182,7 +197,11 @@ fn compute(op: &str, kind: ReduceKind, x: &Tensor, outer: usize, red: usize, inn
     }
     fn float_path<T: HostElem>(x: &Tensor, kind: ReduceKind, dims: (usize, usize, usize)) -> Result<TensorData> {
         let xs = x.as_slice::<T>()?;
-        Ok(T::wrap(if kind == ReduceKind::LogSumExp { lse_reduce(xs, dims) } else { acc_reduce::<T, f64>(xs, kind, dims) }))
+        Ok(T::wrap(if kind == ReduceKind::LogSumExp {
+            lse_reduce(xs, dims)
+        } else {
+            acc_reduce::<T, f64>(xs, kind, dims)
+        }))
     }
     fn int_path<T: HostElem>(x: &Tensor, kind: ReduceKind, dims: (usize, usize, usize)) -> Result<TensorData> {
         Ok(T::wrap(acc_reduce::<T, i64>(x.as_slice::<T>()?, kind, dims)))
@@ -215,9 +234,13 @@ fn pick_reduce<T: HostElem>(xs: &[T], is_max: bool, (outer, red, inner): (usize,
         T::from_f64(if is_max { f64::NEG_INFINITY } else { f64::INFINITY })
     };
     if is_max {
-        pick_impl(xs, init, (outer, red, inner), |acc, x| !is_nan(acc) && (is_nan(x) || x > acc))
+        pick_impl(xs, init, (outer, red, inner), |acc, x| {
+            !is_nan(acc) && (is_nan(x) || x > acc)
+        })
     } else {
-        pick_impl(xs, init, (outer, red, inner), |acc, x| !is_nan(acc) && (is_nan(x) || x < acc))
+        pick_impl(xs, init, (outer, red, inner), |acc, x| {
+            !is_nan(acc) && (is_nan(x) || x < acc)
+        })
     }
 }
 

@@ -15,7 +15,10 @@ pub(super) fn infer(op: &str, axis: i64, keepdims: bool, inputs: &[InferInput]) 
         return Ok(vec![TensorType::unknown(DType::I64)]);
     };
     let a = norm_axis(op, axis, shape.len())?;
-    Ok(vec![TensorType { dtype: DType::I64, shape: Some(reduced_dims(shape, a, keepdims)) }])
+    Ok(vec![TensorType {
+        dtype: DType::I64,
+        shape: Some(reduced_dims(shape, a, keepdims)),
+    }])
 }
 
 /// Run ArgMax / ArgMin.

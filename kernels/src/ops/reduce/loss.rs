@@ -14,7 +14,10 @@ fn loss_type(op: &str, reduction: LossReduction, inputs: &[InferInput]) -> Resul
     let x = req_ty(op, inputs, 0)?;
     let t = req_ty(op, inputs, 1)?;
     Ok(match reduction {
-        LossReduction::None => TensorType { dtype: x.dtype, shape: t.shape.clone() },
+        LossReduction::None => TensorType {
+            dtype: x.dtype,
+            shape: t.shape.clone(),
+        },
         _ => TensorType::known(x.dtype, &[]),
     })
 }
@@ -40,24 +43,40 @@ struct Geometry {
 fn geometry(op: &str, x: &Tensor, target: &Tensor, weight: Option<&Tensor>) -> Result<Geometry> {
     let s = x.shape();
     if s.len() < 2 {
-        return Err(KernelError::invalid(op, format!("input must have rank >= 2, found shape {s:?}")));
+        return Err(KernelError::invalid(
+            op,
+            format!("input must have rank >= 2, found shape {s:?}"),
+        ));
     }
     if !x.dtype().is_float() {
         return Err(KernelError::unsupported(op, format!("input dtype {}", x.dtype())));
     }
     if !target.dtype().is_int() {
-        return Err(KernelError::invalid(op, format!("target must be an integer tensor, found {}", target.dtype())));
+        return Err(KernelError::invalid(
+            op,
+            format!("target must be an integer tensor, found {}", target.dtype()),
+        ));
     }
     let expect: Vec<usize> = std::iter::once(s[0]).chain(s[2..].iter().copied()).collect();
     if target.shape() != expect.as_slice() {
-        return Err(KernelError::invalid(op, format!("target shape {:?} does not match input shape {s:?}", target.shape())));
+        return Err(KernelError::invalid(
+            op,
+            format!("target shape {:?} does not match input shape {s:?}", target.shape()),
+        ));
     }
     if let Some(w) = weight {
         if w.shape() != [s[1]] {
-            return Err(KernelError::invalid(op, format!("weight shape {:?} must be [{}]", w.shape(), s[1])));
+            return Err(KernelError::invalid(
+                op,
+                format!("weight shape {:?} must be [{}]", w.shape(), s[1]),
+            ));
         }
     }
-    Ok(Geometry { n: s[0], c: s[1], d: s[2..].iter().product() })
+    Ok(Geometry {
+        n: s[0],
+        c: s[1],
+        d: s[2..].iter().product(),
+    })
 }
 
 /// Per-element weighted losses `-logp[n, t, d] * w[t]` and their weights (0 where ignored).
@@ -79,7 +98,10 @@ fn gather_losses(
                 continue;
             }
             if t < 0 || t as usize >= g.c {
-                return Err(KernelError::invalid(op, format!("target {t} is out of range for {} classes", g.c)));
+                return Err(KernelError::invalid(
+                    op,
+                    format!("target {t} is out of range for {} classes", g.c),
+                ));
             }
             let t = t as usize;
             let w = weight.map_or(1.0, |w| w[t]);
@@ -101,13 +123,25 @@ fn reduce_loss<T: HostElem>(reduction: LossReduction, loss: Vec<f64>, wts: &[f64
 }
 
 /// Build the loss tensor with the input's dtype.
-fn loss_tensor(op: &str, x: &Tensor, reduction: LossReduction, loss: Vec<f64>, wts: &[f64], shape: &[usize]) -> Result<Tensor> {
+fn loss_tensor(
+    op: &str,
+    x: &Tensor,
+    reduction: LossReduction,
+    loss: Vec<f64>,
+    wts: &[f64],
+    shape: &[usize],
+) -> Result<Tensor> {
     crate::dispatch_float!(x.dtype(), reduce_loss(reduction, loss, wts, shape),
         other => Err(KernelError::unsupported(op, format!("input dtype {}", x.dtype()))))
 }
 
 /// Run NegativeLogLikelihoodLoss.
-pub(super) fn run_nll(op: &str, reduction: LossReduction, ignore: Option<i64>, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+pub(super) fn run_nll(
+    op: &str,
+    reduction: LossReduction,
+    ignore: Option<i64>,
+    inputs: &[Option<&Tensor>],
+) -> Result<Vec<Tensor>> {
     let x = req(op, inputs, 0)?;
     let target = req(op, inputs, 1)?;
     let weight = opt(inputs, 2);
@@ -118,7 +152,12 @@ pub(super) fn run_nll(op: &str, reduction: LossReduction, ignore: Option<i64>, i
 }
 
 /// Run SoftmaxCrossEntropyLoss: log-softmax over axis 1, then the NLL loss.
-pub(super) fn run_sce(op: &str, reduction: LossReduction, ignore: Option<i64>, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+pub(super) fn run_sce(
+    op: &str,
+    reduction: LossReduction,
+    ignore: Option<i64>,
+    inputs: &[Option<&Tensor>],
+) -> Result<Vec<Tensor>> {
     let x = req(op, inputs, 0)?;
     let target = req(op, inputs, 1)?;
     let weight = opt(inputs, 2);

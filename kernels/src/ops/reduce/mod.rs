@@ -162,12 +162,25 @@ impl OpImpl for ReduceOp {
             ReduceOp::Reduce { kind, .. } => aggregate::kind_name(*kind),
             ReduceOp::Arg { kind: ArgKind::Max, .. } => "ArgMax",
             ReduceOp::Arg { kind: ArgKind::Min, .. } => "ArgMin",
-            ReduceOp::Scan { kind: ScanKind::Sum, .. } => "CumSum",
-            ReduceOp::Scan { kind: ScanKind::Prod, .. } => "CumProd",
+            ReduceOp::Scan {
+                kind: ScanKind::Sum, ..
+            } => "CumSum",
+            ReduceOp::Scan {
+                kind: ScanKind::Prod, ..
+            } => "CumProd",
             ReduceOp::TopK { .. } => "TopK",
-            ReduceOp::Softmax { kind: SoftmaxKind::Softmax, .. } => "Softmax",
-            ReduceOp::Softmax { kind: SoftmaxKind::LogSoftmax, .. } => "LogSoftmax",
-            ReduceOp::Softmax { kind: SoftmaxKind::Hardmax, .. } => "Hardmax",
+            ReduceOp::Softmax {
+                kind: SoftmaxKind::Softmax,
+                ..
+            } => "Softmax",
+            ReduceOp::Softmax {
+                kind: SoftmaxKind::LogSoftmax,
+                ..
+            } => "LogSoftmax",
+            ReduceOp::Softmax {
+                kind: SoftmaxKind::Hardmax,
+                ..
+            } => "Hardmax",
             ReduceOp::NllLoss { .. } => "NegativeLogLikelihoodLoss",
             ReduceOp::SoftmaxCrossEntropyLoss { .. } => "SoftmaxCrossEntropyLoss",
         }
@@ -176,9 +189,12 @@ impl OpImpl for ReduceOp {
     fn infer(&self, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
         let op = self.name();
         match self {
-            ReduceOp::Reduce { kind, axes, keepdims, noop_with_empty_axes } => {
-                aggregate::infer(op, *kind, axes.as_deref(), *keepdims, *noop_with_empty_axes, inputs)
-            }
+            ReduceOp::Reduce {
+                kind,
+                axes,
+                keepdims,
+                noop_with_empty_axes,
+            } => aggregate::infer(op, *kind, axes.as_deref(), *keepdims, *noop_with_empty_axes, inputs),
             ReduceOp::Arg { axis, keepdims, .. } => arg::infer(op, *axis, *keepdims, inputs),
             ReduceOp::Scan { .. } => Ok(vec![crate::util::req_ty(op, inputs, 0)?.clone()]),
             ReduceOp::TopK { k, axis, .. } => topk::infer(op, *k, *axis, inputs),
@@ -191,29 +207,51 @@ impl OpImpl for ReduceOp {
     fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         let op = self.name();
         match self {
-            ReduceOp::Reduce { kind, axes, keepdims, noop_with_empty_axes } => {
-                aggregate::run(op, *kind, axes.as_deref(), *keepdims, *noop_with_empty_axes, inputs)
-            }
-            ReduceOp::Arg { kind, axis, keepdims, select_last_index } => {
-                arg::run(op, *kind, *axis, *keepdims, *select_last_index, inputs)
-            }
-            ReduceOp::Scan { kind, exclusive, reverse } => scan::run(op, *kind, *exclusive, *reverse, inputs),
+            ReduceOp::Reduce {
+                kind,
+                axes,
+                keepdims,
+                noop_with_empty_axes,
+            } => aggregate::run(op, *kind, axes.as_deref(), *keepdims, *noop_with_empty_axes, inputs),
+            ReduceOp::Arg {
+                kind,
+                axis,
+                keepdims,
+                select_last_index,
+            } => arg::run(op, *kind, *axis, *keepdims, *select_last_index, inputs),
+            ReduceOp::Scan {
+                kind,
+                exclusive,
+                reverse,
+            } => scan::run(op, *kind, *exclusive, *reverse, inputs),
             ReduceOp::TopK { k, axis, largest, .. } => topk::run(op, *k, *axis, *largest, inputs),
             ReduceOp::Softmax { kind, axis, coerce_2d } => softmax::run(op, *kind, *axis, *coerce_2d, inputs),
-            ReduceOp::NllLoss { reduction, ignore_index } => loss::run_nll(op, *reduction, *ignore_index, inputs),
-            ReduceOp::SoftmaxCrossEntropyLoss { reduction, ignore_index } => {
-                loss::run_sce(op, *reduction, *ignore_index, inputs)
-            }
+            ReduceOp::NllLoss {
+                reduction,
+                ignore_index,
+            } => loss::run_nll(op, *reduction, *ignore_index, inputs),
+            ReduceOp::SoftmaxCrossEntropyLoss {
+                reduction,
+                ignore_index,
+            } => loss::run_sce(op, *reduction, *ignore_index, inputs),
         }
     }
 
     fn flops(&self, inputs: &[Option<&[usize]>], outputs: &[&[usize]]) -> u64 {
         // Every op here touches each input element a small constant number of times.
-        let n_in = inputs.first().copied().flatten().map(|s| s.iter().product::<usize>() as u64).unwrap_or(0);
+        let n_in = inputs
+            .first()
+            .copied()
+            .flatten()
+            .map(|s| s.iter().product::<usize>() as u64)
+            .unwrap_or(0);
         let n_out: u64 = outputs.iter().map(|s| s.iter().product::<usize>() as u64).sum();
         let per = match self {
             ReduceOp::Softmax { .. } | ReduceOp::SoftmaxCrossEntropyLoss { .. } => 4,
-            ReduceOp::Reduce { kind: ReduceKind::LogSumExp, .. } => 3,
+            ReduceOp::Reduce {
+                kind: ReduceKind::LogSumExp,
+                ..
+            } => 3,
             _ => 1,
         };
         (n_in * per).max(n_out)
@@ -357,7 +395,10 @@ pub(crate) fn total_cmp<T: PartialOrd>(a: T, b: T) -> std::cmp::Ordering {
 /// Read a single-integer input (an axis or `k`): a scalar or one-element tensor.
 pub(crate) fn scalar_input(op: &str, t: &Tensor, what: &str) -> Result<i64> {
     if t.len() != 1 {
-        return Err(KernelError::invalid(op, format!("{what} must hold one value, found shape {:?}", t.shape())));
+        return Err(KernelError::invalid(
+            op,
+            format!("{what} must hold one value, found shape {:?}", t.shape()),
+        ));
     }
     Ok(t.to_i64_vec()?[0])
 }
@@ -397,7 +438,12 @@ mod tests {
     }
 
     fn red(kind: ReduceKind, axes: &[i64], keepdims: bool) -> ReduceOp {
-        ReduceOp::Reduce { kind, axes: Some(axes.to_vec()), keepdims, noop_with_empty_axes: false }
+        ReduceOp::Reduce {
+            kind,
+            axes: Some(axes.to_vec()),
+            keepdims,
+            noop_with_empty_axes: false,
+        }
     }
 
     #[test]
@@ -424,7 +470,12 @@ mod tests {
     fn reduce_axes_input_noop_and_empty_set() {
         let x = t(&[2, 2], &[1.0, 2.0, 3.0, 4.0]);
         let axes = Tensor::from_vec(vec![0], Vec::<i64>::new()).unwrap();
-        let op = ReduceOp::Reduce { kind: ReduceKind::Sum, axes: None, keepdims: true, noop_with_empty_axes: true };
+        let op = ReduceOp::Reduce {
+            kind: ReduceKind::Sum,
+            axes: None,
+            keepdims: true,
+            noop_with_empty_axes: true,
+        };
         let y = run(op, &[Some(&x), Some(&axes)]).unwrap();
         assert_eq!(y[0], x);
         let e = t(&[2, 0, 4], &[]);
@@ -451,15 +502,35 @@ mod tests {
     #[test]
     fn argmax_select_last() {
         let x = t(&[2, 3], &[1.0, 5.0, 5.0, 2.0, 0.0, 2.0]);
-        let first = ReduceOp::Arg { kind: ArgKind::Max, axis: 1, keepdims: false, select_last_index: false };
-        let last = ReduceOp::Arg { kind: ArgKind::Max, axis: 1, keepdims: true, select_last_index: true };
+        let first = ReduceOp::Arg {
+            kind: ArgKind::Max,
+            axis: 1,
+            keepdims: false,
+            select_last_index: false,
+        };
+        let last = ReduceOp::Arg {
+            kind: ArgKind::Max,
+            axis: 1,
+            keepdims: true,
+            select_last_index: true,
+        };
         assert_eq!(run(first, &[Some(&x)]).unwrap()[0].as_slice::<i64>().unwrap(), &[1, 0]);
         let y = run(last, &[Some(&x)]).unwrap();
         assert_eq!(y[0].shape(), &[2, 1]);
         assert_eq!(y[0].as_slice::<i64>().unwrap(), &[2, 2]);
-        let min = ReduceOp::Arg { kind: ArgKind::Min, axis: 0, keepdims: false, select_last_index: false };
+        let min = ReduceOp::Arg {
+            kind: ArgKind::Min,
+            axis: 0,
+            keepdims: false,
+            select_last_index: false,
+        };
         assert_eq!(run(min, &[Some(&x)]).unwrap()[0].as_slice::<i64>().unwrap(), &[0, 1, 1]);
-        let bad = ReduceOp::Arg { kind: ArgKind::Min, axis: 3, keepdims: false, select_last_index: false };
+        let bad = ReduceOp::Arg {
+            kind: ArgKind::Min,
+            axis: 3,
+            keepdims: false,
+            select_last_index: false,
+        };
         assert!(run(bad, &[Some(&x)]).is_err());
     }
 
@@ -467,10 +538,26 @@ mod tests {
     fn cumsum_exclusive_reverse() {
         let x = Tensor::from_vec(vec![4], vec![1i32, 2, 3, 4]).unwrap();
         let axis = Tensor::scalar(0i64);
-        let op = ReduceOp::Scan { kind: ScanKind::Sum, exclusive: true, reverse: true };
-        assert_eq!(run(op, &[Some(&x), Some(&axis)]).unwrap()[0].as_slice::<i32>().unwrap(), &[9, 7, 4, 0]);
-        let op = ReduceOp::Scan { kind: ScanKind::Prod, exclusive: false, reverse: false };
-        assert_eq!(run(op.clone(), &[Some(&x), Some(&axis)]).unwrap()[0].as_slice::<i32>().unwrap(), &[1, 2, 6, 24]);
+        let op = ReduceOp::Scan {
+            kind: ScanKind::Sum,
+            exclusive: true,
+            reverse: true,
+        };
+        assert_eq!(
+            run(op, &[Some(&x), Some(&axis)]).unwrap()[0].as_slice::<i32>().unwrap(),
+            &[9, 7, 4, 0]
+        );
+        let op = ReduceOp::Scan {
+            kind: ScanKind::Prod,
+            exclusive: false,
+            reverse: false,
+        };
+        assert_eq!(
+            run(op.clone(), &[Some(&x), Some(&axis)]).unwrap()[0]
+                .as_slice::<i32>()
+                .unwrap(),
+            &[1, 2, 6, 24]
+        );
         assert!(run(op, &[Some(&x), Some(&Tensor::scalar(1i64))]).is_err());
     }
 
@@ -478,11 +565,21 @@ mod tests {
     fn topk_ties_keep_lower_index() {
         let x = Tensor::from_vec(vec![1, 5], vec![3i64, 1, 3, 2, 3]).unwrap();
         let k = Tensor::from_vec(vec![1], vec![2i64]).unwrap();
-        let op = ReduceOp::TopK { k: None, axis: -1, largest: true, sorted: true };
+        let op = ReduceOp::TopK {
+            k: None,
+            axis: -1,
+            largest: true,
+            sorted: true,
+        };
         let y = run(op.clone(), &[Some(&x), Some(&k)]).unwrap();
         assert_eq!(y[0].as_slice::<i64>().unwrap(), &[3, 3]);
         assert_eq!(y[1].as_slice::<i64>().unwrap(), &[0, 2]);
-        let small = ReduceOp::TopK { k: Some(2), axis: 1, largest: false, sorted: true };
+        let small = ReduceOp::TopK {
+            k: Some(2),
+            axis: 1,
+            largest: false,
+            sorted: true,
+        };
         let y = run(small, &[Some(&x)]).unwrap();
         assert_eq!(y[1].as_slice::<i64>().unwrap(), &[1, 3]);
         let k9 = Tensor::from_vec(vec![1], vec![9i64]).unwrap();
@@ -492,19 +589,38 @@ mod tests {
     #[test]
     fn softmax_family() {
         let x = t(&[2, 2], &[0.0, 0.0, 1.0, 3.0]);
-        let sm = ReduceOp::Softmax { kind: SoftmaxKind::Softmax, axis: -1, coerce_2d: false };
+        let sm = ReduceOp::Softmax {
+            kind: SoftmaxKind::Softmax,
+            axis: -1,
+            coerce_2d: false,
+        };
         let y = run(sm, &[Some(&x)]).unwrap();
         let e = (2f32).exp();
-        close(y[0].as_slice::<f32>().unwrap(), &[0.5, 0.5, 1.0 / (1.0 + e), e / (1.0 + e)]);
-        let lsm = ReduceOp::Softmax { kind: SoftmaxKind::LogSoftmax, axis: 0, coerce_2d: false };
+        close(
+            y[0].as_slice::<f32>().unwrap(),
+            &[0.5, 0.5, 1.0 / (1.0 + e), e / (1.0 + e)],
+        );
+        let lsm = ReduceOp::Softmax {
+            kind: SoftmaxKind::LogSoftmax,
+            axis: 0,
+            coerce_2d: false,
+        };
         let y = run(lsm, &[Some(&x)]).unwrap();
         let l1 = -(1.0 + (1f32).exp()).ln();
         let l3 = -(1.0 + (3f32).exp()).ln();
         close(y[0].as_slice::<f32>().unwrap(), &[l1, l3, 1.0 + l1, 3.0 + l3]);
-        let hm = ReduceOp::Softmax { kind: SoftmaxKind::Hardmax, axis: 0, coerce_2d: true };
+        let hm = ReduceOp::Softmax {
+            kind: SoftmaxKind::Hardmax,
+            axis: 0,
+            coerce_2d: true,
+        };
         let y = run(hm, &[Some(&x)]).unwrap();
         close(y[0].as_slice::<f32>().unwrap(), &[0.0, 0.0, 0.0, 1.0]);
-        let bad = ReduceOp::Softmax { kind: SoftmaxKind::Softmax, axis: 5, coerce_2d: false };
+        let bad = ReduceOp::Softmax {
+            kind: SoftmaxKind::Softmax,
+            axis: 5,
+            coerce_2d: false,
+        };
         assert!(run(bad, &[Some(&x)]).is_err());
     }
 
@@ -514,13 +630,22 @@ mod tests {
         let x = t(&[2, 3], &[-1.0, -2.0, -3.0, -4.0, -5.0, -6.0]);
         let target = Tensor::from_vec(vec![2], vec![2i64, 0]).unwrap();
         let w = t(&[3], &[1.0, 2.0, 3.0]);
-        let op = ReduceOp::NllLoss { reduction: LossReduction::Mean, ignore_index: None };
+        let op = ReduceOp::NllLoss {
+            reduction: LossReduction::Mean,
+            ignore_index: None,
+        };
         let y = run(op, &[Some(&x), Some(&target), Some(&w)]).unwrap();
         close(y[0].as_slice::<f32>().unwrap(), &[(3.0 * 3.0 + 4.0) / 4.0]);
-        let op = ReduceOp::NllLoss { reduction: LossReduction::None, ignore_index: Some(0) };
+        let op = ReduceOp::NllLoss {
+            reduction: LossReduction::None,
+            ignore_index: Some(0),
+        };
         let y = run(op, &[Some(&x), Some(&target)]).unwrap();
         close(y[0].as_slice::<f32>().unwrap(), &[3.0, 0.0]);
-        let sce = ReduceOp::SoftmaxCrossEntropyLoss { reduction: LossReduction::Sum, ignore_index: None };
+        let sce = ReduceOp::SoftmaxCrossEntropyLoss {
+            reduction: LossReduction::Sum,
+            ignore_index: None,
+        };
         let z = t(&[1, 2], &[0.0, 0.0]);
         let lab = Tensor::from_vec(vec![1], vec![1i64]).unwrap();
         let y = run(sce.clone(), &[Some(&z), Some(&lab)]).unwrap();

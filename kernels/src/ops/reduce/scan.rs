@@ -26,7 +26,12 @@ pub(super) fn run(
         return Err(KernelError::invalid(op, "input must have rank >= 1"));
     }
     let a = norm_axis(op, axis, x.rank())?;
-    let cfg = Cfg { kind, exclusive, reverse, dims: split_at_axis(x.shape(), a) };
+    let cfg = Cfg {
+        kind,
+        exclusive,
+        reverse,
+        dims: split_at_axis(x.shape(), a),
+    };
     let dt = x.dtype();
     let unsupported = || KernelError::unsupported(op, format!("input dtype {dt}"));
     let data = if dt.is_float() {

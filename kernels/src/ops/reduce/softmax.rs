@@ -12,7 +12,13 @@ use crate::DType;
 use std::ops::{Add, Mul, Sub};
 
 /// Run a softmax-family node.
-pub(super) fn run(op: &str, kind: SoftmaxKind, axis: i64, coerce_2d: bool, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+pub(super) fn run(
+    op: &str,
+    kind: SoftmaxKind,
+    axis: i64,
+    coerce_2d: bool,
+    inputs: &[Option<&Tensor>],
+) -> Result<Vec<Tensor>> {
     fn hard<T: HostElem>(x: &Tensor, dims: (usize, usize, usize)) -> Result<TensorData> {
         Ok(T::wrap(hardmax(x.as_slice::<T>()?, dims)))
     }
@@ -51,9 +57,7 @@ pub(super) fn run(op: &str, kind: SoftmaxKind, axis: i64, coerce_2d: bool, input
 }
 
 /// The float types softmax computes in.
-pub(crate) trait Real:
-    HostElem + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self>
-{
+pub(crate) trait Real: HostElem + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> {
     /// -∞.
     const NEG_INF: Self;
     /// 0.

@@ -36,14 +36,31 @@ pub(super) fn infer(op: &str, k_attr: Option<i64>, axis: i64, inputs: &[InferInp
         None => Dim::Unknown,
     };
     Ok(vec![
-        TensorType { dtype: x.dtype, shape: Some(dims.clone()) },
-        TensorType { dtype: DType::I64, shape: Some(dims) },
+        TensorType {
+            dtype: x.dtype,
+            shape: Some(dims.clone()),
+        },
+        TensorType {
+            dtype: DType::I64,
+            shape: Some(dims),
+        },
     ])
 }
 
 /// Run TopK.
-pub(super) fn run(op: &str, k_attr: Option<i64>, axis: i64, largest: bool, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    fn go<T: HostElem>(x: &Tensor, k: usize, largest: bool, dims: (usize, usize, usize)) -> Result<(TensorData, Vec<i64>)> {
+pub(super) fn run(
+    op: &str,
+    k_attr: Option<i64>,
+    axis: i64,
+    largest: bool,
+    inputs: &[Option<&Tensor>],
+) -> Result<Vec<Tensor>> {
+    fn go<T: HostElem>(
+        x: &Tensor,
+        k: usize,
+        largest: bool,
+        dims: (usize, usize, usize),
+    ) -> Result<(TensorData, Vec<i64>)> {
         let (v, i) = topk_impl(x.as_slice::<T>()?, k, largest, dims);
         Ok((T::wrap(v), i))
     }
@@ -58,7 +75,10 @@ pub(super) fn run(op: &str, k_attr: Option<i64>, axis: i64, largest: bool, input
     let a = norm_axis(op, axis, x.rank())?;
     let n = x.shape()[a];
     if k < 0 || k as usize > n {
-        return Err(KernelError::invalid(op, format!("k = {k} is out of range for axis of size {n}")));
+        return Err(KernelError::invalid(
+            op,
+            format!("k = {k} is out of range for axis of size {n}"),
+        ));
     }
     let k = k as usize;
     let dims = split_at_axis(x.shape(), a);
@@ -70,7 +90,12 @@ pub(super) fn run(op: &str, k_attr: Option<i64>, axis: i64, largest: bool, input
 }
 
 /// Select and sort the top `k` of every `[outer, n, inner]` lane.
-fn topk_impl<T: HostElem>(xs: &[T], k: usize, largest: bool, (outer, n, inner): (usize, usize, usize)) -> (Vec<T>, Vec<i64>) {
+fn topk_impl<T: HostElem>(
+    xs: &[T],
+    k: usize,
+    largest: bool,
+    (outer, n, inner): (usize, usize, usize),
+) -> (Vec<T>, Vec<i64>) {
     let lanes = outer * inner;
     // Per lane: the selected (index) list, computed in parallel for big inputs.
     let select = |lane: usize| -> Vec<usize> {

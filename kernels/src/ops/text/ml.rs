@@ -22,7 +22,13 @@ fn keys_of(t: &Tensor) -> Result<Vec<Key>> {
         _ if t.dtype().is_float() => t
             .to_f64_vec()?
             .into_iter()
-            .map(|f| Key::Float(if f.is_nan() { f64::NAN.to_bits() } else { (f + 0.0).to_bits() }))
+            .map(|f| {
+                Key::Float(if f.is_nan() {
+                    f64::NAN.to_bits()
+                } else {
+                    (f + 0.0).to_bits()
+                })
+            })
             .collect(),
         _ => t.to_i64_vec()?.into_iter().map(Key::Int).collect(),
     })
@@ -40,7 +46,11 @@ fn gather_values(values: &Tensor, default: &Tensor, idx: &[Option<usize>], shape
     let data = match values.data() {
         TensorData::Str(v) => {
             let d = default.as_strings()?.first().cloned().unwrap_or_default();
-            TensorData::Str(idx.iter().map(|i| i.map_or_else(|| d.clone(), |i| v[i].clone())).collect())
+            TensorData::Str(
+                idx.iter()
+                    .map(|i| i.map_or_else(|| d.clone(), |i| v[i].clone()))
+                    .collect(),
+            )
         }
         _ => crate::dispatch_dtype!(values.dtype(), num(values, default, idx), str => unreachable!("handled above"))?,
     };
@@ -48,14 +58,25 @@ fn gather_values(values: &Tensor, default: &Tensor, idx: &[Option<usize>], shape
 }
 
 /// `LabelEncoder`: look every element up in `keys`, emitting the matching value or `default`.
-pub(crate) fn label_encode(keys: &Tensor, values: &Tensor, default: &Tensor, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+pub(crate) fn label_encode(
+    keys: &Tensor,
+    values: &Tensor,
+    default: &Tensor,
+    inputs: &[Option<&Tensor>],
+) -> Result<Vec<Tensor>> {
     const OP: &str = "LabelEncoder";
     let x = req(OP, inputs, 0)?;
     if keys.len() != values.len() {
-        return Err(KernelError::invalid(OP, format!("{} keys but {} values", keys.len(), values.len())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("{} keys but {} values", keys.len(), values.len()),
+        ));
     }
     if (x.dtype() == DType::Str) != (keys.dtype() == DType::Str) {
-        return Err(KernelError::invalid(OP, format!("input dtype {} does not match key dtype {}", x.dtype(), keys.dtype())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("input dtype {} does not match key dtype {}", x.dtype(), keys.dtype()),
+        ));
     }
     let mut table: HashMap<Key, usize> = HashMap::with_capacity(keys.len());
     for (i, k) in keys_of(keys)?.into_iter().enumerate() {
@@ -89,10 +110,16 @@ pub(crate) fn array_feature_extractor(inputs: &[Option<&Tensor>]) -> Result<Vec<
     let n = x.shape()[x.rank() - 1];
     let idx = feature_indices(OP, y, n)?;
     let rows = x.len() / n.max(1);
-    let mut shape = if x.rank() == 1 { vec![1] } else { x.shape()[..x.rank() - 1].to_vec() };
+    let mut shape = if x.rank() == 1 {
+        vec![1]
+    } else {
+        x.shape()[..x.rank() - 1].to_vec()
+    };
     shape.push(idx.len());
     // Element offsets into x, row-major over (row, index).
-    let offs: Vec<usize> = (0..if n == 0 { 0 } else { rows }).flat_map(|r| idx.iter().map(move |&i| r * n + i)).collect();
+    let offs: Vec<usize> = (0..if n == 0 { 0 } else { rows })
+        .flat_map(|r| idx.iter().map(move |&i| r * n + i))
+        .collect();
     fn pick<T: Clone>(v: &[T], offs: &[usize]) -> Vec<T> {
         offs.iter().map(|&o| v[o].clone()).collect()
     }
@@ -103,9 +130,16 @@ pub(crate) fn array_feature_extractor(inputs: &[Option<&Tensor>]) -> Result<Vec<
 
 /// Static type of `ArrayFeatureExtractor`'s output.
 pub(crate) fn infer_array_feature_extractor(x: &TensorType, y: Option<&TensorType>) -> TensorType {
-    let k = y.and_then(|y| y.concrete()).map(|s| Dim::Known(s.iter().product())).unwrap_or(Dim::Unknown);
+    let k = y
+        .and_then(|y| y.concrete())
+        .map(|s| Dim::Known(s.iter().product()))
+        .unwrap_or(Dim::Unknown);
     let shape = x.shape.as_ref().map(|s| {
-        let mut d = if s.len() <= 1 { vec![Dim::Known(1)] } else { s[..s.len() - 1].to_vec() };
+        let mut d = if s.len() <= 1 {
+            vec![Dim::Known(1)]
+        } else {
+            s[..s.len() - 1].to_vec()
+        };
         d.push(k);
         d
     });
@@ -117,11 +151,20 @@ pub(crate) fn binarize(threshold: f32, inputs: &[Option<&Tensor>]) -> Result<Vec
     const OP: &str = "Binarizer";
     let x = req(OP, inputs, 0)?;
     fn go<T: HostElem>(x: &Tensor, th: f64) -> Result<Tensor> {
-        let v: Vec<T> = x.as_slice::<T>()?.iter().map(|&e| if e.to_f64() > th { T::one() } else { T::zero() }).collect();
+        let v: Vec<T> = x
+            .as_slice::<T>()?
+            .iter()
+            .map(|&e| if e.to_f64() > th { T::one() } else { T::zero() })
+            .collect();
         Tensor::from_vec(x.shape().to_vec(), v)
     }
     if !x.dtype().is_numeric() {
-        return Err(KernelError::invalid(OP, format!("input must be numeric, found {}", x.dtype())));
+        return Err(KernelError::invalid(
+            OP,
+            format!("input must be numeric, found {}", x.dtype()),
+        ));
     }
-    Ok(vec![crate::dispatch_dtype!(x.dtype(), go(x, threshold as f64), str => unreachable!("rejected above"))?])
+    Ok(vec![
+        crate::dispatch_dtype!(x.dtype(), go(x, threshold as f64), str => unreachable!("rejected above"))?,
+    ])
 }

@@ -82,7 +82,10 @@ impl OpImpl for TextOp {
                     Some(2) => vec![Dim::Known(1), Dim::Unknown],
                     _ => vec![Dim::Unknown],
                 };
-                vec![TensorType { dtype: DType::Str, shape: Some(dims) }]
+                vec![TensorType {
+                    dtype: DType::Str,
+                    shape: Some(dims),
+                }]
             }
             TextOp::StringConcat => {
                 let y = req_ty(self.name(), inputs, 1)?;
@@ -90,27 +93,49 @@ impl OpImpl for TextOp {
                     (Some(a), Some(b)) => Some(broadcast_dims(self.name(), &[a, b])?),
                     _ => None,
                 };
-                vec![TensorType { dtype: DType::Str, shape }]
+                vec![TensorType {
+                    dtype: DType::Str,
+                    shape,
+                }]
             }
             TextOp::StringSplit { .. } => {
                 let parts = shape.clone().map(|mut s| {
                     s.push(Dim::Unknown);
                     s
                 });
-                vec![TensorType { dtype: DType::Str, shape: parts }, TensorType { dtype: DType::I64, shape }]
+                vec![
+                    TensorType {
+                        dtype: DType::Str,
+                        shape: parts,
+                    },
+                    TensorType {
+                        dtype: DType::I64,
+                        shape,
+                    },
+                ]
             }
-            TextOp::RegexFullMatch { .. } => vec![TensorType { dtype: DType::Bool, shape }],
-            TextOp::LabelEncoder { values, .. } => vec![TensorType { dtype: values.dtype(), shape }],
-            TextOp::ArrayFeatureExtractor => vec![ml::infer_array_feature_extractor(x, inputs.get(1).and_then(|i| i.ty))],
+            TextOp::RegexFullMatch { .. } => vec![TensorType {
+                dtype: DType::Bool,
+                shape,
+            }],
+            TextOp::LabelEncoder { values, .. } => vec![TensorType {
+                dtype: values.dtype(),
+                shape,
+            }],
+            TextOp::ArrayFeatureExtractor => {
+                vec![ml::infer_array_feature_extractor(x, inputs.get(1).and_then(|i| i.ty))]
+            }
             TextOp::Binarizer { .. } => vec![x.clone()],
         })
     }
 
     fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         match self {
-            TextOp::StringNormalizer { case, case_sensitive, stopwords } => {
-                strings::normalize(*case, *case_sensitive, stopwords, inputs)
-            }
+            TextOp::StringNormalizer {
+                case,
+                case_sensitive,
+                stopwords,
+            } => strings::normalize(*case, *case_sensitive, stopwords, inputs),
             TextOp::StringConcat => strings::concat(inputs),
             TextOp::StringSplit { delimiter, maxsplit } => strings::split(delimiter.as_deref(), *maxsplit, inputs),
             TextOp::RegexFullMatch { regex } => strings::full_match(regex, inputs),

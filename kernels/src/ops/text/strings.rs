@@ -28,7 +28,10 @@ impl FullMatchRegex {
     pub fn new(pattern: &str) -> Result<FullMatchRegex> {
         let re = regex::Regex::new(&format!("^(?:{pattern})$"))
             .map_err(|e| KernelError::invalid("RegexFullMatch", format!("invalid pattern {pattern:?}: {e}")))?;
-        Ok(FullMatchRegex { pattern: pattern.to_string(), re })
+        Ok(FullMatchRegex {
+            pattern: pattern.to_string(),
+            re,
+        })
     }
     /// The source pattern.
     pub fn pattern(&self) -> &str {
@@ -43,15 +46,29 @@ impl PartialEq for FullMatchRegex {
 }
 
 /// `StringNormalizer`: remove stopword elements, then change case. Input `[C]` or `[1, C]`.
-pub(crate) fn normalize(case: CaseAction, sensitive: bool, stops: &[String], inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+pub(crate) fn normalize(
+    case: CaseAction,
+    sensitive: bool,
+    stops: &[String],
+    inputs: &[Option<&Tensor>],
+) -> Result<Vec<Tensor>> {
     const OP: &str = "StringNormalizer";
     let x = req(OP, inputs, 0)?;
     let two_d = match x.shape() {
         [_] => false,
         [1, _] => true,
-        s => return Err(KernelError::invalid(OP, format!("input must be [C] or [1, C], found {s:?}"))),
+        s => {
+            return Err(KernelError::invalid(
+                OP,
+                format!("input must be [C] or [1, C], found {s:?}"),
+            ))
+        }
     };
-    let lowered: Vec<String> = if sensitive { Vec::new() } else { stops.iter().map(|s| s.to_lowercase()).collect() };
+    let lowered: Vec<String> = if sensitive {
+        Vec::new()
+    } else {
+        stops.iter().map(|s| s.to_lowercase()).collect()
+    };
     let is_stop = |s: &str| {
         if sensitive {
             stops.iter().any(|w| w == s)
@@ -83,7 +100,10 @@ pub(crate) fn concat(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let (a, b) = (req(OP, inputs, 0)?, req(OP, inputs, 1)?);
     let (av, bv) = (a.as_strings()?, b.as_strings()?);
     let shape = broadcast_shapes(OP, &[a.shape(), b.shape()])?;
-    let (sa, sb) = (broadcast_strides(a.shape(), &shape), broadcast_strides(b.shape(), &shape));
+    let (sa, sb) = (
+        broadcast_strides(a.shape(), &shape),
+        broadcast_strides(b.shape(), &shape),
+    );
     let mut out = Vec::with_capacity(shape.iter().product());
     for_each_offset(&shape, [&sa, &sb], |[i, j]| out.push(format!("{}{}", av[i], bv[j])));
     Ok(vec![Tensor::from_strings(shape, out)?])
@@ -115,9 +135,17 @@ fn split_one(s: &str, delimiter: Option<&str>, maxsplit: Option<usize>) -> Vec<S
 }
 
 /// `StringSplit`: substrings padded with `""` to the longest split, and the counts.
-pub(crate) fn split(delimiter: Option<&str>, maxsplit: Option<usize>, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+pub(crate) fn split(
+    delimiter: Option<&str>,
+    maxsplit: Option<usize>,
+    inputs: &[Option<&Tensor>],
+) -> Result<Vec<Tensor>> {
     let x = req("StringSplit", inputs, 0)?;
-    let parts: Vec<Vec<String>> = x.as_strings()?.iter().map(|s| split_one(s, delimiter, maxsplit)).collect();
+    let parts: Vec<Vec<String>> = x
+        .as_strings()?
+        .iter()
+        .map(|s| split_one(s, delimiter, maxsplit))
+        .collect();
     let width = parts.iter().map(Vec::len).max().unwrap_or(0);
     let counts: Vec<i64> = parts.iter().map(|p| p.len() as i64).collect();
     let mut flat = Vec::with_capacity(parts.len() * width);
@@ -127,7 +155,10 @@ pub(crate) fn split(delimiter: Option<&str>, maxsplit: Option<usize>, inputs: &[
     }
     let mut shape = x.shape().to_vec();
     shape.push(width);
-    Ok(vec![Tensor::from_strings(shape, flat)?, Tensor::from_vec(x.shape().to_vec(), counts)?])
+    Ok(vec![
+        Tensor::from_strings(shape, flat)?,
+        Tensor::from_vec(x.shape().to_vec(), counts)?,
+    ])
 }
 
 /// `RegexFullMatch`: whether each string matches the whole pattern.

@@ -8,26 +8,40 @@ fn s(shape: &[usize], v: &[&str]) -> Tensor {
 
 #[test]
 fn split_like_python() {
-    let op = TextOp::StringSplit { delimiter: None, maxsplit: Some(1) };
+    let op = TextOp::StringSplit {
+        delimiter: None,
+        maxsplit: Some(1),
+    };
     let x = s(&[2], &["  a  b c ", ""]);
     let y = op.run(&[Some(&x)]).unwrap();
     assert_eq!(y[0].shape(), &[2, 2]);
     assert_eq!(y[0].as_strings().unwrap(), &["a", "b c ", "", ""]);
     assert_eq!(y[1].as_slice::<i64>().unwrap(), &[2, 0]);
-    let op = TextOp::StringSplit { delimiter: Some("-".into()), maxsplit: None };
+    let op = TextOp::StringSplit {
+        delimiter: Some("-".into()),
+        maxsplit: None,
+    };
     let y = op.run(&[Some(&s(&[1], &["a--b"]))]).unwrap();
     assert_eq!(y[0].as_strings().unwrap(), &["a", "", "b"]);
 }
 
 #[test]
 fn concat_normalize_and_regex() {
-    let y = TextOp::StringConcat.run(&[Some(&s(&[2], &["a", "b"])), Some(&s(&[], &["!"]))]).unwrap();
+    let y = TextOp::StringConcat
+        .run(&[Some(&s(&[2], &["a", "b"])), Some(&s(&[], &["!"]))])
+        .unwrap();
     assert_eq!(y[0].as_strings().unwrap(), &["a!", "b!"]);
-    let op = TextOp::StringNormalizer { case: CaseAction::Lower, case_sensitive: false, stopwords: vec!["the".into()] };
+    let op = TextOp::StringNormalizer {
+        case: CaseAction::Lower,
+        case_sensitive: false,
+        stopwords: vec!["the".into()],
+    };
     let y = op.run(&[Some(&s(&[1, 3], &["The", "Cat", "SAT"]))]).unwrap();
     assert_eq!(y[0].shape(), &[1, 2]);
     assert_eq!(y[0].as_strings().unwrap(), &["cat", "sat"]);
-    let op = TextOp::RegexFullMatch { regex: FullMatchRegex::new("a+b").unwrap() };
+    let op = TextOp::RegexFullMatch {
+        regex: FullMatchRegex::new("a+b").unwrap(),
+    };
     let y = op.run(&[Some(&s(&[3], &["aab", "aabx", "b"]))]).unwrap();
     assert_eq!(y[0].as_slice::<bool>().unwrap(), &[true, false, false]);
     assert!(FullMatchRegex::new("(").is_err());
@@ -57,6 +71,10 @@ fn bad_inputs_are_errors() {
     assert!(TextOp::StringConcat.run(&[Some(&x), Some(&x)]).is_err());
     let idx = Tensor::from_vec(vec![1], vec![5i64]).unwrap();
     assert!(TextOp::ArrayFeatureExtractor.run(&[Some(&x), Some(&idx)]).is_err());
-    let op = TextOp::StringNormalizer { case: CaseAction::None, case_sensitive: true, stopwords: vec![] };
+    let op = TextOp::StringNormalizer {
+        case: CaseAction::None,
+        case_sensitive: true,
+        stopwords: vec![],
+    };
     assert!(op.run(&[Some(&s(&[2, 2], &["a", "b", "c", "d"]))]).is_err());
 }

@@ -119,5 +119,7 @@ fn flex_attention(ctx: &NodeCtx) -> Result<AttentionOp> {
         }
     }
     softmax_precision(ctx)?;
-    Ok(AttentionOp::FlexAttention { scale: ctx.get_f("scale")? })
+    Ok(AttentionOp::FlexAttention {
+        scale: ctx.get_f("scale")?,
+    })
 }

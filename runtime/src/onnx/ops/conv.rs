@@ -12,11 +12,25 @@ pub fn import(ctx: &NodeCtx) -> Option<Result<Op>> {
         return None;
     }
     let op = match ctx.op_type() {
-        "Conv" => window(ctx).and_then(|w| Ok(ConvOp::Conv { window: w, group: group(ctx)? })),
-        "ConvInteger" => window(ctx).and_then(|w| Ok(ConvOp::ConvInteger { window: w, group: group(ctx)? })),
+        "Conv" => window(ctx).and_then(|w| {
+            Ok(ConvOp::Conv {
+                window: w,
+                group: group(ctx)?,
+            })
+        }),
+        "ConvInteger" => window(ctx).and_then(|w| {
+            Ok(ConvOp::ConvInteger {
+                window: w,
+                group: group(ctx)?,
+            })
+        }),
         "ConvTranspose" => conv_transpose(ctx),
         "DeformConv" => window(ctx).and_then(|w| {
-            Ok(ConvOp::DeformConv { window: w, group: group(ctx)?, offset_group: positive(ctx, "offset_group", 1)? })
+            Ok(ConvOp::DeformConv {
+                window: w,
+                group: group(ctx)?,
+                offset_group: positive(ctx, "offset_group", 1)?,
+            })
         }),
         "Col2Im" => window(ctx).map(|w| ConvOp::Col2Im { window: w }),
         "CausalConvWithState" => causal(ctx),
@@ -37,7 +51,10 @@ pub fn extents(ctx: &NodeCtx, name: &str) -> Result<Vec<usize>> {
 /// A positive int attribute with a default.
 fn positive(ctx: &NodeCtx, name: &str, default: i64) -> Result<usize> {
     let v = ctx.i(name, default)?;
-    usize::try_from(v).ok().filter(|&v| v > 0).ok_or_else(|| ctx.invalid(format!("{name} must be positive, got {v}")))
+    usize::try_from(v)
+        .ok()
+        .filter(|&v| v > 0)
+        .ok_or_else(|| ctx.invalid(format!("{name} must be positive, got {v}")))
 }
 
 fn group(ctx: &NodeCtx) -> Result<usize> {
@@ -70,7 +87,12 @@ fn conv_transpose(ctx: &NodeCtx) -> Result<ConvOp> {
         None => None,
         Some(_) => Some(extents(ctx, "output_shape")?),
     };
-    Ok(ConvOp::ConvTranspose { window: window(ctx)?, group: group(ctx)?, output_padding: extents(ctx, "output_padding")?, output_shape })
+    Ok(ConvOp::ConvTranspose {
+        window: window(ctx)?,
+        group: group(ctx)?,
+        output_padding: extents(ctx, "output_padding")?,
+        output_shape,
+    })
 }
 
 fn causal(ctx: &NodeCtx) -> Result<ConvOp> {

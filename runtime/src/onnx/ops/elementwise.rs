@@ -78,23 +78,46 @@ fn unary_with_attrs(ctx: &NodeCtx, op: &str) -> Option<Result<UnaryOp>> {
                 detect_positive: ctx.i("detect_positive", 1)? != 0,
                 detect_negative: ctx.i("detect_negative", 1)? != 0,
             },
-            "LeakyRelu" => UnaryOp::LeakyRelu { alpha: ctx.f("alpha", 0.01)? },
-            "Elu" => UnaryOp::Elu { alpha: ctx.f("alpha", 1.0)? },
+            "LeakyRelu" => UnaryOp::LeakyRelu {
+                alpha: ctx.f("alpha", 0.01)?,
+            },
+            "Elu" => UnaryOp::Elu {
+                alpha: ctx.f("alpha", 1.0)?,
+            },
             "Selu" => {
                 // Opset 1 had rounded defaults.
-                let (a, g) = if ctx.opset < 6 { (1.6732, 1.0507) } else { (1.673_263_2, 1.050_701) };
-                UnaryOp::Selu { alpha: ctx.f("alpha", a)?, gamma: ctx.f("gamma", g)? }
+                let (a, g) = if ctx.opset < 6 {
+                    (1.6732, 1.0507)
+                } else {
+                    (1.673_263_2, 1.050_701)
+                };
+                UnaryOp::Selu {
+                    alpha: ctx.f("alpha", a)?,
+                    gamma: ctx.f("gamma", g)?,
+                }
             }
-            "Celu" => UnaryOp::Celu { alpha: ctx.f("alpha", 1.0)? },
-            "HardSigmoid" => UnaryOp::HardSigmoid { alpha: ctx.f("alpha", 0.2)?, beta: ctx.f("beta", 0.5)? },
-            "ThresholdedRelu" => UnaryOp::ThresholdedRelu { alpha: ctx.f("alpha", 1.0)? },
-            "Shrink" => UnaryOp::Shrink { lambd: ctx.f("lambd", 0.5)?, bias: ctx.f("bias", 0.0)? },
+            "Celu" => UnaryOp::Celu {
+                alpha: ctx.f("alpha", 1.0)?,
+            },
+            "HardSigmoid" => UnaryOp::HardSigmoid {
+                alpha: ctx.f("alpha", 0.2)?,
+                beta: ctx.f("beta", 0.5)?,
+            },
+            "ThresholdedRelu" => UnaryOp::ThresholdedRelu {
+                alpha: ctx.f("alpha", 1.0)?,
+            },
+            "Shrink" => UnaryOp::Shrink {
+                lambd: ctx.f("lambd", 0.5)?,
+                bias: ctx.f("bias", 0.0)?,
+            },
             "Gelu" => match ctx.s("approximate", "none")?.as_str() {
                 "none" => UnaryOp::Gelu { tanh: false },
                 "tanh" => UnaryOp::Gelu { tanh: true },
                 other => return Err(ctx.unsupported(format!("approximate={other:?}"))),
             },
-            "Swish" => UnaryOp::Swish { alpha: ctx.f("alpha", 1.0)? },
+            "Swish" => UnaryOp::Swish {
+                alpha: ctx.f("alpha", 1.0)?,
+            },
             _ => return Err(ctx.invalid("not a unary op")),
         })
     })();
@@ -175,7 +198,10 @@ fn cast(ctx: &NodeCtx) -> Result<ElementwiseOp> {
 /// Clip: bounds are attributes before opset 11 and optional inputs from 11 on.
 fn clip(ctx: &NodeCtx) -> Result<ElementwiseOp> {
     if ctx.opset < 11 {
-        Ok(ElementwiseOp::Clip { min: ctx.get_f("min")?, max: ctx.get_f("max")? })
+        Ok(ElementwiseOp::Clip {
+            min: ctx.get_f("min")?,
+            max: ctx.get_f("max")?,
+        })
     } else {
         Ok(ElementwiseOp::Clip { min: None, max: None })
     }

@@ -14,9 +14,13 @@ pub fn import(ctx: &NodeCtx) -> Option<Result<Op>> {
         "Resize" => resize(ctx),
         "Upsample" => upsample(ctx),
         "GridSample" => grid_sample(ctx),
-        "AffineGrid" => ctx.i("align_corners", 0).map(|a| ImageOp::AffineGrid { align_corners: a != 0 }),
+        "AffineGrid" => ctx
+            .i("align_corners", 0)
+            .map(|a| ImageOp::AffineGrid { align_corners: a != 0 }),
         "RoiAlign" => roi_align(ctx),
-        "NonMaxSuppression" => ctx.i("center_point_box", 0).map(|c| ImageOp::NonMaxSuppression { center_point_box: c != 0 }),
+        "NonMaxSuppression" => ctx.i("center_point_box", 0).map(|c| ImageOp::NonMaxSuppression {
+            center_point_box: c != 0,
+        }),
         _ => return None,
     };
     Some(r.map(Op::Image))
@@ -58,7 +62,9 @@ fn upsample(ctx: &NodeCtx) -> Result<ImageOp> {
     }
     let mode = interp(ctx, false)?;
     if ctx.opset < 9 {
-        let scales = ctx.get_floats("scales")?.ok_or_else(|| ctx.invalid("missing scales attribute"))?;
+        let scales = ctx
+            .get_floats("scales")?
+            .ok_or_else(|| ctx.invalid("missing scales attribute"))?;
         return Ok(ImageOp::Resize(legacy(mode, true, None, scales)));
     }
     Ok(ImageOp::Resize(legacy(mode, true, Some(1), vec![])))
@@ -132,11 +138,19 @@ fn grid_sample(ctx: &NodeCtx) -> Result<ImageOp> {
         "reflection" => GridPadding::Reflection,
         other => return Err(ctx.unsupported(format!("padding_mode {other:?}"))),
     };
-    Ok(ImageOp::GridSample { mode, padding, align_corners: ctx.i("align_corners", 0)? != 0 })
+    Ok(ImageOp::GridSample {
+        mode,
+        padding,
+        align_corners: ctx.i("align_corners", 0)? != 0,
+    })
 }
 
 fn roi_align(ctx: &NodeCtx) -> Result<ImageOp> {
-    let default_ct = if ctx.opset >= 16 { "half_pixel" } else { "output_half_pixel" };
+    let default_ct = if ctx.opset >= 16 {
+        "half_pixel"
+    } else {
+        "output_half_pixel"
+    };
     let half_pixel = match ctx.s("coordinate_transformation_mode", default_ct)?.as_str() {
         "half_pixel" => true,
         "output_half_pixel" => false,

@@ -31,7 +31,10 @@ pub fn import(ctx: &NodeCtx) -> Option<Result<Op>> {
         "DepthToSpace" => depth_to_space(ctx),
         "SpaceToDepth" => blocksize(ctx).map(|blocksize| LayoutOp::SpaceToDepth { blocksize }),
         "ReverseSequence" => (|| {
-            Ok(LayoutOp::ReverseSequence { batch_axis: ctx.i("batch_axis", 1)?, time_axis: ctx.i("time_axis", 0)? })
+            Ok(LayoutOp::ReverseSequence {
+                batch_axis: ctx.i("batch_axis", 1)?,
+                time_axis: ctx.i("time_axis", 0)?,
+            })
         })(),
         "Tile" if ctx.opset < 6 => Err(ctx.unsupported("Tile before opset 6 (tiles/axis inputs)")),
         "Tile" => Ok(LayoutOp::Tile),
@@ -44,9 +47,15 @@ pub fn import(ctx: &NodeCtx) -> Option<Result<Op>> {
         "Gather" => ctx.i("axis", 0).map(|axis| LayoutOp::Gather { axis }),
         "GatherElements" => ctx.i("axis", 0).map(|axis| LayoutOp::GatherElements { axis }),
         "GatherND" => gather_nd(ctx),
-        "Scatter" => ctx.i("axis", 0).map(|axis| LayoutOp::ScatterElements { axis, reduction: ScatterReduction::None }),
+        "Scatter" => ctx.i("axis", 0).map(|axis| LayoutOp::ScatterElements {
+            axis,
+            reduction: ScatterReduction::None,
+        }),
         "ScatterElements" => (|| {
-            Ok(LayoutOp::ScatterElements { axis: ctx.i("axis", 0)?, reduction: reduction(ctx)? })
+            Ok(LayoutOp::ScatterElements {
+                axis: ctx.i("axis", 0)?,
+                reduction: reduction(ctx)?,
+            })
         })(),
         "ScatterND" => reduction(ctx).map(|reduction| LayoutOp::ScatterND { reduction }),
         "TensorScatter" => tensor_scatter(ctx),
@@ -59,7 +68,9 @@ fn reshape(ctx: &NodeCtx) -> Result<LayoutOp> {
     if ctx.opset < 5 {
         return Err(ctx.unsupported("Reshape before opset 5 (shape attribute)"));
     }
-    Ok(LayoutOp::Reshape { allowzero: ctx.i("allowzero", 0)? != 0 })
+    Ok(LayoutOp::Reshape {
+        allowzero: ctx.i("allowzero", 0)? != 0,
+    })
 }
 
 /// Squeeze/Unsqueeze axes: an attribute before opset 13, an input from 13.
@@ -81,16 +92,31 @@ fn dropout(ctx: &NodeCtx) -> Result<LayoutOp> {
     let mask_bool = ctx.opset >= 10;
     if ctx.opset < 7 {
         let training = ctx.i("is_test", 0)? == 0;
-        return Ok(LayoutOp::Dropout { ratio: ctx.f("ratio", 0.5)?, training, mask_bool });
+        return Ok(LayoutOp::Dropout {
+            ratio: ctx.f("ratio", 0.5)?,
+            training,
+            mask_bool,
+        });
     }
     if ctx.opset < 12 {
-        return Ok(LayoutOp::Dropout { ratio: ctx.f("ratio", 0.5)?, training: false, mask_bool });
+        return Ok(LayoutOp::Dropout {
+            ratio: ctx.f("ratio", 0.5)?,
+            training: false,
+            mask_bool,
+        });
     }
-    Ok(LayoutOp::Dropout { ratio: 0.5, training: false, mask_bool })
+    Ok(LayoutOp::Dropout {
+        ratio: 0.5,
+        training: false,
+        mask_bool,
+    })
 }
 
 fn shape(ctx: &NodeCtx) -> Result<LayoutOp> {
-    Ok(LayoutOp::Shape { start: ctx.i("start", 0)?, end: ctx.get_i("end")? })
+    Ok(LayoutOp::Shape {
+        start: ctx.i("start", 0)?,
+        end: ctx.get_i("end")?,
+    })
 }
 
 fn constant_of_shape(ctx: &NodeCtx) -> Result<LayoutOp> {
@@ -112,16 +138,25 @@ fn dtype_attr(ctx: &NodeCtx, name: &str) -> Result<Option<DType>> {
 }
 
 fn eye_like(ctx: &NodeCtx) -> Result<LayoutOp> {
-    Ok(LayoutOp::EyeLike { dtype: dtype_attr(ctx, "dtype")?, k: ctx.i("k", 0)? })
+    Ok(LayoutOp::EyeLike {
+        dtype: dtype_attr(ctx, "dtype")?,
+        k: ctx.i("k", 0)?,
+    })
 }
 
 fn unique(ctx: &NodeCtx) -> Result<LayoutOp> {
-    Ok(LayoutOp::Unique { axis: ctx.get_i("axis")?, sorted: ctx.i("sorted", 1)? != 0 })
+    Ok(LayoutOp::Unique {
+        axis: ctx.get_i("axis")?,
+        sorted: ctx.i("sorted", 1)? != 0,
+    })
 }
 
 fn blocksize(ctx: &NodeCtx) -> Result<usize> {
     let b = ctx.req_i("blocksize")?;
-    usize::try_from(b).ok().filter(|&b| b > 0).ok_or_else(|| ctx.invalid(format!("invalid blocksize {b}")))
+    usize::try_from(b)
+        .ok()
+        .filter(|&b| b > 0)
+        .ok_or_else(|| ctx.invalid(format!("invalid blocksize {b}")))
 }
 
 fn depth_to_space(ctx: &NodeCtx) -> Result<LayoutOp> {
@@ -130,7 +165,10 @@ fn depth_to_space(ctx: &NodeCtx) -> Result<LayoutOp> {
         "CRD" => true,
         m => return Err(ctx.unsupported(format!("mode {m:?}"))),
     };
-    Ok(LayoutOp::DepthToSpace { blocksize: blocksize(ctx)?, crd })
+    Ok(LayoutOp::DepthToSpace {
+        blocksize: blocksize(ctx)?,
+        crd,
+    })
 }
 
 fn pad(ctx: &NodeCtx) -> Result<LayoutOp> {
@@ -142,22 +180,42 @@ fn pad(ctx: &NodeCtx) -> Result<LayoutOp> {
         m => return Err(ctx.unsupported(format!("pad mode {m:?}"))),
     };
     if ctx.opset >= 11 {
-        return Ok(LayoutOp::Pad { mode, pads: None, value: 0.0 });
+        return Ok(LayoutOp::Pad {
+            mode,
+            pads: None,
+            value: 0.0,
+        });
     }
     let pads = match ctx.get_ints("pads")? {
         Some(p) => p,
-        None => ctx.get_ints("paddings")?.ok_or_else(|| ctx.invalid("missing required attribute \"pads\""))?,
+        None => ctx
+            .get_ints("paddings")?
+            .ok_or_else(|| ctx.invalid("missing required attribute \"pads\""))?,
     };
-    Ok(LayoutOp::Pad { mode, pads: Some(pads), value: ctx.f("value", 0.0)? })
+    Ok(LayoutOp::Pad {
+        mode,
+        pads: Some(pads),
+        value: ctx.f("value", 0.0)?,
+    })
 }
 
 fn slice(ctx: &NodeCtx) -> Result<LayoutOp> {
     if ctx.opset >= 10 {
         return Ok(LayoutOp::Slice { attrs: None });
     }
-    let starts = ctx.get_ints("starts")?.ok_or_else(|| ctx.invalid("missing required attribute \"starts\""))?;
-    let ends = ctx.get_ints("ends")?.ok_or_else(|| ctx.invalid("missing required attribute \"ends\""))?;
-    Ok(LayoutOp::Slice { attrs: Some(SliceAttrs { starts, ends, axes: ctx.get_ints("axes")? }) })
+    let starts = ctx
+        .get_ints("starts")?
+        .ok_or_else(|| ctx.invalid("missing required attribute \"starts\""))?;
+    let ends = ctx
+        .get_ints("ends")?
+        .ok_or_else(|| ctx.invalid("missing required attribute \"ends\""))?;
+    Ok(LayoutOp::Slice {
+        attrs: Some(SliceAttrs {
+            starts,
+            ends,
+            axes: ctx.get_ints("axes")?,
+        }),
+    })
 }
 
 fn split(ctx: &NodeCtx) -> Result<LayoutOp> {
@@ -169,17 +227,30 @@ fn split(ctx: &NodeCtx) -> Result<LayoutOp> {
             return Err(ctx.invalid(format!("split has {} entries for {outputs} outputs", s.len())));
         }
     }
-    let num = if ctx.opset >= 18 { ctx.get_i("num_outputs")? } else { None };
+    let num = if ctx.opset >= 18 {
+        ctx.get_i("num_outputs")?
+    } else {
+        None
+    };
     if let Some(n) = num {
         if n as usize != outputs {
             return Err(ctx.invalid(format!("num_outputs {n} but the node lists {outputs} outputs")));
         }
     }
-    Ok(LayoutOp::Split { axis, split, num_outputs: outputs, uneven: num.is_some() })
+    Ok(LayoutOp::Split {
+        axis,
+        split,
+        num_outputs: outputs,
+        uneven: num.is_some(),
+    })
 }
 
 fn concat(ctx: &NodeCtx) -> Result<LayoutOp> {
-    let axis = if ctx.opset < 4 { ctx.i("axis", 1)? } else { ctx.req_i("axis")? };
+    let axis = if ctx.opset < 4 {
+        ctx.i("axis", 1)?
+    } else {
+        ctx.req_i("axis")?
+    };
     Ok(LayoutOp::Concat { axis })
 }
 
@@ -206,5 +277,8 @@ fn tensor_scatter(ctx: &NodeCtx) -> Result<LayoutOp> {
         "circular" => true,
         m => return Err(ctx.unsupported(format!("mode {m:?}"))),
     };
-    Ok(LayoutOp::TensorScatter { axis: ctx.i("axis", -2)?, circular })
+    Ok(LayoutOp::TensorScatter {
+        axis: ctx.i("axis", -2)?,
+        circular,
+    })
 }

@@ -36,10 +36,16 @@ fn gemm(ctx: &NodeCtx) -> Result<LinalgOp> {
 }
 
 fn einsum(ctx: &NodeCtx) -> Result<LinalgOp> {
-    let eq = ctx.get_s("equation")?.ok_or_else(|| ctx.invalid("missing required attribute \"equation\""))?;
+    let eq = ctx
+        .get_s("equation")?
+        .ok_or_else(|| ctx.invalid("missing required attribute \"equation\""))?;
     let spec = parse_equation(&eq).map_err(|e| ctx.invalid(e.to_string()))?;
     if spec.inputs.len() != ctx.num_inputs() {
-        return Err(ctx.invalid(format!("equation {eq:?} has {} terms for {} inputs", spec.inputs.len(), ctx.num_inputs())));
+        return Err(ctx.invalid(format!(
+            "equation {eq:?} has {} terms for {} inputs",
+            spec.inputs.len(),
+            ctx.num_inputs()
+        )));
     }
     Ok(LinalgOp::Einsum(spec))
 }

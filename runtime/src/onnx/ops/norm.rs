@@ -20,9 +20,9 @@ pub fn import(ctx: &NodeCtx) -> Option<Result<Op>> {
         "GroupNormalization" => group_norm(ctx),
         "LRN" => lrn(ctx),
         "LpNormalization" => lp_norm(ctx),
-        "MeanVarianceNormalization" => {
-            ctx.get_ints("axes").map(|a| NormOp::MeanVarianceNorm { axes: a.unwrap_or_else(|| vec![0, 2, 3]) })
-        }
+        "MeanVarianceNormalization" => ctx.get_ints("axes").map(|a| NormOp::MeanVarianceNorm {
+            axes: a.unwrap_or_else(|| vec![0, 2, 3]),
+        }),
         _ => return None,
     };
     Some(op.map(Op::Norm))
@@ -45,11 +45,19 @@ fn batch_norm(ctx: &NodeCtx) -> Result<NormOp> {
         return Err(ctx.unsupported("spatial = 0 (per-activation statistics)"));
     }
     let extra_outputs = (1..ctx.num_outputs()).any(|i| ctx.has_output(i));
-    let training = if ctx.opset >= 14 { ctx.i("training_mode", 0)? != 0 } else { false };
+    let training = if ctx.opset >= 14 {
+        ctx.i("training_mode", 0)? != 0
+    } else {
+        false
+    };
     if ctx.opset < 14 && extra_outputs {
         return Err(ctx.unsupported("training-mode outputs before opset 14"));
     }
-    Ok(NormOp::BatchNorm { epsilon, momentum, training })
+    Ok(NormOp::BatchNorm {
+        epsilon,
+        momentum,
+        training,
+    })
 }
 
 /// LayerNormalization (`center`) or RMSNormalization.
@@ -57,7 +65,11 @@ fn trailing(ctx: &NodeCtx, center: bool) -> Result<NormOp> {
     check_stash(ctx)?;
     let axis = ctx.i("axis", -1)?;
     let epsilon = ctx.f("epsilon", 1e-5)?;
-    Ok(if center { NormOp::LayerNorm { axis, epsilon } } else { NormOp::RmsNorm { axis, epsilon } })
+    Ok(if center {
+        NormOp::LayerNorm { axis, epsilon }
+    } else {
+        NormOp::RmsNorm { axis, epsilon }
+    })
 }
 
 /// GroupNormalization: scale/bias per group in opset 18, per channel from 21.
@@ -67,7 +79,11 @@ fn group_norm(ctx: &NodeCtx) -> Result<NormOp> {
     if g <= 0 {
         return Err(ctx.invalid(format!("num_groups must be positive, found {g}")));
     }
-    Ok(NormOp::GroupNorm { num_groups: g as usize, epsilon: ctx.f("epsilon", 1e-5)?, per_channel: ctx.opset >= 21 })
+    Ok(NormOp::GroupNorm {
+        num_groups: g as usize,
+        epsilon: ctx.f("epsilon", 1e-5)?,
+        per_channel: ctx.opset >= 21,
+    })
 }
 
 /// LRN.
@@ -90,5 +106,8 @@ fn lp_norm(ctx: &NodeCtx) -> Result<NormOp> {
     if p != 1 && p != 2 {
         return Err(ctx.unsupported(format!("p = {p} (only 1 and 2)")));
     }
-    Ok(NormOp::LpNorm { axis: ctx.i("axis", -1)?, p })
+    Ok(NormOp::LpNorm {
+        axis: ctx.i("axis", -1)?,
+        p,
+    })
 }

@@ -16,9 +16,19 @@ pub fn import(ctx: &NodeCtx) -> Option<Result<Op>> {
     let op = match ctx.op_type() {
         "MaxPool" => max_pool(ctx),
         "AveragePool" => pool_window(ctx).and_then(|w| {
-            Ok(PoolOp::AveragePool { window: w, ceil_mode: ctx.i("ceil_mode", 0)? != 0, count_include_pad: ctx.i("count_include_pad", 0)? != 0 })
+            Ok(PoolOp::AveragePool {
+                window: w,
+                ceil_mode: ctx.i("ceil_mode", 0)? != 0,
+                count_include_pad: ctx.i("count_include_pad", 0)? != 0,
+            })
         }),
-        "LpPool" => pool_window(ctx).and_then(|w| Ok(PoolOp::LpPool { window: w, ceil_mode: ctx.i("ceil_mode", 0)? != 0, p: p_attr(ctx)? })),
+        "LpPool" => pool_window(ctx).and_then(|w| {
+            Ok(PoolOp::LpPool {
+                window: w,
+                ceil_mode: ctx.i("ceil_mode", 0)? != 0,
+                p: p_attr(ctx)?,
+            })
+        }),
         "GlobalAveragePool" => Ok(PoolOp::GlobalAveragePool),
         "GlobalMaxPool" => Ok(PoolOp::GlobalMaxPool),
         "GlobalLpPool" => p_attr(ctx).map(|p| PoolOp::GlobalLpPool { p }),
@@ -39,7 +49,11 @@ fn pool_window(ctx: &NodeCtx) -> Result<Window> {
 
 /// LpPool's `p`: a float attribute in opset 1, an int from opset 2 on (default 2).
 fn p_attr(ctx: &NodeCtx) -> Result<f32> {
-    let p = if ctx.opset < 2 { ctx.f("p", 2.0)? } else { ctx.i("p", 2)? as f32 };
+    let p = if ctx.opset < 2 {
+        ctx.f("p", 2.0)?
+    } else {
+        ctx.i("p", 2)? as f32
+    };
     if p <= 0.0 {
         return Err(ctx.invalid(format!("p must be positive, got {p}")));
     }
@@ -52,5 +66,10 @@ fn max_pool(ctx: &NodeCtx) -> Result<PoolOp> {
     if order != 0 && order != 1 {
         return Err(ctx.invalid(format!("storage_order must be 0 or 1, got {order}")));
     }
-    Ok(PoolOp::MaxPool { window: w, ceil_mode: ctx.i("ceil_mode", 0)? != 0, col_major: order == 1, with_indices: ctx.has_output(1) })
+    Ok(PoolOp::MaxPool {
+        window: w,
+        ceil_mode: ctx.i("ceil_mode", 0)? != 0,
+        col_major: order == 1,
+        with_indices: ctx.has_output(1),
+    })
 }

@@ -44,13 +44,25 @@ fn reduce(ctx: &NodeCtx, kind: ReduceKind, axes_input_since: i64) -> Result<Redu
     if ctx.opset < axes_input_since {
         // Axes as attribute; absent means all axes.
         let axes = ctx.get_ints("axes")?.unwrap_or_default();
-        return Ok(ReduceOp::Reduce { kind, axes: Some(axes), keepdims, noop_with_empty_axes: false });
+        return Ok(ReduceOp::Reduce {
+            kind,
+            axes: Some(axes),
+            keepdims,
+            noop_with_empty_axes: false,
+        });
     }
     if ctx.attr("axes").is_some() {
-        return Err(ctx.invalid(format!("axes is an input (not an attribute) from opset {axes_input_since}")));
+        return Err(ctx.invalid(format!(
+            "axes is an input (not an attribute) from opset {axes_input_since}"
+        )));
     }
     let noop_with_empty_axes = ctx.i("noop_with_empty_axes", 0)? != 0;
-    Ok(ReduceOp::Reduce { kind, axes: None, keepdims, noop_with_empty_axes })
+    Ok(ReduceOp::Reduce {
+        kind,
+        axes: None,
+        keepdims,
+        noop_with_empty_axes,
+    })
 }
 
 /// ArgMax / ArgMin.
@@ -65,7 +77,11 @@ fn arg(ctx: &NodeCtx, kind: ArgKind) -> Result<ReduceOp> {
 
 /// CumSum / CumProd.
 fn scan(ctx: &NodeCtx, kind: ScanKind) -> Result<ReduceOp> {
-    Ok(ReduceOp::Scan { kind, exclusive: ctx.i("exclusive", 0)? != 0, reverse: ctx.i("reverse", 0)? != 0 })
+    Ok(ReduceOp::Scan {
+        kind,
+        exclusive: ctx.i("exclusive", 0)? != 0,
+        reverse: ctx.i("reverse", 0)? != 0,
+    })
 }
 
 /// TopK: `k` attribute in opset 1, input from 10; `largest`/`sorted` from 11.
@@ -73,7 +89,12 @@ fn topk(ctx: &NodeCtx) -> Result<ReduceOp> {
     let k = if ctx.opset < 10 { Some(ctx.req_i("k")?) } else { None };
     let largest = ctx.i("largest", 1)? != 0;
     let sorted = ctx.i("sorted", 1)? != 0;
-    Ok(ReduceOp::TopK { k, axis: ctx.i("axis", -1)?, largest, sorted })
+    Ok(ReduceOp::TopK {
+        k,
+        axis: ctx.i("axis", -1)?,
+        largest,
+        sorted,
+    })
 }
 
 /// Softmax family: before opset 13 the input is coerced to 2-D at `axis` (default 1).
@@ -93,8 +114,14 @@ fn loss(ctx: &NodeCtx, sce: bool) -> Result<ReduceOp> {
     };
     let ignore_index = ctx.get_i("ignore_index")?;
     Ok(if sce {
-        ReduceOp::SoftmaxCrossEntropyLoss { reduction, ignore_index }
+        ReduceOp::SoftmaxCrossEntropyLoss {
+            reduction,
+            ignore_index,
+        }
     } else {
-        ReduceOp::NllLoss { reduction, ignore_index }
+        ReduceOp::NllLoss {
+            reduction,
+            ignore_index,
+        }
     })
 }

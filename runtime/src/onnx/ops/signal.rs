@@ -12,7 +12,11 @@ pub fn import(ctx: &NodeCtx) -> Option<Result<Op>> {
     }
     let r = match ctx.op_type() {
         "DFT" => dft(ctx),
-        "STFT" => since17(ctx).and_then(|_| Ok(SignalOp::Stft { onesided: ctx.i("onesided", 1)? != 0 })),
+        "STFT" => since17(ctx).and_then(|_| {
+            Ok(SignalOp::Stft {
+                onesided: ctx.i("onesided", 1)? != 0,
+            })
+        }),
         "HannWindow" => window(ctx, WindowKind::Hann),
         "HammingWindow" => window(ctx, WindowKind::Hamming),
         "BlackmanWindow" => window(ctx, WindowKind::Blackman),
@@ -51,10 +55,18 @@ fn dft(ctx: &NodeCtx) -> Result<SignalOp> {
         }
         None
     };
-    Ok(SignalOp::Dft { inverse: ctx.i("inverse", 0)? != 0, onesided: ctx.i("onesided", 0)? != 0, axis })
+    Ok(SignalOp::Dft {
+        inverse: ctx.i("inverse", 0)? != 0,
+        onesided: ctx.i("onesided", 0)? != 0,
+        axis,
+    })
 }
 
 fn window(ctx: &NodeCtx, kind: WindowKind) -> Result<SignalOp> {
     since17(ctx)?;
-    Ok(SignalOp::Window { kind, periodic: ctx.i("periodic", 1)? != 0, dtype: out_dtype(ctx)? })
+    Ok(SignalOp::Window {
+        kind,
+        periodic: ctx.i("periodic", 1)? != 0,
+        dtype: out_dtype(ctx)?,
+    })
 }

@@ -54,7 +54,9 @@ fn string_split(ctx: &NodeCtx) -> Result<TextOp> {
 
 fn regex_full_match(ctx: &NodeCtx) -> Result<TextOp> {
     since20(ctx)?;
-    let pattern = ctx.get_s("pattern")?.ok_or_else(|| ctx.invalid("missing required attribute \"pattern\""))?;
+    let pattern = ctx
+        .get_s("pattern")?
+        .ok_or_else(|| ctx.invalid("missing required attribute \"pattern\""))?;
     let regex = FullMatchRegex::new(&pattern).map_err(|e| ctx.invalid(e.to_string()))?;
     Ok(TextOp::RegexFullMatch { regex })
 }
@@ -102,14 +104,22 @@ fn label_encoder(ctx: &NodeCtx) -> Result<TextOp> {
             if t.len() != 1 {
                 return Err(ctx.invalid("default_tensor must hold one element"));
             }
-            t.cast(dt).map_err(|e| ctx.invalid(e.to_string()))?.reshaped(vec![]).map_err(|e| ctx.invalid(e.to_string()))?
+            t.cast(dt)
+                .map_err(|e| ctx.invalid(e.to_string()))?
+                .reshaped(vec![])
+                .map_err(|e| ctx.invalid(e.to_string()))?
         }
         Some(_) => return Err(ctx.invalid("default_tensor needs ai.onnx.ml opset 4")),
         None if dt == suanli_kernels::DType::Str => {
-            Tensor::from_strings(vec![], vec![ctx.s("default_string", "_Unused")?]).map_err(|e| ctx.invalid(e.to_string()))?
+            Tensor::from_strings(vec![], vec![ctx.s("default_string", "_Unused")?])
+                .map_err(|e| ctx.invalid(e.to_string()))?
         }
-        None if dt.is_float() => Tensor::scalar(ctx.f("default_float", -0.0)?).cast(dt).map_err(|e| ctx.invalid(e.to_string()))?,
-        None => Tensor::scalar(ctx.i("default_int64", -1)?).cast(dt).map_err(|e| ctx.invalid(e.to_string()))?,
+        None if dt.is_float() => Tensor::scalar(ctx.f("default_float", -0.0)?)
+            .cast(dt)
+            .map_err(|e| ctx.invalid(e.to_string()))?,
+        None => Tensor::scalar(ctx.i("default_int64", -1)?)
+            .cast(dt)
+            .map_err(|e| ctx.invalid(e.to_string()))?,
     };
     Ok(TextOp::LabelEncoder { keys, values, default })
 }
