@@ -9,7 +9,7 @@
 use crate::dtype::DType;
 use crate::error::{KernelError, Result};
 use crate::op::{InferInput, OpImpl};
-use crate::ops::reduce::{for_rows, reduce_tensor, split_at_axis, ReduceKind};
+use crate::ops::reduce::{for_rows, reduce_tensor, split_at_axis, sum_f64, ReduceKind};
 use crate::shape::{broadcast_strides, for_each_offset, norm_axis, Dim, TensorType};
 use crate::tensor::{HostElem, Tensor, TensorData};
 use crate::util::{opt, req, req_ty};
@@ -215,46 +215,88 @@ struct Affine {
 
 /// Normalise `groups` contiguous groups of `len` elements: centred (mean/variance) or RMS.
 /// Returns the output values and each group's (mean, 1/std).
-fn norm_groups(
-    xs: &[f64],
+fn norm_groups<T: HostElem>(
+    xs: &[T],
     groups: usize,
     len: usize,
     eps: f64,
     center: bool,
     aff: &Affine,
-) -> (Vec<f64>, Vec<(f64, f64)>) {
+) -> (Vec<T>, Vec<(f64, f64)>) {
+    let n = len as f64;
     let stats: Vec<(f64, f64)> = (0..groups)
         .into_par_iter()
-        .with_min_len(64.max(65536 / len.max(1)))
+        .with_min_len(1.max(65536 / len.max(1)))
         .map(|g| {
             let s = &xs[g * len..(g + 1) * len];
-            let n = len as f64;
             if center {
-                let mean = s.iter().sum::<f64>() / n;
-                let var = s.iter().map(|&v| (v - mean) * (v - mean)).sum::<f64>() / n;
+                let mean = sum_f64(s, |v| v.to_f64()) / n;
+                let var = sum_f64(s, |v| (v.to_f64() - mean) * (v.to_f64() - mean)) / n;
                 (mean, 1.0 / (var + eps).sqrt())
             } else {
-                let ms = s.iter().map(|&v| v * v).sum::<f64>() / n;
+                let ms = sum_f64(s, |v| v.to_f64() * v.to_f64()) / n;
                 (0.0, 1.0 / (ms + eps).sqrt())
             }
         })
         .collect();
-    let mut out = vec![0.0; xs.len()];
+    let mut out = vec![T::zero(); xs.len()];
     let rep = aff.rep.max(1);
     for_rows(&mut out, len, xs.len(), |g, y| {
         let (mean, inv) = stats[g];
+        // Index of the parameter of the group's first element.
         let base = (g % aff.cycle.max(1)) * len / rep;
         let x = &xs[g * len..(g + 1) * len];
+        if rep == 1 {
+            let sc = &aff.scale[base..base + len];
+            match &aff.bias {
+                Some(b) => {
+                    let b = &b[base..base + len];
+                    for (((o, &v), &s), &bb) in y.iter_mut().zip(x).zip(sc).zip(b) {
+                        *o = T::from_f64((v.to_f64() - mean) * inv * s + bb);
+                    }
+                }
+                None => {
+                    for ((o, &v), &s) in y.iter_mut().zip(x).zip(sc) {
+                        *o = T::from_f64((v.to_f64() - mean) * inv * s);
+                    }
+                }
+            }
+            return;
+        }
         for (j, (yr, xr)) in y.chunks_mut(rep).zip(x.chunks(rep)).enumerate() {
             let p = base + j;
             let sc = aff.scale[p] * inv;
             let b = aff.bias.as_ref().map_or(0.0, |b| b[p]);
             for (o, &v) in yr.iter_mut().zip(xr) {
-                *o = (v - mean) * sc + b;
+                *o = T::from_f64((v.to_f64() - mean) * sc + b);
             }
         }
     });
     (out, stats)
+}
+
+/// [`norm_groups`] on a float tensor; the output has `x`'s dtype and shape.
+fn run_groups(
+    op: &str,
+    x: &Tensor,
+    (groups, len): (usize, usize),
+    eps: f32,
+    center: bool,
+    aff: &Affine,
+) -> Result<(Tensor, Vec<(f64, f64)>)> {
+    fn go<T: HostElem>(
+        x: &Tensor,
+        dims: (usize, usize),
+        eps: f64,
+        center: bool,
+        aff: &Affine,
+    ) -> Result<(TensorData, Vec<(f64, f64)>)> {
+        let (y, st) = norm_groups(x.as_slice::<T>()?, dims.0, dims.1, eps, center, aff);
+        Ok((T::wrap(y), st))
+    }
+    let (data, st) = crate::dispatch_float!(x.dtype(), go(x, (groups, len), eps as f64, center, aff),
+        other => Err(KernelError::unsupported(op, format!("input dtype {}", x.dtype()))))?;
+    Ok((Tensor::new(x.shape().to_vec(), data)?, st))
 }
 
 /// A parameter broadcast (unidirectionally) to `shape`, flattened.
@@ -295,21 +337,9 @@ fn trailing_norm(
     let groups: usize = shape[..a].iter().product();
     let len: usize = shape[a..].iter().product();
     let scale = broadcast_param(op, req(op, inputs, 1)?, &shape[a..])?;
-    let bias = if center {
-        opt(inputs, 2)
-            .map(|b| broadcast_param(op, b, &shape[a..]))
-            .transpose()?
-    } else {
-        None
-    };
-    let aff = Affine {
-        scale,
-        bias,
-        cycle: 1,
-        rep: 1,
-    };
-    let (y, stats) = norm_groups(&x.to_f64_vec()?, groups, len, eps as f64, center, &aff);
-    let y = from_f64(op, x.dtype(), shape.to_vec(), y)?;
+    let bias = if center { opt(inputs, 2).map(|b| broadcast_param(op, b, &shape[a..])).transpose()? } else { None };
+    let aff = Affine { scale, bias, cycle: 1, rep: 1 };
+    let (y, stats) = run_groups(op, x, (groups, len), eps, center, &aff)?;
     if !center {
         return Ok(vec![y]);
     }
@@ -328,14 +358,8 @@ fn instance_norm(op: &str, x: &Tensor, inputs: &[Option<&Tensor>], eps: f32) -> 
     let (n, c, sp) = nc_spatial(op, x)?;
     let scale = channel_param(op, req(op, inputs, 1)?, c, "scale")?;
     let bias = Some(channel_param(op, req(op, inputs, 2)?, c, "bias")?);
-    let aff = Affine {
-        scale,
-        bias,
-        cycle: c,
-        rep: sp,
-    };
-    let (y, _) = norm_groups(&x.to_f64_vec()?, n * c, sp, eps as f64, true, &aff);
-    Ok(vec![from_f64(op, x.dtype(), x.shape().to_vec(), y)?])
+    let aff = Affine { scale, bias, cycle: c, rep: sp };
+    Ok(vec![run_groups(op, x, (n * c, sp), eps, true, &aff)?.0])
 }
 
 /// GroupNormalization: groups are (sample, channel group).
@@ -358,14 +382,8 @@ fn group_norm(
     let scale = channel_param(op, req(op, inputs, 1)?, per, "scale")?;
     let bias = Some(channel_param(op, req(op, inputs, 2)?, per, "bias")?);
     let len = c / g * sp;
-    let aff = Affine {
-        scale,
-        bias,
-        cycle: g,
-        rep: if per_channel { sp } else { len },
-    };
-    let (y, _) = norm_groups(&x.to_f64_vec()?, n * g, len, eps as f64, true, &aff);
-    Ok(vec![from_f64(op, x.dtype(), x.shape().to_vec(), y)?])
+    let aff = Affine { scale, bias, cycle: g, rep: if per_channel { sp } else { len } };
+    Ok(vec![run_groups(op, x, (n * g, len), eps, true, &aff)?.0])
 }
 
 /// BatchNormalization in inference or training mode.
@@ -384,9 +402,9 @@ fn batch_norm(
     let in_var = req(op, inputs, 4)?;
     let mut mean = channel_param(op, in_mean, c, "input_mean")?;
     let mut var = channel_param(op, in_var, c, "input_var")?;
-    let xs = x.to_f64_vec()?;
     let mut running = None;
     if training {
+        let xs = x.to_f64_vec()?;
         // Batch statistics per channel over N and the spatial dims.
         let cnt = (n * sp) as f64;
         let (bm, bv): (Vec<f64>, Vec<f64>) = (0..c)
@@ -406,19 +424,30 @@ fn batch_norm(
     }
     let mul: Vec<f64> = (0..c).map(|ch| scale[ch] / (var[ch] + eps as f64).sqrt()).collect();
     let add: Vec<f64> = (0..c).map(|ch| bias[ch] - mean[ch] * mul[ch]).collect();
-    let mut y = vec![0.0; xs.len()];
-    for_rows(&mut y, sp, xs.len(), |g, row| {
-        let ch = g % c;
-        for (o, &v) in row.iter_mut().zip(&xs[g * sp..(g + 1) * sp]) {
-            *o = v * mul[ch] + add[ch];
-        }
-    });
-    let mut out = vec![from_f64(op, x.dtype(), x.shape().to_vec(), y)?];
+    let mut out = vec![channel_affine(op, x, c, sp, &mul, &add)?];
     if let Some((rm, rv)) = running {
         out.push(from_f64(op, in_mean.dtype(), in_mean.shape().to_vec(), rm)?);
         out.push(from_f64(op, in_var.dtype(), in_var.shape().to_vec(), rv)?);
     }
     Ok(out)
+}
+
+/// `y = x * mul[c] + add[c]` over a `[N, C, spatial]` float tensor, in its own dtype.
+fn channel_affine(op: &str, x: &Tensor, c: usize, sp: usize, mul: &[f64], add: &[f64]) -> Result<Tensor> {
+    fn go<T: HostElem>(x: &Tensor, c: usize, sp: usize, mul: &[f64], add: &[f64]) -> Result<TensorData> {
+        let xs = x.as_slice::<T>()?;
+        let mut y = vec![T::zero(); xs.len()];
+        for_rows(&mut y, sp, xs.len(), |g, row| {
+            let (m, a) = (mul[g % c], add[g % c]);
+            for (o, &v) in row.iter_mut().zip(&xs[g * sp..(g + 1) * sp]) {
+                *o = T::from_f64(v.to_f64() * m + a);
+            }
+        });
+        Ok(T::wrap(y))
+    }
+    let data = crate::dispatch_float!(x.dtype(), go(x, c, sp, mul, add),
+        other => Err(KernelError::unsupported(op, format!("input dtype {}", x.dtype()))))?;
+    Tensor::new(x.shape().to_vec(), data)
 }
 
 /// LRN: each element divided by `(bias + alpha/size * Σ x²)^beta` over a channel window.

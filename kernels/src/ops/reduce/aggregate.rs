@@ -234,17 +234,14 @@ fn pick_reduce<T: HostElem>(xs: &[T], is_max: bool, (outer, red, inner): (usize,
         T::from_f64(if is_max { f64::NEG_INFINITY } else { f64::INFINITY })
     };
     if is_max {
-        pick_impl(xs, init, (outer, red, inner), |acc, x| {
-            !is_nan(acc) && (is_nan(x) || x > acc)
-        })
+        pick_impl(xs, init, (outer, red, inner), |acc, x| x > acc)
     } else {
-        pick_impl(xs, init, (outer, red, inner), |acc, x| {
-            !is_nan(acc) && (is_nan(x) || x < acc)
-        })
+        pick_impl(xs, init, (outer, red, inner), |acc, x| x < acc)
     }
 }
 
-/// The loops of [`pick_reduce`], monomorphised on the comparison `take(acc, x)`.
+/// The loops of [`pick_reduce`], monomorphised on the comparison `take(acc, x)` (NaN-free
+/// ordering; NaNs are handled here and propagate).
 fn pick_impl<T: HostElem>(
     xs: &[T],
     init: T,
@@ -257,11 +254,7 @@ fn pick_impl<T: HostElem>(
         for_rows(&mut out, b, xs.len(), |blk, row| {
             for (j, o) in row.iter_mut().enumerate() {
                 let start = (blk * b + j) * red;
-                for &x in &xs[start..start + red] {
-                    if take(*o, x) {
-                        *o = x;
-                    }
-                }
+                *o = pick_slice(&xs[start..start + red], init, &take);
             }
         });
     } else {
@@ -269,7 +262,7 @@ fn pick_impl<T: HostElem>(
             for r in 0..red {
                 let start = (o * red + r) * inner;
                 for (a, &x) in acc.iter_mut().zip(&xs[start..start + inner]) {
-                    if take(*a, x) {
+                    if !is_nan(*a) && (is_nan(x) || take(*a, x)) {
                         *a = x;
                     }
                 }
@@ -277,6 +270,33 @@ fn pick_impl<T: HostElem>(
         });
     }
     out
+}
+
+/// The pick of one contiguous slice: eight lanes compared without NaN logic (so the loop
+/// vectorises), then the first NaN if any element was NaN.
+#[inline]
+fn pick_slice<T: HostElem>(s: &[T], init: T, take: &impl Fn(T, T) -> bool) -> T {
+    let mut lanes = [init; 8];
+    let mut nan = false;
+    let mut it = s.chunks_exact(8);
+    for c in &mut it {
+        for k in 0..8 {
+            nan |= is_nan(c[k]);
+            if take(lanes[k], c[k]) {
+                lanes[k] = c[k];
+            }
+        }
+    }
+    if nan {
+        return s.iter().copied().find(|&x| is_nan(x)).unwrap_or(init);
+    }
+    let mut acc = init;
+    for &x in lanes.iter().chain(it.remainder()) {
+        if take(acc, x) {
+            acc = x;
+        }
+    }
+    acc
 }
 
 /// Sum-like and product reductions through the accumulator `A`.

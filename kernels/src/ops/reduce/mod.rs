@@ -371,6 +371,20 @@ pub(crate) fn for_rows<T: Send>(out: &mut [T], row_len: usize, work: usize, f: i
     }
 }
 
+/// Σ f(x) over a slice in f64, with four independent lanes so the additions pipeline.
+#[inline]
+pub(crate) fn sum_f64<T: Copy>(s: &[T], f: impl Fn(T) -> f64) -> f64 {
+    let mut l = [0.0f64; 4];
+    let mut it = s.chunks_exact(4);
+    for c in &mut it {
+        for k in 0..4 {
+            l[k] += f(c[k]);
+        }
+    }
+    let r: f64 = it.remainder().iter().map(|&x| f(x)).sum();
+    (l[0] + l[1]) + (l[2] + l[3]) + r
+}
+
 /// NaN test that works for every element type (false for integers and bools).
 #[inline]
 #[allow(clippy::eq_op)]
@@ -622,6 +636,20 @@ mod tests {
             coerce_2d: false,
         };
         assert!(run(bad, &[Some(&x)]).is_err());
+    }
+
+    #[test]
+    fn fast_exp_is_accurate() {
+        let mut x = -90.0f32;
+        while x < 88.7 {
+            let want = (x as f64).exp();
+            let got = softmax::exp_f32(x) as f64;
+            assert!((got - want).abs() <= 3e-7 * want + 1e-37, "exp({x}) = {got}, want {want}");
+            x += 0.0137;
+        }
+        assert_eq!(softmax::exp_f32(f32::NEG_INFINITY), 0.0);
+        assert!(softmax::exp_f32(f32::NAN).is_nan());
+        assert_eq!(softmax::exp_f32(100.0), f32::INFINITY);
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub(crate) trait Real: HostElem + Add<Output = Self> + Sub<Output = Self> + Mul<
     const NEG_INF: Self;
     /// 0.
     const ZERO: Self;
-    /// eˣ.
+    /// eˣ (f32: a vectorisable polynomial, within 2 ulp).
     fn exp(self) -> Self;
     /// ln x.
     fn ln(self) -> Self;
@@ -77,7 +77,7 @@ impl Real for f32 {
     const ZERO: f32 = 0.0;
     #[inline]
     fn exp(self) -> f32 {
-        f32::exp(self)
+        exp_f32(self)
     }
     #[inline]
     fn ln(self) -> f32 {
@@ -114,6 +114,73 @@ impl Real for f64 {
     }
 }
 
+/// eˣ for f32 without libm calls, so loops over it vectorise: x = n·ln2 + r with
+/// |r| <= ln2/2, eʳ by a degree-7 polynomial (Cephes `expf` coefficients), 2ⁿ built in the
+/// exponent bits. Underflows to 0 below -87.3, saturates to +∞ above 88.72, keeps NaN.
+#[inline(always)]
+pub(crate) fn exp_f32(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // Adding 1.5·2²³ rounds to the nearest integer in the low mantissa bits.
+    const MAGIC: f32 = 12_582_912.0;
+    let xc = x.clamp(-87.3, 88.72);
+    let t = xc * LOG2E + MAGIC;
+    let n = t - MAGIC;
+    let r = xc - n * LN2_HI - n * LN2_LO;
+    let mut p = 1.987_569_1e-4f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 5.000_000_1e-1;
+    let er = p * r * r + r + 1.0;
+    // The integer n sits in the low mantissa bits of t; 2ⁿ is applied as two normal factors
+    // so that n = 128 (x near 88.7) and n = -126 do not leave the exponent range.
+    let ni = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
+    let (h1, h2) = (ni >> 1, ni - (ni >> 1));
+    let s1 = f32::from_bits((h1.wrapping_add(127) as u32) << 23);
+    let s2 = f32::from_bits((h2.wrapping_add(127) as u32) << 23);
+    let y = er * s1 * s2;
+    if x.is_nan() {
+        x
+    } else if x < -87.3 {
+        0.0
+    } else if x > 88.72 {
+        f32::INFINITY
+    } else {
+        y
+    }
+}
+
+/// Largest element (NaN-ignoring) with eight independent lanes.
+#[inline]
+fn max_lanes<R: Real>(x: &[R]) -> R {
+    let mut l = [R::NEG_INF; 8];
+    let mut it = x.chunks_exact(8);
+    for c in &mut it {
+        for k in 0..8 {
+            l[k] = l[k].max(c[k]);
+        }
+    }
+    let m = it.remainder().iter().fold(R::NEG_INF, |a, &b| a.max(b));
+    l.iter().fold(m, |a, &b| a.max(b))
+}
+
+/// Sum with eight independent lanes.
+#[inline]
+fn sum_lanes<R: Real>(x: &[R]) -> R {
+    let mut l = [R::ZERO; 8];
+    let mut it = x.chunks_exact(8);
+    for c in &mut it {
+        for k in 0..8 {
+            l[k] = l[k] + c[k];
+        }
+    }
+    let s = it.remainder().iter().fold(R::ZERO, |a, &b| a + b);
+    l.iter().fold(s, |a, &b| a + b)
+}
+
 /// Softmax (or log-softmax) of every `[outer, n, inner]` lane.
 pub(crate) fn softmax_real<R: Real>(xs: &[R], log: bool, (outer, n, inner): (usize, usize, usize)) -> Vec<R> {
     let mut out = vec![R::ZERO; outer * n * inner];
@@ -130,37 +197,33 @@ pub(crate) fn softmax_real<R: Real>(xs: &[R], log: bool, (outer, n, inner): (usi
         }
         let mut sum = vec![R::ZERO; inner];
         for (yr, xr) in y.chunks_exact_mut(inner).zip(x.chunks_exact(inner)) {
-            for (((yv, &xv), &m), s) in yr.iter_mut().zip(xr).zip(&mx).zip(sum.iter_mut()) {
-                let e = (xv - m).exp();
-                *s = *s + e;
-                *yv = if log { xv - m } else { e };
+            for ((yv, &xv), &m) in yr.iter_mut().zip(xr).zip(&mx) {
+                *yv = (xv - m).exp();
             }
+            sum.iter_mut().zip(yr.iter()).for_each(|(s, &e)| *s = *s + e);
         }
         let fin: Vec<R> = sum.iter().map(|&s| if log { s.ln() } else { s.recip() }).collect();
-        for yr in y.chunks_exact_mut(inner) {
-            for (yv, &f) in yr.iter_mut().zip(&fin) {
-                *yv = if log { *yv - f } else { *yv * f };
+        for (yr, xr) in y.chunks_exact_mut(inner).zip(x.chunks_exact(inner)) {
+            for (((yv, &xv), &m), &f) in yr.iter_mut().zip(xr).zip(&mx).zip(&fin) {
+                *yv = if log { xv - m - f } else { *yv * f };
             }
         }
     });
     out
 }
 
-/// Softmax of one contiguous row.
+/// Softmax of one contiguous row (`y` doubles as the exp buffer).
 #[inline]
 fn softmax_row<R: Real>(x: &[R], y: &mut [R], log: bool) {
-    let m = x.iter().fold(R::NEG_INF, |a, &b| a.max(b));
+    let m = max_lanes(x);
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = (v - m).exp();
+    }
+    let s = sum_lanes(y);
     if log {
-        let s = x.iter().fold(R::ZERO, |a, &v| a + (v - m).exp());
         let shift = m + s.ln();
         y.iter_mut().zip(x).for_each(|(o, &v)| *o = v - shift);
     } else {
-        let mut s = R::ZERO;
-        for (o, &v) in y.iter_mut().zip(x) {
-            let e = (v - m).exp();
-            *o = e;
-            s = s + e;
-        }
         let r = s.recip();
         y.iter_mut().for_each(|o| *o = *o * r);
     }
