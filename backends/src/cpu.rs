@@ -29,7 +29,9 @@ impl CpuDevice {
     /// A CPU device using `threads` worker threads (0 = one per available core).
     pub fn new(threads: usize) -> Result<CpuDevice> {
         let threads = if threads == 0 {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
         } else {
             threads
         };
@@ -48,9 +50,16 @@ impl CpuDevice {
             bandwidth_gbs: 20.0,
             launch_us: 1.0,
             link_gbs: 0.0,
-            capabilities: vec![format!("threads={threads}"), format!("simd={}", simd_level())],
+            capabilities: vec![
+                format!("threads={threads}"),
+                format!("simd={}", simd_level()),
+            ],
         };
-        Ok(CpuDevice { info, name: Arc::from("cpu"), pool })
+        Ok(CpuDevice {
+            info,
+            name: Arc::from("cpu"),
+            pool,
+        })
     }
 
     /// Number of worker threads.
@@ -59,11 +68,18 @@ impl CpuDevice {
     }
 
     fn wrap(&self, t: Tensor) -> DeviceTensor {
-        DeviceTensor { dtype: t.dtype(), shape: t.shape().to_vec(), device: self.name.clone(), storage: Arc::new(t) }
+        DeviceTensor {
+            dtype: t.dtype(),
+            shape: t.shape().to_vec(),
+            device: self.name.clone(),
+            storage: Arc::new(t),
+        }
     }
 
     fn host<'a>(&self, t: &'a DeviceTensor) -> Result<&'a Tensor> {
-        t.host().ok_or_else(|| DeviceError::ForeignTensor { owner: t.device.to_string() })
+        t.host().ok_or_else(|| DeviceError::ForeignTensor {
+            owner: t.device.to_string(),
+        })
     }
 }
 
@@ -80,6 +96,10 @@ impl Device for CpuDevice {
         Ok(self.wrap(t.clone()))
     }
 
+    fn adopt(&self, t: Tensor) -> Result<DeviceTensor> {
+        Ok(self.wrap(t))
+    }
+
     fn download(&self, t: &DeviceTensor) -> Result<Tensor> {
         Ok(self.host(t)?.clone())
     }
@@ -88,9 +108,15 @@ impl Device for CpuDevice {
         Ok(Arc::new(CpuKernel { spec: spec.clone() }))
     }
 
-    fn launch(&self, kernel: &dyn Kernel, inputs: &[Option<&DeviceTensor>]) -> Result<Vec<DeviceTensor>> {
-        let host: Vec<Option<&Tensor>> =
-            inputs.iter().map(|t| t.map(|t| self.host(t)).transpose()).collect::<Result<_>>()?;
+    fn launch(
+        &self,
+        kernel: &dyn Kernel,
+        inputs: &[Option<&DeviceTensor>],
+    ) -> Result<Vec<DeviceTensor>> {
+        let host: Vec<Option<&Tensor>> = inputs
+            .iter()
+            .map(|t| t.map(|t| self.host(t)).transpose())
+            .collect::<Result<_>>()?;
         let op = &kernel.spec().op;
         let outs = self.pool.install(|| op.run(&host))?;
         Ok(outs.into_iter().map(|t| self.wrap(t)).collect())
@@ -100,7 +126,12 @@ impl Device for CpuDevice {
 fn cpu_model_name() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
@@ -110,7 +141,8 @@ fn simd_level() -> &'static str {
         if std::arch::is_x86_feature_detected!("avx512f") {
             return "avx512";
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
             return "avx2+fma";
         }
         "sse2"

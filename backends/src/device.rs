@@ -109,7 +109,11 @@ impl DeviceTensor {
 
 impl fmt::Debug for DeviceTensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DeviceTensor({}, {}{:?})", self.device, self.dtype, self.shape)
+        write!(
+            f,
+            "DeviceTensor({}, {}{:?})",
+            self.device, self.dtype, self.shape
+        )
     }
 }
 
@@ -136,7 +140,16 @@ pub trait Device: Send + Sync {
     /// Required. Launch a compiled kernel; outputs are allocated by the device. May return
     /// before the work completes (the outputs are then valid for later launches and downloads).
     /// `inputs[i]` is `None` for an omitted optional input.
-    fn launch(&self, kernel: &dyn Kernel, inputs: &[Option<&DeviceTensor>]) -> Result<Vec<DeviceTensor>>;
+    fn launch(
+        &self,
+        kernel: &dyn Kernel,
+        inputs: &[Option<&DeviceTensor>],
+    ) -> Result<Vec<DeviceTensor>>;
+    /// Optional. Take ownership of a host tensor as a device tensor; the default uploads a
+    /// copy (the CPU device overrides it to wrap the tensor without copying).
+    fn adopt(&self, t: Tensor) -> Result<DeviceTensor> {
+        self.upload(&t)
+    }
     /// Optional. Wait until all enqueued work has finished; the default does nothing
     /// (right for synchronous devices).
     fn synchronize(&self) -> Result<()> {

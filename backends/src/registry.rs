@@ -32,15 +32,37 @@ pub fn enumerate() -> Vec<DeviceEntry> {
         }),
         Err(e) => out.push(absent("cpu", "cpu", &e.to_string())),
     }
-    out.push(absent("wgpu", "wgpu", "this build has no wgpu backend yet (the `wgpu` cargo feature is not implemented)"));
-    out.push(absent("cuda:0", "cuda", "this build has no CUDA backend yet (the `cuda` cargo feature is not implemented)"));
-    out.push(absent("ascend:0", "ascend", "no Ascend NPU port in this build"));
-    out.push(absent("mlu:0", "mlu", "no Cambricon MLU port in this build"));
+    out.push(absent(
+        "wgpu",
+        "wgpu",
+        "this build has no wgpu backend yet (the `wgpu` cargo feature is not implemented)",
+    ));
+    out.push(absent(
+        "cuda:0",
+        "cuda",
+        "this build has no CUDA backend yet (the `cuda` cargo feature is not implemented)",
+    ));
+    out.push(absent(
+        "ascend:0",
+        "ascend",
+        "no Ascend NPU port in this build",
+    ));
+    out.push(absent(
+        "mlu:0",
+        "mlu",
+        "no Cambricon MLU port in this build",
+    ));
     out
 }
 
 fn absent(name: &str, kind: &str, reason: &str) -> DeviceEntry {
-    DeviceEntry { name: name.into(), kind: kind.into(), available: false, reason: reason.into(), info: None }
+    DeviceEntry {
+        name: name.into(),
+        kind: kind.into(),
+        available: false,
+        reason: reason.into(),
+        info: None,
+    }
 }
 
 /// Options for opening devices.
@@ -62,7 +84,10 @@ pub fn open(name: &str, opts: &OpenOptions) -> Result<Arc<dyn Device>> {
                 .find(|e| e.kind == kind)
                 .map(|e| e.reason)
                 .unwrap_or_else(|| "not built".into());
-            Err(DeviceError::Absent { device: name.to_string(), reason })
+            Err(DeviceError::Absent {
+                device: name.to_string(),
+                reason,
+            })
         }
         _ => Err(DeviceError::UnknownDevice(name.to_string())),
     }

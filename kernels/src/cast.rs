@@ -8,11 +8,18 @@ use crate::{dispatch_dtype, match_data};
 fn convert<S: Elem, D: HostElem>(src: &[S]) -> TensorData {
     let out: Vec<D> = if S::DTYPE.is_float() || D::DTYPE.is_float() || D::DTYPE == DType::Bool {
         if D::DTYPE == DType::Bool {
-            src.iter().map(|x| D::from_f64((x.to_f64() != 0.0) as u8 as f64)).collect()
+            src.iter()
+                .map(|x| D::from_f64((x.to_f64() != 0.0) as u8 as f64))
+                .collect()
         } else if S::DTYPE.is_float() && D::DTYPE.is_int() {
             // Truncate toward zero; NaN becomes 0 (Rust `as` semantics, saturating).
-            src.iter().map(|x| D::from_f64(x.to_f64().trunc())).collect()
-        } else if S::DTYPE.is_int() && D::DTYPE.is_float() && matches!(S::DTYPE, DType::I64 | DType::U64) {
+            src.iter()
+                .map(|x| D::from_f64(x.to_f64().trunc()))
+                .collect()
+        } else if S::DTYPE.is_int()
+            && D::DTYPE.is_float()
+            && matches!(S::DTYPE, DType::I64 | DType::U64)
+        {
             src.iter()
                 .map(|x| {
                     if S::DTYPE == DType::U64 {
@@ -72,21 +79,25 @@ fn from_strings<D: HostElem>(src: &[String]) -> Result<TensorData> {
                 "nan" => f64::NAN,
                 "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
                 "-inf" | "-infinity" => f64::NEG_INFINITY,
-                _ => t
-                    .parse::<f64>()
-                    .map_err(|_| KernelError::invalid("Cast", format!("cannot parse {:?} as {}", s, D::DTYPE)))?,
+                _ => t.parse::<f64>().map_err(|_| {
+                    KernelError::invalid("Cast", format!("cannot parse {:?} as {}", s, D::DTYPE))
+                })?,
             }
         } else if D::DTYPE == DType::Bool {
             match t {
                 "true" | "True" | "1" => 1.0,
                 "false" | "False" | "0" | "" => 0.0,
-                _ => t.parse::<f64>().map_err(|_| KernelError::invalid("Cast", format!("cannot parse {:?} as bool", s)))?,
+                _ => t.parse::<f64>().map_err(|_| {
+                    KernelError::invalid("Cast", format!("cannot parse {:?} as bool", s))
+                })?,
             }
         } else {
             let i = t
                 .parse::<i64>()
                 .or_else(|_| t.parse::<f64>().map(|f| f as i64))
-                .map_err(|_| KernelError::invalid("Cast", format!("cannot parse {:?} as {}", s, D::DTYPE)))?;
+                .map_err(|_| {
+                    KernelError::invalid("Cast", format!("cannot parse {:?} as {}", s, D::DTYPE))
+                })?;
             out.push(D::from_i64(i));
             continue;
         };

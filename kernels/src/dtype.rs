@@ -62,7 +62,14 @@ impl DType {
     pub fn is_int(self) -> bool {
         matches!(
             self,
-            DType::I8 | DType::U8 | DType::I16 | DType::U16 | DType::I32 | DType::U32 | DType::I64 | DType::U64
+            DType::I8
+                | DType::U8
+                | DType::I16
+                | DType::U16
+                | DType::I32
+                | DType::U32
+                | DType::I64
+                | DType::U64
         )
     }
 
@@ -133,7 +140,9 @@ impl DType {
             24 => "FLOAT8E8M0",
             25 => "UINT2",
             26 => "INT2",
-            c => DType::from_onnx_code(c).map(|d| d.name()).unwrap_or("UNKNOWN"),
+            c => DType::from_onnx_code(c)
+                .map(|d| d.name())
+                .unwrap_or("UNKNOWN"),
         }
     }
 

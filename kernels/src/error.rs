@@ -16,11 +16,17 @@ pub enum KernelError {
 impl KernelError {
     /// An invalid-input error.
     pub fn invalid(op: impl Into<String>, msg: impl Into<String>) -> KernelError {
-        KernelError::Invalid { op: op.into(), msg: msg.into() }
+        KernelError::Invalid {
+            op: op.into(),
+            msg: msg.into(),
+        }
     }
     /// An unsupported-feature error.
     pub fn unsupported(op: impl Into<String>, msg: impl Into<String>) -> KernelError {
-        KernelError::Unsupported { op: op.into(), msg: msg.into() }
+        KernelError::Unsupported {
+            op: op.into(),
+            msg: msg.into(),
+        }
     }
 }
 

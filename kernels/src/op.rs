@@ -31,7 +31,10 @@ pub trait OpImpl: fmt::Debug + Send + Sync {
     /// Optional. Floating-point operations for the cost model given concrete input shapes;
     /// the default estimates one op per output element.
     fn flops(&self, _inputs: &[Option<&[usize]>], outputs: &[&[usize]]) -> u64 {
-        outputs.iter().map(|s| s.iter().product::<usize>() as u64).sum()
+        outputs
+            .iter()
+            .map(|s| s.iter().product::<usize>() as u64)
+            .sum()
     }
 }
 

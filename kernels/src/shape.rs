@@ -47,7 +47,10 @@ pub struct TensorType {
 impl TensorType {
     /// A type with a fully known shape.
     pub fn known(dtype: DType, shape: &[usize]) -> TensorType {
-        TensorType { dtype, shape: Some(shape.iter().map(|&d| Dim::Known(d)).collect()) }
+        TensorType {
+            dtype,
+            shape: Some(shape.iter().map(|&d| Dim::Known(d)).collect()),
+        }
     }
     /// A type whose shape is unknown.
     pub fn unknown(dtype: DType) -> TensorType {
@@ -55,7 +58,10 @@ impl TensorType {
     }
     /// A type of known rank whose dims are unknown.
     pub fn with_rank(dtype: DType, rank: usize) -> TensorType {
-        TensorType { dtype, shape: Some(vec![Dim::Unknown; rank]) }
+        TensorType {
+            dtype,
+            shape: Some(vec![Dim::Unknown; rank]),
+        }
     }
     /// The rank, if known.
     pub fn rank(&self) -> Option<usize> {
@@ -132,7 +138,10 @@ pub fn broadcast_dims(op: &str, shapes: &[&[Dim]]) -> Result<Vec<Dim>> {
                 (_, Dim::Known(1)) => {}
                 (Dim::Known(1), _) => *o = d.clone(),
                 (Dim::Known(a), Dim::Known(b)) if a != b => {
-                    return Err(KernelError::invalid(op, format!("dims {a} and {b} cannot be broadcast together")))
+                    return Err(KernelError::invalid(
+                        op,
+                        format!("dims {a} and {b} cannot be broadcast together"),
+                    ))
                 }
                 (Dim::Sym(a), Dim::Sym(b)) if a == b => {}
                 (Dim::Known(_), _) => {}
@@ -149,7 +158,13 @@ pub fn broadcast_strides(src: &[usize], dst: &[usize]) -> Vec<usize> {
     let st = strides(src);
     let off = dst.len() - src.len();
     (0..dst.len())
-        .map(|i| if i < off || src[i - off] == 1 { 0 } else { st[i - off] })
+        .map(|i| {
+            if i < off || src[i - off] == 1 {
+                0
+            } else {
+                st[i - off]
+            }
+        })
         .collect()
 }
 
@@ -157,14 +172,25 @@ pub fn broadcast_strides(src: &[usize], dst: &[usize]) -> Vec<usize> {
 pub fn norm_axis(op: &str, axis: i64, rank: usize) -> Result<usize> {
     let r = rank as i64;
     if axis < -r || axis >= r.max(1) && !(r == 0 && axis == 0) {
-        return Err(KernelError::invalid(op, format!("axis {axis} is out of range for rank {rank}")));
+        return Err(KernelError::invalid(
+            op,
+            format!("axis {axis} is out of range for rank {rank}"),
+        ));
     }
-    Ok(if axis < 0 { (axis + r) as usize } else { axis as usize })
+    Ok(if axis < 0 {
+        (axis + r) as usize
+    } else {
+        axis as usize
+    })
 }
 
 /// Visit every multi-index of `shape` in row-major order, calling `f` with the
 /// flat offsets into each operand given its strides.
-pub fn for_each_offset<const N: usize>(shape: &[usize], strides: [&[usize]; N], mut f: impl FnMut([usize; N])) {
+pub fn for_each_offset<const N: usize>(
+    shape: &[usize],
+    strides: [&[usize]; N],
+    mut f: impl FnMut([usize; N]),
+) {
     let n: usize = shape.iter().product();
     if n == 0 {
         return;

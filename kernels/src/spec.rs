@@ -23,9 +23,18 @@ impl KernelSpec {
         let ins: Vec<String> = self
             .inputs
             .iter()
-            .map(|t| t.as_ref().map(|t| t.to_string()).unwrap_or_else(|| "-".into()))
+            .map(|t| {
+                t.as_ref()
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "-".into())
+            })
             .collect();
         let outs: Vec<String> = self.outputs.iter().map(|t| t.to_string()).collect();
-        format!("{}({}) -> {}", self.op.name(), ins.join(", "), outs.join(", "))
+        format!(
+            "{}({}) -> {}",
+            self.op.name(),
+            ins.join(", "),
+            outs.join(", ")
+        )
     }
 }

@@ -198,7 +198,12 @@ impl Tensor {
         if n != data.len() {
             return Err(KernelError::invalid(
                 "tensor",
-                format!("shape {:?} holds {} elements but {} were given", shape, n, data.len()),
+                format!(
+                    "shape {:?} holds {} elements but {} were given",
+                    shape,
+                    n,
+                    data.len()
+                ),
             ));
         }
         Ok(Tensor { shape, data })
@@ -216,13 +221,19 @@ impl Tensor {
 
     /// A rank-0 tensor holding one value.
     pub fn scalar<T: HostElem>(v: T) -> Tensor {
-        Tensor { shape: vec![], data: T::wrap(vec![v]) }
+        Tensor {
+            shape: vec![],
+            data: T::wrap(vec![v]),
+        }
     }
 
     /// A tensor of zeros (false, empty strings).
     pub fn zeros(dtype: DType, shape: Vec<usize>) -> Tensor {
         let n = shape.iter().product();
-        Tensor { shape, data: TensorData::zeros(dtype, n) }
+        Tensor {
+            shape,
+            data: TensorData::zeros(dtype, n),
+        }
     }
 
     /// The element type.
@@ -278,22 +289,33 @@ impl Tensor {
     /// The data as a slice of `T`; fails with a dtype error otherwise.
     pub fn as_slice<T: HostElem>(&self) -> Result<&[T]> {
         T::view(&self.data).map(|v| v.as_slice()).ok_or_else(|| {
-            KernelError::invalid("tensor", format!("expected dtype {}, found {}", T::DTYPE, self.dtype()))
+            KernelError::invalid(
+                "tensor",
+                format!("expected dtype {}, found {}", T::DTYPE, self.dtype()),
+            )
         })
     }
 
     /// The data as a mutable slice of `T`.
     pub fn as_mut_slice<T: HostElem>(&mut self) -> Result<&mut [T]> {
         let dt = self.dtype();
-        T::view_mut(&mut self.data).map(|v| v.as_mut_slice()).ok_or_else(|| {
-            KernelError::invalid("tensor", format!("expected dtype {}, found {}", T::DTYPE, dt))
-        })
+        T::view_mut(&mut self.data)
+            .map(|v| v.as_mut_slice())
+            .ok_or_else(|| {
+                KernelError::invalid(
+                    "tensor",
+                    format!("expected dtype {}, found {}", T::DTYPE, dt),
+                )
+            })
     }
 
     /// Take the data as a `Vec<T>`.
     pub fn into_vec<T: HostElem>(self) -> Result<Vec<T>> {
         T::unwrap_data(self.data).map_err(|d| {
-            KernelError::invalid("tensor", format!("expected dtype {}, found {}", T::DTYPE, d.dtype()))
+            KernelError::invalid(
+                "tensor",
+                format!("expected dtype {}, found {}", T::DTYPE, d.dtype()),
+            )
         })
     }
 
@@ -301,7 +323,10 @@ impl Tensor {
     pub fn as_strings(&self) -> Result<&[String]> {
         match &self.data {
             TensorData::Str(v) => Ok(v),
-            d => Err(KernelError::invalid("tensor", format!("expected dtype str, found {}", d.dtype()))),
+            d => Err(KernelError::invalid(
+                "tensor",
+                format!("expected dtype str, found {}", d.dtype()),
+            )),
         }
     }
 
@@ -328,7 +353,10 @@ impl Tensor {
     /// The single element of a one-element tensor as f64.
     pub fn scalar_f64(&self) -> Result<f64> {
         if self.len() != 1 {
-            return Err(KernelError::invalid("tensor", format!("expected one element, found shape {:?}", self.shape)));
+            return Err(KernelError::invalid(
+                "tensor",
+                format!("expected one element, found shape {:?}", self.shape),
+            ));
         }
         Ok(self.to_f64_vec()?[0])
     }
@@ -336,7 +364,10 @@ impl Tensor {
     /// The single element of a one-element tensor as i64.
     pub fn scalar_i64(&self) -> Result<i64> {
         if self.len() != 1 {
-            return Err(KernelError::invalid("tensor", format!("expected one element, found shape {:?}", self.shape)));
+            return Err(KernelError::invalid(
+                "tensor",
+                format!("expected one element, found shape {:?}", self.shape),
+            ));
         }
         Ok(self.to_i64_vec()?[0])
     }
@@ -372,7 +403,12 @@ impl Tensor {
             TensorData::I64(v) => bytes(v),
             TensorData::U64(v) => bytes(v),
             TensorData::Bool(v) => v.iter().map(|&b| b as u8).collect(),
-            TensorData::Str(_) => return Err(KernelError::invalid("tensor", "string tensors have no raw byte form")),
+            TensorData::Str(_) => {
+                return Err(KernelError::invalid(
+                    "tensor",
+                    "string tensors have no raw byte form",
+                ))
+            }
         })
     }
 
@@ -380,12 +416,21 @@ impl Tensor {
     pub fn from_le_bytes(dtype: DType, shape: Vec<usize>, bytes: &[u8]) -> Result<Tensor> {
         let n: usize = shape.iter().product();
         if dtype == DType::Str {
-            return Err(KernelError::invalid("tensor", "string tensors have no raw byte form"));
+            return Err(KernelError::invalid(
+                "tensor",
+                "string tensors have no raw byte form",
+            ));
         }
         if bytes.len() != n * dtype.size() {
             return Err(KernelError::invalid(
                 "tensor",
-                format!("{} bytes do not hold {} elements of {} (shape {:?})", bytes.len(), n, dtype, shape),
+                format!(
+                    "{} bytes do not hold {} elements of {} (shape {:?})",
+                    bytes.len(),
+                    n,
+                    dtype,
+                    shape
+                ),
             ));
         }
         fn read<T: bytemuck::Pod>(b: &[u8]) -> Vec<T> {
@@ -430,7 +475,10 @@ impl<T: HostElem> From<ndarray::ArrayD<T>> for Tensor {
         } else {
             a.iter().copied().collect()
         };
-        Tensor { shape, data: T::wrap(v) }
+        Tensor {
+            shape,
+            data: T::wrap(v),
+        }
     }
 }
 
@@ -439,7 +487,8 @@ impl Tensor {
     pub fn into_ndarray<T: HostElem>(self) -> Result<ndarray::ArrayD<T>> {
         let shape = self.shape.clone();
         let v = self.into_vec::<T>()?;
-        ndarray::ArrayD::from_shape_vec(shape, v).map_err(|e| KernelError::invalid("tensor", e.to_string()))
+        ndarray::ArrayD::from_shape_vec(shape, v)
+            .map_err(|e| KernelError::invalid("tensor", e.to_string()))
     }
 }
 

@@ -36,7 +36,10 @@ pub fn const_val<'a>(inputs: &[InferInput<'a>], i: usize) -> Option<&'a Tensor> 
 /// Fail unless `t` has dtype `dt`.
 pub fn expect_dtype(op: &str, what: &str, t: &Tensor, dt: DType) -> Result<()> {
     if t.dtype() != dt {
-        return Err(KernelError::invalid(op, format!("{what} must be {dt}, found {}", t.dtype())));
+        return Err(KernelError::invalid(
+            op,
+            format!("{what} must be {dt}, found {}", t.dtype()),
+        ));
     }
     Ok(())
 }
@@ -44,7 +47,14 @@ pub fn expect_dtype(op: &str, what: &str, t: &Tensor, dt: DType) -> Result<()> {
 /// Fail unless `a` and `b` have the same dtype.
 pub fn same_dtype(op: &str, a: &Tensor, b: &Tensor) -> Result<()> {
     if a.dtype() != b.dtype() {
-        return Err(KernelError::invalid(op, format!("inputs have different dtypes {} and {}", a.dtype(), b.dtype())));
+        return Err(KernelError::invalid(
+            op,
+            format!(
+                "inputs have different dtypes {} and {}",
+                a.dtype(),
+                b.dtype()
+            ),
+        ));
     }
     Ok(())
 }
@@ -72,7 +82,9 @@ pub fn broadcast_map2<A: HostElem, B: HostElem, O: HostElem>(
     } else {
         let sa = broadcast_strides(a.shape(), &out_shape);
         let sb = broadcast_strides(b.shape(), &out_shape);
-        for_each_offset(&out_shape, [&sa, &sb], |[ia, ib]| out.push(f(av[ia], bv[ib])));
+        for_each_offset(&out_shape, [&sa, &sb], |[ia, ib]| {
+            out.push(f(av[ia], bv[ib]))
+        });
     }
     Tensor::from_vec(out_shape, out)
 }
@@ -91,13 +103,20 @@ pub fn broadcast_map3<A: HostElem, B: HostElem, C: HostElem, O: HostElem>(
     let sb = broadcast_strides(b.shape(), &out_shape);
     let sc = broadcast_strides(c.shape(), &out_shape);
     let mut out = Vec::with_capacity(out_shape.iter().product());
-    for_each_offset(&out_shape, [&sa, &sb, &sc], |[i, j, k]| out.push(f(av[i], bv[j], cv[k])));
+    for_each_offset(&out_shape, [&sa, &sb, &sc], |[i, j, k]| {
+        out.push(f(av[i], bv[j], cv[k]))
+    });
     Tensor::from_vec(out_shape, out)
 }
 
 /// Gather `t`'s elements in the order of a strided view (`shape`, element `strides`, `offset`)
 /// into a new contiguous tensor. Works for every dtype including strings.
-pub fn strided_copy(t: &Tensor, shape: &[usize], strides: &[usize], offset: usize) -> Result<Tensor> {
+pub fn strided_copy(
+    t: &Tensor,
+    shape: &[usize],
+    strides: &[usize],
+    offset: usize,
+) -> Result<Tensor> {
     fn go<T: Clone>(v: &[T], shape: &[usize], strides: &[usize], offset: usize) -> Vec<T> {
         let mut out = Vec::with_capacity(shape.iter().product());
         for_each_offset(shape, [strides], |[i]| out.push(v[offset + i].clone()));

@@ -62,7 +62,11 @@ impl<'a> NodeCtx<'a> {
 
     /// An "invalid node" error naming this node.
     pub fn invalid(&self, msg: impl Into<String>) -> Error {
-        Error::InvalidNode { node: self.name(), op_type: self.node.op_type.clone(), msg: msg.into() }
+        Error::InvalidNode {
+            node: self.name(),
+            op_type: self.node.op_type.clone(),
+            msg: msg.into(),
+        }
     }
 
     /// An "unsupported" error naming this node, its op type, domain and opset.
@@ -85,7 +89,10 @@ impl<'a> NodeCtx<'a> {
         match self.attr(name) {
             None => Ok(None),
             Some(a) if a.r#type == ty || a.r#type == 0 => Ok(Some(a)),
-            Some(a) => Err(self.invalid(format!("attribute {name:?} has type code {}, expected {ty}", a.r#type))),
+            Some(a) => Err(self.invalid(format!(
+                "attribute {name:?} has type code {}, expected {ty}",
+                a.r#type
+            ))),
         }
     }
 
@@ -101,7 +108,8 @@ impl<'a> NodeCtx<'a> {
 
     /// A required int attribute.
     pub fn req_i(&self, name: &str) -> Result<i64> {
-        self.get_i(name)?.ok_or_else(|| self.invalid(format!("missing required attribute {name:?}")))
+        self.get_i(name)?
+            .ok_or_else(|| self.invalid(format!("missing required attribute {name:?}")))
     }
 
     /// A float attribute, if present.
@@ -136,7 +144,9 @@ impl<'a> NodeCtx<'a> {
 
     /// A floats attribute, if present.
     pub fn get_floats(&self, name: &str) -> Result<Option<Vec<f32>>> {
-        Ok(self.typed(name, attr_type::FLOATS)?.map(|a| a.floats.clone()))
+        Ok(self
+            .typed(name, attr_type::FLOATS)?
+            .map(|a| a.floats.clone()))
     }
 
     /// A strings attribute, if present.
@@ -146,7 +156,10 @@ impl<'a> NodeCtx<'a> {
             Some(a) => a
                 .strings
                 .iter()
-                .map(|s| String::from_utf8(s.clone()).map_err(|_| self.invalid(format!("attribute {name:?} is not UTF-8"))))
+                .map(|s| {
+                    String::from_utf8(s.clone())
+                        .map_err(|_| self.invalid(format!("attribute {name:?} is not UTF-8")))
+                })
                 .collect::<Result<Vec<_>>>()
                 .map(Some),
         }
@@ -158,13 +171,17 @@ impl<'a> NodeCtx<'a> {
             None => Ok(None),
             Some(a) => match &a.t {
                 None => Err(self.invalid(format!("attribute {name:?} has no tensor"))),
-                Some(t) => tensor_from_proto(t, self.base_dir).map(Some).map_err(|e| self.invalid(format!("attribute {name:?}: {e}"))),
+                Some(t) => tensor_from_proto(t, self.base_dir)
+                    .map(Some)
+                    .map_err(|e| self.invalid(format!("attribute {name:?}: {e}"))),
             },
         }
     }
 
     /// A graph attribute (subgraph), if present.
     pub fn get_graph(&self, name: &str) -> Result<Option<&'a GraphProto>> {
-        Ok(self.typed(name, attr_type::GRAPH)?.and_then(|a| a.g.as_ref()))
+        Ok(self
+            .typed(name, attr_type::GRAPH)?
+            .and_then(|a| a.g.as_ref()))
     }
 }

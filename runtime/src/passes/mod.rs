@@ -1,0 +1,4 @@
+//! Graph passes: small functions `fn(&mut Graph) -> Result<…>`, one per file.
+
+pub mod dce;
+pub mod fold;

@@ -1,0 +1,560 @@
+//! `Session`: what users touch. Load once, run many times from many threads.
+
+use crate::control::run_host_node;
+use crate::error::{Error, Result};
+use crate::graph::{Graph, Value, ValueId, ValueType};
+use crate::onnx;
+use crate::passes;
+use crate::placement::Policy;
+use crate::plan::{build_plan, Plan, Step};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use suanli_backends::{Device, DeviceTensor, OpenOptions};
+use suanli_kernels::{Dim, Tensor, TensorType};
+
+/// Configures and builds a [`Session`].
+#[derive(Clone, Default)]
+pub struct SessionBuilder {
+    device_spec: Option<String>,
+    custom: Vec<Arc<dyn Device>>,
+    policy: Policy,
+    threads: usize,
+    optimize: bool,
+}
+
+/// Resolve a device string (`cpu`, `wgpu`, `cuda:0`, `auto`, `wgpu,cpu`) to device names.
+pub fn resolve_device_names(spec: &str) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if part == "auto" {
+            let avail = suanli_backends::enumerate();
+            for kind in ["cuda", "wgpu", "cpu"] {
+                for e in avail.iter().filter(|e| e.available && e.kind == kind) {
+                    names.push(e.name.clone());
+                }
+            }
+        } else {
+            names.push(part.to_string());
+        }
+    }
+    if names.is_empty() {
+        return Err(Error::Usage(format!("no device in {spec:?}")));
+    }
+    names.dedup();
+    Ok(names)
+}
+
+impl SessionBuilder {
+    /// A builder for the CPU device, allow policy, all cores.
+    pub fn new() -> SessionBuilder {
+        SessionBuilder {
+            optimize: true,
+            ..Default::default()
+        }
+    }
+
+    /// Devices by name, preferred first: `cpu`, `wgpu`, `wgpu:N`, `cuda:N`, `auto`, or a comma
+    /// list. The CPU is always added last as the fallback.
+    pub fn devices(mut self, spec: &str) -> SessionBuilder {
+        self.device_spec = Some(spec.to_string());
+        self
+    }
+
+    /// Use an already-opened device (e.g. a third-party port), preferred in the order added.
+    pub fn device(mut self, d: Arc<dyn Device>) -> SessionBuilder {
+        self.custom.push(d);
+        self
+    }
+
+    /// What to do with nodes the preferred device cannot run.
+    pub fn policy(mut self, p: Policy) -> SessionBuilder {
+        self.policy = p;
+        self
+    }
+
+    /// CPU worker threads (0 = all cores).
+    pub fn threads(mut self, n: usize) -> SessionBuilder {
+        self.threads = n;
+        self
+    }
+
+    /// Turn graph optimisation (constant folding, dead-code elimination) on or off.
+    pub fn optimize(mut self, on: bool) -> SessionBuilder {
+        self.optimize = on;
+        self
+    }
+
+    /// Load an ONNX file and build.
+    pub fn build_from_file(self, path: impl AsRef<Path>) -> Result<Session> {
+        let model = onnx::load_file(path.as_ref())?;
+        self.build_from_graph(model.graph)
+    }
+
+    /// Load ONNX bytes and build.
+    pub fn build_from_bytes(self, bytes: &[u8]) -> Result<Session> {
+        let model = onnx::load_bytes(bytes, None)?;
+        self.build_from_graph(model.graph)
+    }
+
+    /// Build from a graph (e.g. made with [`crate::graph::builder::GraphBuilder`]).
+    pub fn build_from_graph(self, mut graph: Graph) -> Result<Session> {
+        let opts = OpenOptions {
+            threads: self.threads,
+        };
+        let mut devices: Vec<Arc<dyn Device>> = self.custom.clone();
+        if devices.is_empty() || self.device_spec.is_some() {
+            let spec = self.device_spec.clone().unwrap_or_else(|| "cpu".into());
+            for name in resolve_device_names(&spec)? {
+                let d = suanli_backends::open(&name, &opts).map_err(|e| Error::Device {
+                    device: name.clone(),
+                    source: e,
+                })?;
+                devices.push(d);
+            }
+        }
+        let cpu = match devices.iter().position(|d| d.info().kind == "cpu") {
+            Some(i) => i,
+            None => {
+                devices.push(
+                    suanli_backends::open("cpu", &opts).map_err(|e| Error::Device {
+                        device: "cpu".into(),
+                        source: e,
+                    })?,
+                );
+                devices.len() - 1
+            }
+        };
+        if self.optimize {
+            passes::fold::fold_constants(&mut graph)?;
+            passes::dce::eliminate_dead_code(&mut graph);
+        }
+        Ok(Session {
+            graph: Arc::new(graph),
+            devices,
+            cpu,
+            policy: self.policy,
+            plans: Mutex::new(HashMap::new()),
+            consts: Mutex::new(HashMap::new()),
+        })
+    }
+}
+
+/// A loaded model bound to devices. `Send + Sync`: many threads may call [`Session::run`].
+pub struct Session {
+    graph: Arc<Graph>,
+    devices: Vec<Arc<dyn Device>>,
+    cpu: usize,
+    policy: Policy,
+    plans: Mutex<HashMap<Vec<ValueType>, Arc<Plan>>>,
+    consts: Mutex<HashMap<(ValueId, usize), DeviceTensor>>,
+}
+
+enum Slot {
+    Dev(DeviceTensor),
+    Host(Value),
+}
+
+impl Session {
+    /// A builder.
+    pub fn builder() -> SessionBuilder {
+        SessionBuilder::new()
+    }
+
+    /// The (optimised) graph.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// The devices, preferred first.
+    pub fn devices(&self) -> &[Arc<dyn Device>] {
+        &self.devices
+    }
+
+    /// Input names and types.
+    pub fn inputs(&self) -> Vec<(String, ValueType)> {
+        self.graph
+            .inputs
+            .iter()
+            .map(|v| {
+                (
+                    self.graph.name(*v).to_string(),
+                    self.graph.values[v.0].ty.clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// Output names and types.
+    pub fn outputs(&self) -> Vec<(String, ValueType)> {
+        self.graph
+            .outputs
+            .iter()
+            .map(|v| {
+                (
+                    self.graph.name(*v).to_string(),
+                    self.graph.values[v.0].ty.clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// Run with named tensor inputs; returns the named tensor outputs in model order.
+    pub fn run(&self, inputs: &[(&str, Tensor)]) -> Result<Vec<(String, Tensor)>> {
+        let vals: Vec<(String, Value)> = inputs
+            .iter()
+            .map(|(n, t)| (n.to_string(), Value::Tensor(t.clone())))
+            .collect();
+        self.run_values(vals)?
+            .into_iter()
+            .map(|(n, v)| match v {
+                Value::Tensor(t) => Ok((n, t)),
+                other => Err(Error::Usage(format!(
+                    "output {n:?} is a {}, not a tensor: use run_values",
+                    other.describe()
+                ))),
+            })
+            .collect()
+    }
+
+    /// Run with named values (tensors, sequences, optionals).
+    pub fn run_values(&self, inputs: Vec<(String, Value)>) -> Result<Vec<(String, Value)>> {
+        let ordered = self.bind_inputs(inputs)?;
+        let sig: Vec<ValueType> = ordered.iter().map(value_type_of).collect();
+        let plan = self.plan_for(&sig)?;
+        let outs = self.execute(&plan, ordered)?;
+        Ok(self
+            .graph
+            .outputs
+            .iter()
+            .map(|v| self.graph.name(*v).to_string())
+            .zip(outs)
+            .collect())
+    }
+
+    /// The plan for a signature of concrete input types (built once, then cached).
+    pub fn plan_for(&self, sig: &[ValueType]) -> Result<Arc<Plan>> {
+        if let Some(p) = self.plans.lock().map_err(|_| poisoned())?.get(sig) {
+            return Ok(p.clone());
+        }
+        let plan = Arc::new(build_plan(
+            &self.graph,
+            &self.devices,
+            self.cpu,
+            self.policy,
+            sig,
+        )?);
+        self.plans
+            .lock()
+            .map_err(|_| poisoned())?
+            .insert(sig.to_vec(), plan.clone());
+        Ok(plan)
+    }
+
+    /// The plan for the model's declared input shapes (symbolic dims are bound to 1).
+    pub fn default_plan(&self) -> Result<Arc<Plan>> {
+        let sig: Vec<ValueType> = self
+            .graph
+            .inputs
+            .iter()
+            .map(|v| match &self.graph.values[v.0].ty {
+                ValueType::Tensor(t) => ValueType::Tensor(TensorType {
+                    dtype: t.dtype,
+                    shape: t.shape.as_ref().map(|s| {
+                        s.iter()
+                            .map(|d| Dim::Known(d.known().unwrap_or(1)))
+                            .collect()
+                    }),
+                }),
+                other => other.clone(),
+            })
+            .collect();
+        self.plan_for(&sig)
+    }
+
+    /// Check names, dtypes and shapes; return the inputs in graph order.
+    fn bind_inputs(&self, inputs: Vec<(String, Value)>) -> Result<Vec<Value>> {
+        let names: Vec<String> = self
+            .graph
+            .inputs
+            .iter()
+            .map(|v| self.graph.name(*v).to_string())
+            .collect();
+        let mut slots: Vec<Option<Value>> = vec![None; names.len()];
+        for (name, v) in inputs {
+            let i = names
+                .iter()
+                .position(|n| *n == name)
+                .ok_or_else(|| Error::UnknownInput {
+                    name: name.clone(),
+                    expected: names.clone(),
+                })?;
+            if slots[i].is_some() {
+                return Err(Error::Usage(format!("input {name:?} is given twice")));
+            }
+            slots[i] = Some(v);
+        }
+        let mut syms: HashMap<String, usize> = HashMap::new();
+        let mut out = Vec::with_capacity(names.len());
+        for (i, slot) in slots.into_iter().enumerate() {
+            let ty = &self.graph.values[self.graph.inputs[i].0].ty;
+            let v = match slot {
+                Some(v) => v,
+                None if matches!(ty, ValueType::Optional(_)) => Value::Optional(None),
+                None => {
+                    return Err(Error::MissingInput {
+                        name: names[i].clone(),
+                        expected: ty.to_string(),
+                    })
+                }
+            };
+            if let (ValueType::Tensor(tt), Value::Tensor(t)) = (ty, &v) {
+                check_tensor(&names[i], tt, t, &mut syms)?;
+            }
+            out.push(v);
+        }
+        Ok(out)
+    }
+
+    fn const_on(&self, v: ValueId, d: usize) -> Result<DeviceTensor> {
+        let key = (v, d);
+        if let Some(t) = self.consts.lock().map_err(|_| poisoned())?.get(&key) {
+            return Ok(t.clone());
+        }
+        let t = self.graph.constants.get(&v).ok_or_else(|| {
+            Error::InvalidModel(format!("constant {:?} is missing", self.graph.name(v)))
+        })?;
+        let dt = self.devices[d].upload(t).map_err(|e| self.dev_err(d, e))?;
+        self.consts
+            .lock()
+            .map_err(|_| poisoned())?
+            .insert(key, dt.clone());
+        Ok(dt)
+    }
+
+    fn dev_err(&self, d: usize, e: suanli_backends::DeviceError) -> Error {
+        Error::Device {
+            device: self.devices[d].info().name.clone(),
+            source: e,
+        }
+    }
+
+    fn host_value(&self, s: &Slot) -> Result<Value> {
+        match s {
+            Slot::Host(v) => Ok(v.clone()),
+            Slot::Dev(t) => match t.host() {
+                Some(h) => Ok(Value::Tensor(h.clone())),
+                None => {
+                    let d = self
+                        .devices
+                        .iter()
+                        .position(|d| *d.info().name == *t.device)
+                        .unwrap_or(self.cpu);
+                    Ok(Value::Tensor(
+                        self.devices[d]
+                            .download(t)
+                            .map_err(|e| self.dev_err(d, e))?,
+                    ))
+                }
+            },
+        }
+    }
+
+    fn execute(&self, plan: &Plan, inputs: Vec<Value>) -> Result<Vec<Value>> {
+        let g = &self.graph;
+        let cpu = &self.devices[self.cpu];
+        let mut slots: Vec<Option<Slot>> = (0..plan.num_slots).map(|_| None).collect();
+        for (&s, v) in plan.input_slots.iter().zip(inputs) {
+            slots[s] = Some(match v {
+                Value::Tensor(t) => Slot::Dev(cpu.adopt(t).map_err(|e| self.dev_err(self.cpu, e))?),
+                other => Slot::Host(other),
+            });
+        }
+        for &(v, d, s) in &plan.const_slots {
+            slots[s] = Some(Slot::Dev(self.const_on(v, d)?));
+        }
+        let missing = |s: usize| Error::InvalidModel(format!("internal: slot {s} is empty"));
+        for (i, step) in plan.steps.iter().enumerate() {
+            match step {
+                Step::Kernel {
+                    node,
+                    device,
+                    kernel,
+                    inputs,
+                    outputs,
+                } => {
+                    let n = &g.nodes[*node];
+                    let mut args: Vec<Option<DeviceTensor>> = Vec::with_capacity(inputs.len());
+                    for s in inputs {
+                        args.push(match s {
+                            None => None,
+                            Some(s) => {
+                                Some(match slots[*s].as_ref().ok_or_else(|| missing(*s))? {
+                                    Slot::Dev(t) => t.clone(),
+                                    Slot::Host(v) => {
+                                        let t =
+                                            v.as_tensor().ok_or_else(|| Error::InvalidNode {
+                                                node: n.name.clone(),
+                                                op_type: n.op.name().into(),
+                                                msg: format!(
+                                                    "expected a tensor input, got {}",
+                                                    v.describe()
+                                                ),
+                                            })?;
+                                        self.devices[*device]
+                                            .upload(t)
+                                            .map_err(|e| self.dev_err(*device, e))?
+                                    }
+                                })
+                            }
+                        });
+                    }
+                    let refs: Vec<Option<&DeviceTensor>> =
+                        args.iter().map(|a| a.as_ref()).collect();
+                    let outs = self.devices[*device]
+                        .launch(kernel.as_ref(), &refs)
+                        .map_err(|e| match e {
+                            suanli_backends::DeviceError::Kernel(k) => {
+                                Error::kernel(&n.name, n.op.name(), k)
+                            }
+                            other => self.dev_err(*device, other),
+                        })?;
+                    let produced = outs.len();
+                    let mut outs = outs.into_iter();
+                    for (k, o) in outputs.iter().enumerate() {
+                        let t = outs.next();
+                        if let Some(o) = o {
+                            let t = t.ok_or_else(|| Error::InvalidNode {
+                                node: n.name.clone(),
+                                op_type: n.op.name().into(),
+                                msg: format!(
+                                    "kernel produced {produced} outputs but output {k} is used"
+                                ),
+                            })?;
+                            slots[*o] = Some(Slot::Dev(t));
+                        }
+                    }
+                }
+                Step::Copy {
+                    from, to, src, dst, ..
+                } => {
+                    let t = match slots[*src].as_ref().ok_or_else(|| missing(*src))? {
+                        Slot::Dev(t) => t.clone(),
+                        Slot::Host(_) => {
+                            return Err(Error::InvalidModel(
+                                "internal: copy of a host value".into(),
+                            ))
+                        }
+                    };
+                    let moved = match t.host() {
+                        Some(h) => self.devices[*to]
+                            .upload(h)
+                            .map_err(|e| self.dev_err(*to, e))?,
+                        None => {
+                            let h = self.devices[*from]
+                                .download(&t)
+                                .map_err(|e| self.dev_err(*from, e))?;
+                            self.devices[*to]
+                                .adopt(h)
+                                .map_err(|e| self.dev_err(*to, e))?
+                        }
+                    };
+                    slots[*dst] = Some(Slot::Dev(moved));
+                }
+                Step::Host {
+                    node,
+                    inputs,
+                    outputs,
+                } => {
+                    let n = &g.nodes[*node];
+                    let mut args = Vec::with_capacity(inputs.len());
+                    for s in inputs {
+                        args.push(match s {
+                            None => None,
+                            Some(s) => Some(
+                                self.host_value(slots[*s].as_ref().ok_or_else(|| missing(*s))?)?,
+                            ),
+                        });
+                    }
+                    let outs = run_host_node(n, g, &args)?;
+                    for (o, v) in outputs.iter().zip(outs) {
+                        if let Some(o) = o {
+                            slots[*o] = Some(match v {
+                                Value::Tensor(t) => {
+                                    Slot::Dev(cpu.adopt(t).map_err(|e| self.dev_err(self.cpu, e))?)
+                                }
+                                other => Slot::Host(other),
+                            });
+                        }
+                    }
+                }
+            }
+            for &s in &plan.frees[i] {
+                slots[s] = None;
+            }
+        }
+        let mut results = Vec::with_capacity(plan.output_slots.len());
+        for &(s, _) in &plan.output_slots {
+            let slot = slots[s].as_ref().ok_or_else(|| missing(s))?;
+            results.push(self.host_value(slot)?);
+        }
+        Ok(results)
+    }
+}
+
+fn poisoned() -> Error {
+    Error::Usage("a previous run panicked while holding the session's cache".into())
+}
+
+fn value_type_of(v: &Value) -> ValueType {
+    match v {
+        Value::Tensor(t) => ValueType::Tensor(TensorType::known(t.dtype(), t.shape())),
+        Value::Sequence(s) => ValueType::Sequence(
+            s.first()
+                .map(|t| Box::new(ValueType::Tensor(TensorType::unknown(t.dtype())))),
+        ),
+        Value::Optional(_) => ValueType::Optional(None),
+    }
+}
+
+fn check_tensor(
+    name: &str,
+    ty: &TensorType,
+    t: &Tensor,
+    syms: &mut HashMap<String, usize>,
+) -> Result<()> {
+    if ty.dtype != t.dtype() {
+        return Err(Error::InputDtype {
+            name: name.into(),
+            expected: ty.dtype.to_string(),
+            got: t.dtype().to_string(),
+        });
+    }
+    let Some(shape) = &ty.shape else {
+        return Ok(());
+    };
+    let bad = || Error::InputShape {
+        name: name.into(),
+        expected: ty.to_string(),
+        got: t.shape().to_vec(),
+    };
+    if shape.len() != t.rank() {
+        return Err(bad());
+    }
+    for (d, &n) in shape.iter().zip(t.shape()) {
+        match d {
+            Dim::Known(k) if *k != n => return Err(bad()),
+            Dim::Sym(s) => {
+                if let Some(&prev) = syms.get(s) {
+                    if prev != n {
+                        return Err(bad());
+                    }
+                } else {
+                    syms.insert(s.clone(), n);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
