@@ -162,7 +162,7 @@ pub(crate) fn prod(shape: &[usize]) -> usize {
 /// Element `idx` of the view is `src[offset + Σ idx[d] * strides[d]]`; the caller guarantees that
 /// every such position is inside `src`. Contiguous inner runs are copied with `extend_from_slice`.
 pub(crate) fn copy_view<T: Clone>(src: &[T], shape: &[usize], strides: &[isize], offset: usize, out: &mut Vec<T>) {
-    if shape.iter().any(|&d| d == 0) {
+    if shape.contains(&0) {
         return;
     }
     // Drop unit dims and merge dims that are contiguous with their inner neighbour.
@@ -194,7 +194,7 @@ pub(crate) fn copy_view<T: Clone>(src: &[T], shape: &[usize], strides: &[isize],
         if inner_s == 1 {
             out.extend_from_slice(&src[b..b + inner_n]);
         } else if inner_s == 0 {
-            out.extend(std::iter::repeat(src[b].clone()).take(inner_n));
+            out.extend(std::iter::repeat_n(src[b].clone(), inner_n));
         } else {
             let mut p = base;
             for _ in 0..inner_n {
@@ -236,8 +236,9 @@ pub(crate) fn permute_view(t: &Tensor, view: &[usize], perm: &[usize]) -> Result
 }
 
 /// Strided copy for permutations that move the innermost dim: tiles the two innermost
-/// output dims so reads and writes both stay in cache.
-fn transpose_blocked<T: Clone>(src: &[T], shape: &[usize], strides: &[isize], out: &mut Vec<T>) {
+/// output dims so reads and writes both stay in cache; row blocks run in parallel.
+fn transpose_blocked<T: Clone + Send + Sync>(src: &[T], shape: &[usize], strides: &[isize], out: &mut Vec<T>) {
+    use rayon::prelude::*;
     const B: usize = 32;
     let r = shape.len();
     let (rows, cols) = (shape[r - 2], shape[r - 1]);
@@ -245,26 +246,12 @@ fn transpose_blocked<T: Clone>(src: &[T], shape: &[usize], strides: &[isize], ou
     let outer = &shape[..r - 2];
     let outer_count: usize = outer.iter().product();
     let plane = rows * cols;
-    let start = out.len();
-    // Fill with clones first so tiles can be written in any order.
-    out.extend(std::iter::repeat(src[0].clone()).take(outer_count * plane));
-    let dst = &mut out[start..];
+    // Source offset of each outer plane.
+    let mut bases = Vec::with_capacity(outer_count);
     let mut idx = vec![0usize; outer.len()];
     let mut base: isize = 0;
-    for o in 0..outer_count {
-        let plane_out = &mut dst[o * plane..(o + 1) * plane];
-        for i0 in (0..rows).step_by(B) {
-            for j0 in (0..cols).step_by(B) {
-                for i in i0..(i0 + B).min(rows) {
-                    let row = &mut plane_out[i * cols..(i + 1) * cols];
-                    let mut p = base + i as isize * rs + j0 as isize * cs;
-                    for cell in &mut row[j0..(j0 + B).min(cols)] {
-                        *cell = src[p as usize].clone();
-                        p += cs;
-                    }
-                }
-            }
-        }
+    for _ in 0..outer_count {
+        bases.push(base);
         let mut d = outer.len();
         while d > 0 {
             d -= 1;
@@ -277,6 +264,24 @@ fn transpose_blocked<T: Clone>(src: &[T], shape: &[usize], strides: &[isize], ou
             idx[d] = 0;
         }
     }
+    let start = out.len();
+    // Fill with clones first so tiles can be written in any order.
+    out.extend(std::iter::repeat_n(src[0].clone(), outer_count * plane));
+    let dst = &mut out[start..];
+    let tile_rows = |block: &mut [T], base: isize, i0: usize| {
+        for j0 in (0..cols).step_by(B) {
+            for (di, row) in block.chunks_mut(cols).enumerate() {
+                let mut p = base + (i0 + di) as isize * rs + j0 as isize * cs;
+                for cell in &mut row[j0..(j0 + B).min(cols)] {
+                    *cell = src[p as usize].clone();
+                    p += cs;
+                }
+            }
+        }
+    };
+    dst.par_chunks_mut(plane).zip(bases.par_iter()).for_each(|(plane_out, &base)| {
+        plane_out.par_chunks_mut(B * cols).enumerate().for_each(|(bi, block)| tile_rows(block, base, bi * B));
+    });
 }
 
 /// The dims of a type, if its rank is known.

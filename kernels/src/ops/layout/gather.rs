@@ -152,15 +152,11 @@ pub(super) fn nd_index(op: &str, data_shape: &[usize], it: &Tensor, b: usize) ->
     let ds = strides(data_shape);
     let batches = prod(&data_shape[..b]);
     let batch_stride = prod(&data_shape[b..]);
-    let tuples = if k == 0 {
-        prod(&it.shape()[..q - 1])
-    } else {
-        raw.len() / k
-    };
-    let per_batch = if batches == 0 { 0 } else { tuples / batches };
+    let tuples = raw.len().checked_div(k).unwrap_or_else(|| prod(&it.shape()[..q - 1]));
+    let per_batch = tuples.checked_div(batches).unwrap_or(0);
     let mut offsets = Vec::with_capacity(tuples);
     for t in 0..tuples {
-        let batch = if per_batch == 0 { 0 } else { t / per_batch };
+        let batch = t.checked_div(per_batch).unwrap_or(0);
         let mut off = batch * batch_stride;
         for j in 0..k {
             off += index(op, raw[t * k + j], data_shape[b + j])? * ds[b + j];

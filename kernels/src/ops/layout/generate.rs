@@ -119,7 +119,7 @@ pub(super) fn run_one_hot(axis: i64, inputs: &[Option<&Tensor>]) -> Result<Tenso
     if values.len() != 2 {
         return Err(KernelError::invalid(OP, "values must hold [off_value, on_value]"));
     }
-    if !(depth >= 1.0 && depth < 1e9) {
+    if !(1.0..1e9).contains(&depth) {
         return Err(KernelError::invalid(OP, format!("invalid depth {depth}")));
     }
     let depth = depth as usize;

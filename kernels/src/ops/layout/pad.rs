@@ -90,11 +90,11 @@ fn pad_core<T: Clone>(
     for _ in 0..outer_count {
         let base: Option<usize> = outer.iter().zip(&idx).map(|(t, &i)| t[i]).sum();
         match base {
-            None => out.extend(std::iter::repeat(fill.clone()).take(inner.len())),
+            None => out.extend(std::iter::repeat_n(fill.clone(), inner.len())),
             Some(b) => {
                 for s in &segs {
                     match *s {
-                        Seg::Fill(n) => out.extend(std::iter::repeat(fill.clone()).take(n)),
+                        Seg::Fill(n) => out.extend(std::iter::repeat_n(fill.clone(), n)),
                         Seg::Run(s, n) => out.extend_from_slice(&v[b + s..b + s + n]),
                     }
                 }
