@@ -57,7 +57,7 @@ pub(crate) fn normalize(case: CaseAction, sensitive: bool, stops: &[String], inp
             stops.iter().any(|w| w == s)
         } else {
             let l = s.to_lowercase();
-            lowered.iter().any(|w| *w == l)
+            lowered.contains(&l)
         }
     };
     let mut out: Vec<String> = x
