@@ -47,7 +47,7 @@ fn wide(inputs: &[Option<&Tensor>]) -> bool {
 }
 
 /// Dims of an input type when its rank is `r`, else `None`.
-fn dims_of<'a>(t: &'a TensorType, r: usize) -> Option<&'a [Dim]> {
+fn dims_of(t: &TensorType, r: usize) -> Option<&[Dim]> {
     t.shape.as_deref().filter(|s| s.len() == r)
 }
 

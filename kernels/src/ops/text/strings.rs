@@ -74,7 +74,7 @@ pub(crate) fn normalize(
             stops.iter().any(|w| w == s)
         } else {
             let l = s.to_lowercase();
-            lowered.iter().any(|w| *w == l)
+            lowered.contains(&l)
         }
     };
     let mut out: Vec<String> = x
