@@ -72,6 +72,9 @@ pub enum Error {
         count: usize,
         list: String,
     },
+    /// A tensor operation outside any node failed (conversion, input preparation).
+    #[error("tensor: {0}")]
+    Tensor(#[from] KernelError),
     /// A bad argument to the API or CLI (device string, option value…).
     #[error("{0}")]
     Usage(String),

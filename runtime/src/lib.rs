@@ -6,6 +6,7 @@ pub mod control;
 pub mod error;
 pub mod graph;
 pub mod memory_plan;
+pub mod npy;
 pub mod onnx;
 pub mod passes;
 pub mod placement;
