@@ -549,16 +549,16 @@ fn step(cell: Cell, clip: Option<f32>, w: &DirWeights, xrow: &[f64], h: &mut [f6
             let mut hh = vec![0.0; hs];
             if lbr {
                 gemv_rows(h, w.r, 2 * hs, hs, &mut hr[2 * hs..]);
-                for j in 0..hs {
+                for (j, hj) in hh.iter_mut().enumerate() {
                     let k = 2 * hs + j;
-                    hh[j] = g.apply(clipped(xrow[k] + rg[j] * (hr[k] + w.rb[k]) + w.wb[k], clip));
+                    *hj = g.apply(clipped(xrow[k] + rg[j] * (hr[k] + w.rb[k]) + w.wb[k], clip));
                 }
             } else {
                 let rh: Vec<f64> = rg.iter().zip(h.iter()).map(|(a, b)| a * b).collect();
                 gemv_rows(&rh, w.r, 2 * hs, hs, &mut hr[2 * hs..]);
-                for j in 0..hs {
+                for (j, hj) in hh.iter_mut().enumerate() {
                     let k = 2 * hs + j;
-                    hh[j] = g.apply(clipped(xrow[k] + hr[k] + w.rb[k] + w.wb[k], clip));
+                    *hj = g.apply(clipped(xrow[k] + hr[k] + w.rb[k] + w.wb[k], clip));
                 }
             }
             for ((hj, &zj), &cand) in h.iter_mut().zip(&z).zip(&hh) {

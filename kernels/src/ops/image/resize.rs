@@ -227,9 +227,11 @@ pub(super) fn infer(a: &ResizeAttrs, inputs: &[InferInput]) -> Result<TensorType
             shape: x.rank().map(|r| vec![Dim::Unknown; r]),
         });
     };
+    // A non-empty `sizes` wins over `scales`; a runtime `sizes` leaves the shape unknown.
+    let sizes_runtime = a.sizes_input.and_then(|i| inputs.get(i)).is_some_and(|i| i.ty.is_some() && i.value.is_none());
     let known = match (scales, sizes) {
-        (Some(s), None) => Some(plan(a, op, &xs, s, None, None)?),
-        (None, Some(s)) => Some(plan(a, op, &xs, None, Some(s), None)?),
+        (_, Some(s)) => Some(plan(a, op, &xs, None, Some(s), None)?),
+        (Some(s), None) if !sizes_runtime => Some(plan(a, op, &xs, s, None, None)?),
         (None, None) if !present(a.sizes_input) && !present(a.scales_input) && a.scales_attr.is_empty() => {
             return Err(KernelError::invalid(op, "neither scales nor sizes given"))
         }
