@@ -337,8 +337,19 @@ fn trailing_norm(
     let groups: usize = shape[..a].iter().product();
     let len: usize = shape[a..].iter().product();
     let scale = broadcast_param(op, req(op, inputs, 1)?, &shape[a..])?;
-    let bias = if center { opt(inputs, 2).map(|b| broadcast_param(op, b, &shape[a..])).transpose()? } else { None };
-    let aff = Affine { scale, bias, cycle: 1, rep: 1 };
+    let bias = if center {
+        opt(inputs, 2)
+            .map(|b| broadcast_param(op, b, &shape[a..]))
+            .transpose()?
+    } else {
+        None
+    };
+    let aff = Affine {
+        scale,
+        bias,
+        cycle: 1,
+        rep: 1,
+    };
     let (y, stats) = run_groups(op, x, (groups, len), eps, center, &aff)?;
     if !center {
         return Ok(vec![y]);
@@ -358,7 +369,12 @@ fn instance_norm(op: &str, x: &Tensor, inputs: &[Option<&Tensor>], eps: f32) -> 
     let (n, c, sp) = nc_spatial(op, x)?;
     let scale = channel_param(op, req(op, inputs, 1)?, c, "scale")?;
     let bias = Some(channel_param(op, req(op, inputs, 2)?, c, "bias")?);
-    let aff = Affine { scale, bias, cycle: c, rep: sp };
+    let aff = Affine {
+        scale,
+        bias,
+        cycle: c,
+        rep: sp,
+    };
     Ok(vec![run_groups(op, x, (n * c, sp), eps, true, &aff)?.0])
 }
 
@@ -382,7 +398,12 @@ fn group_norm(
     let scale = channel_param(op, req(op, inputs, 1)?, per, "scale")?;
     let bias = Some(channel_param(op, req(op, inputs, 2)?, per, "bias")?);
     let len = c / g * sp;
-    let aff = Affine { scale, bias, cycle: g, rep: if per_channel { sp } else { len } };
+    let aff = Affine {
+        scale,
+        bias,
+        cycle: g,
+        rep: if per_channel { sp } else { len },
+    };
     Ok(vec![run_groups(op, x, (n * g, len), eps, true, &aff)?.0])
 }
 

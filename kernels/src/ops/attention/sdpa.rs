@@ -109,16 +109,21 @@ pub(crate) struct Scoring<R> {
 
 /// Core SDPA on 4-D buffers q `[b,hq,s,d]`, k `[b,hkv,t,d]`, v `[b,hkv,t,dv]`.
 /// Returns `[b,hq,s,dv]` and, when `qk_mode` is set, the `[b,hq,s,t]` intermediate.
-pub(crate) fn sdpa<R: Real>(
-    q: &[R],
-    k: &[R],
-    v: &[R],
-    dm: Dims,
-    sc: &Scoring<R>,
-    bias: &Bias<R>,
-) -> (Vec<R>, Vec<R>) {
-    let Scoring { scale, softcap, qk_mode } = *sc;
-    let Dims { b: _, hq, hkv, s, t, d, dv } = dm;
+pub(crate) fn sdpa<R: Real>(q: &[R], k: &[R], v: &[R], dm: Dims, sc: &Scoring<R>, bias: &Bias<R>) -> (Vec<R>, Vec<R>) {
+    let Scoring {
+        scale,
+        softcap,
+        qk_mode,
+    } = *sc;
+    let Dims {
+        b: _,
+        hq,
+        hkv,
+        s,
+        t,
+        d,
+        dv,
+    } = dm;
     let group = (hq / hkv.max(1)).max(1);
     let per_head: Vec<(Vec<R>, Vec<R>)> = (0..dm.b * hq)
         .into_par_iter()
@@ -221,7 +226,10 @@ fn rank(op: &str, what: &str, t: &Tensor, r: usize) -> Result<()> {
 /// Split `total` into `heads` equal parts.
 fn per_head(op: &str, what: &str, total: usize, heads: usize) -> Result<usize> {
     if heads == 0 || !total.is_multiple_of(heads) {
-        return Err(KernelError::invalid(op, format!("{what} hidden size {total} is not divisible by {heads} heads")));
+        return Err(KernelError::invalid(
+            op,
+            format!("{what} hidden size {total} is not divisible by {heads} heads"),
+        ));
     }
     Ok(total / heads)
 }
@@ -340,7 +348,10 @@ pub(crate) fn attention<R: Real>(a: &AttentionAttrs, inputs: &[Option<&Tensor>])
         }
     };
     if dm.hkv == 0 || !dm.hq.is_multiple_of(dm.hkv) {
-        return Err(KernelError::invalid(OP, format!("q_num_heads {} is not a multiple of kv_num_heads {}", dm.hq, dm.hkv)));
+        return Err(KernelError::invalid(
+            OP,
+            format!("q_num_heads {} is not a multiple of kv_num_heads {}", dm.hq, dm.hkv),
+        ));
     }
     // KV cache.
     let mut past_len = 0;
@@ -388,7 +399,18 @@ pub(crate) fn attention<R: Real>(a: &AttentionAttrs, inputs: &[Option<&Tensor>])
     let scale = a.scale.map(|s| s as f64).unwrap_or(1.0 / (dm.d as f64).sqrt());
     let softcap = (a.softcap > 0.0).then(|| R::of(a.softcap as f64));
     let qk_mode = (a.num_outputs >= 4).then_some(a.qk_mode);
-    let (y, qk) = sdpa(&qv, &kv, &vv, dm, &Scoring { scale: R::of(scale), softcap, qk_mode }, &bias);
+    let (y, qk) = sdpa(
+        &qv,
+        &kv,
+        &vv,
+        dm,
+        &Scoring {
+            scale: R::of(scale),
+            softcap,
+            qk_mode,
+        },
+        &bias,
+    );
     let y = if r == 3 {
         R::store(
             vec![dm.b, dm.s, dm.hq * dm.dv],
@@ -437,10 +459,17 @@ pub(crate) fn flex_attention<R: Real>(scale: Option<f32>, inputs: &[Option<&Tens
         ));
     }
     if dm.hkv == 0 || !dm.hq.is_multiple_of(dm.hkv) {
-        return Err(KernelError::invalid(OP, format!("{} query heads are not a multiple of {} kv heads", dm.hq, dm.hkv)));
+        return Err(KernelError::invalid(
+            OP,
+            format!("{} query heads are not a multiple of {} kv heads", dm.hq, dm.hkv),
+        ));
     }
     let scale = scale.map(|s| s as f64).unwrap_or(1.0 / (dm.d as f64).sqrt());
-    let sc = Scoring { scale: R::of(scale), softcap: None, qk_mode: None };
+    let sc = Scoring {
+        scale: R::of(scale),
+        softcap: None,
+        qk_mode: None,
+    };
     let (y, _) = sdpa(&R::load(q)?, &R::load(k)?, &R::load(v)?, dm, &sc, &Bias::none());
     Ok(vec![R::store(vec![dm.b, dm.hq, dm.s, dm.dv], y, q.dtype())?])
 }

@@ -228,7 +228,10 @@ pub(super) fn infer(a: &ResizeAttrs, inputs: &[InferInput]) -> Result<TensorType
         });
     };
     // A non-empty `sizes` wins over `scales`; a runtime `sizes` leaves the shape unknown.
-    let sizes_runtime = a.sizes_input.and_then(|i| inputs.get(i)).is_some_and(|i| i.ty.is_some() && i.value.is_none());
+    let sizes_runtime = a
+        .sizes_input
+        .and_then(|i| inputs.get(i))
+        .is_some_and(|i| i.ty.is_some() && i.value.is_none());
     let known = match (scales, sizes) {
         (_, Some(s)) => Some(plan(a, op, &xs, None, Some(s), None)?),
         (Some(s), None) if !sizes_runtime => Some(plan(a, op, &xs, s, None, None)?),

@@ -279,9 +279,14 @@ fn transpose_blocked<T: Clone + Send + Sync>(src: &[T], shape: &[usize], strides
             }
         }
     };
-    dst.par_chunks_mut(plane).zip(bases.par_iter()).for_each(|(plane_out, &base)| {
-        plane_out.par_chunks_mut(B * cols).enumerate().for_each(|(bi, block)| tile_rows(block, base, bi * B));
-    });
+    dst.par_chunks_mut(plane)
+        .zip(bases.par_iter())
+        .for_each(|(plane_out, &base)| {
+            plane_out
+                .par_chunks_mut(B * cols)
+                .enumerate()
+                .for_each(|(bi, block)| tile_rows(block, base, bi * B));
+        });
 }
 
 /// The dims of a type, if its rank is known.

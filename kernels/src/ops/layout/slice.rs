@@ -177,7 +177,10 @@ fn split_sizes(dim: usize, split: Option<&[i64]>, num_outputs: usize, uneven: bo
     }
     let chunk = dim.div_ceil(num_outputs);
     if !uneven && !dim.is_multiple_of(num_outputs) {
-        return Err(KernelError::invalid(OP, format!("dim {dim} cannot be split evenly into {num_outputs} parts")));
+        return Err(KernelError::invalid(
+            OP,
+            format!("dim {dim} cannot be split evenly into {num_outputs} parts"),
+        ));
     }
     if chunk * (num_outputs - 1) > dim {
         return Err(KernelError::invalid(

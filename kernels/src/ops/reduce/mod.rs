@@ -644,7 +644,10 @@ mod tests {
         while x < 88.7 {
             let want = (x as f64).exp();
             let got = softmax::exp_f32(x) as f64;
-            assert!((got - want).abs() <= 3e-7 * want + 1e-37, "exp({x}) = {got}, want {want}");
+            assert!(
+                (got - want).abs() <= 3e-7 * want + 1e-37,
+                "exp({x}) = {got}, want {want}"
+            );
             x += 0.0137;
         }
         assert_eq!(softmax::exp_f32(f32::NEG_INFINITY), 0.0);
