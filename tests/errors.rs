@@ -177,3 +177,81 @@ fn cli_errors_are_one_line_and_nonzero() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+#[test]
+fn model_local_functions_and_external_data_load() {
+    use common::onnx_build::{model, node, tensor_info};
+    use prost::Message;
+    use suanli::onnx::proto::{FunctionProto, ModelProto, OperatorSetIdProto, StringStringEntryProto, TensorProto};
+    // A model-local function `Twice(x) = Add(x, x)` applied to an input, plus an initializer whose
+    // data lives in an external file.
+    let dir = common::repo_root().join("target").join("external-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let weights: Vec<u8> = [1.0f32, 2.0, 3.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut blob = vec![0u8; 8];
+    blob.extend_from_slice(&weights);
+    std::fs::write(dir.join("w.bin"), &blob).unwrap();
+    let w = TensorProto {
+        name: "w".into(),
+        dims: vec![3],
+        data_type: 1,
+        data_location: 1,
+        external_data: vec![
+            StringStringEntryProto {
+                key: "location".into(),
+                value: "w.bin".into(),
+            },
+            StringStringEntryProto {
+                key: "offset".into(),
+                value: "8".into(),
+            },
+            StringStringEntryProto {
+                key: "length".into(),
+                value: "12".into(),
+            },
+        ],
+        ..Default::default()
+    };
+    let mut call = node("Twice", "twice", &["x"], &["t"]);
+    call.domain = "local".into();
+    let bytes = model(
+        vec![call, node("Mul", "mul", &["t", "w"], &["y"])],
+        vec![tensor_info("x", 1, &[3])],
+        vec![tensor_info("y", 1, &[3])],
+        vec![w],
+    );
+    let mut m = ModelProto::decode(bytes.as_slice()).unwrap();
+    m.opset_import.push(OperatorSetIdProto {
+        domain: "local".into(),
+        version: 1,
+    });
+    m.functions.push(FunctionProto {
+        name: "Twice".into(),
+        domain: "local".into(),
+        input: vec!["a".into()],
+        output: vec!["b".into()],
+        node: vec![node("Add", "add", &["a", "a"], &["b"])],
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 17,
+        }],
+        ..Default::default()
+    });
+    let path = dir.join("model.onnx");
+    std::fs::write(&path, m.encode_to_vec()).unwrap();
+    let s = Session::builder()
+        .build_from_file(&path)
+        .expect("model with a local function and external data");
+    let x = Tensor::from_vec(vec![3], vec![1.0f32, -1.0, 0.5]).unwrap();
+    let y = s.run(&[("x", x)]).unwrap();
+    assert_eq!(y[0].1.as_slice::<f32>().unwrap(), &[2.0, -4.0, 3.0]);
+    // External data that points outside the model's folder is refused.
+    let mut bad = m.clone();
+    bad.graph.as_mut().unwrap().initializer[0].external_data[0].value = "../escape.bin".into();
+    std::fs::write(dir.join("bad.onnx"), bad.encode_to_vec()).unwrap();
+    let e = Session::builder()
+        .build_from_file(dir.join("bad.onnx"))
+        .err()
+        .expect("escape must fail");
+    assert!(e.to_string().contains("inside the model's folder"), "{e}");
+}

@@ -364,18 +364,25 @@ impl<'a> Importer<'a> {
                 "Optional" => NodeOp::Seq(SeqOp::Optional),
                 "OptionalHasElement" => NodeOp::Seq(SeqOp::OptionalHasElement),
                 "OptionalGetElement" => NodeOp::Seq(SeqOp::OptionalGetElement),
-                _ => self.kernel_op(&ctx)?,
+                _ => match import_op(&ctx)? {
+                    Some(op) => NodeOp::Kernel(op),
+                    None => return self.inline_spec_function(&ctx),
+                },
             }
         } else {
-            self.kernel_op(&ctx)?
+            match import_op(&ctx)? {
+                Some(op) => NodeOp::Kernel(op),
+                None => return self.inline_spec_function(&ctx),
+            }
         };
         self.add_node(node, op)
     }
 
-    fn kernel_op(&mut self, ctx: &NodeCtx) -> Result<NodeOp> {
-        match import_op(ctx)? {
-            Some(op) => Ok(NodeOp::Kernel(op)),
-            None => Err(ctx.unsupported("no kernel implements this op")),
+    /// No native kernel: inline the op's function body from the ONNX spec, if it has one.
+    fn inline_spec_function(&mut self, ctx: &NodeCtx) -> Result<()> {
+        match spec_function(ctx.domain(), ctx.op_type(), ctx.opset) {
+            Some(f) => self.inline_function(ctx.node, f),
+            None => Err(ctx.unsupported("no kernel implements this op and the spec defines no function body for it")),
         }
     }
 
@@ -548,6 +555,28 @@ impl<'a> Importer<'a> {
     }
 }
 
+/// The ONNX spec's function bodies (scripts/extract_function_bodies.py), decoded once.
+static SPEC_FUNCTIONS: &[u8] = include_bytes!("../../assets/onnx_functions.pb");
+
+fn spec_functions() -> &'static [FunctionProto] {
+    static CELL: std::sync::OnceLock<Vec<FunctionProto>> = std::sync::OnceLock::new();
+    CELL.get_or_init(|| {
+        proto::decode::<ModelProto>(SPEC_FUNCTIONS)
+            .map(|m| m.functions)
+            .unwrap_or_default()
+    })
+}
+
+/// The newest spec function body for `domain::op` whose version is at most `opset`.
+fn spec_function(domain: &str, op: &str, opset: i64) -> Option<&'static FunctionProto> {
+    spec_functions()
+        .iter()
+        .filter(|f| f.name == op && canonical_domain(&f.domain) == domain)
+        .filter_map(|f| f.overload.parse::<i64>().ok().filter(|&v| v <= opset).map(|v| (v, f)))
+        .max_by_key(|(v, _)| *v)
+        .map(|(_, f)| f)
+}
+
 fn node_name(n: &NodeProto) -> String {
     if !n.name.is_empty() {
         n.name.clone()
@@ -555,5 +584,62 @@ fn node_name(n: &NodeProto) -> String {
         format!("{}({o})", n.op_type)
     } else {
         n.op_type.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_function_bodies_are_embedded_and_versioned() {
+        let f = spec_function("ai.onnx", "Softsign", 22).expect("Softsign has a function body");
+        let v: i64 = f.overload.parse().expect("since_version");
+        assert!(v <= 22 && !f.node.is_empty());
+        assert!(
+            spec_function("ai.onnx", "Softsign", 0).is_none(),
+            "no body before the op existed"
+        );
+        assert!(spec_function("ai.onnx", "NoSuchOp", 22).is_none());
+    }
+
+    #[test]
+    fn spec_function_inlines_to_the_same_result_as_the_kernel() {
+        // Import Softsign once natively and once through its spec body; the results agree.
+        let f = spec_function("ai.onnx", "Softsign", 22).expect("body");
+        let node = NodeProto {
+            op_type: "Softsign".into(),
+            input: vec!["x".into()],
+            output: vec!["y".into()],
+            ..Default::default()
+        };
+        let mut imp = Importer {
+            opsets: [("ai.onnx".to_string(), 22)].into(),
+            functions: HashMap::new(),
+            base_dir: None,
+            stack: Vec::new(),
+            counter: 0,
+            depth: 0,
+        };
+        imp.stack.push(Scope {
+            graph: Graph::default(),
+            names: HashMap::new(),
+        });
+        let x = imp
+            .define("x", ValueType::Tensor(TensorType::known(DType::F32, &[4])))
+            .unwrap();
+        imp.scope().graph.inputs.push(x);
+        imp.inline_function(&node, f).expect("inline");
+        let y = imp.resolve("y").expect("y defined");
+        let mut g = imp.stack.pop().unwrap().graph;
+        g.outputs.push(y);
+        assert!(g.nodes.len() > 1, "the body expands to several nodes");
+        let input = Tensor::from_vec(vec![4], vec![-2.0f32, -0.5, 0.0, 3.0]).unwrap();
+        let out = crate::control::eval_graph(&g, &[crate::graph::Value::Tensor(input)], &HashMap::new()).unwrap();
+        let got = out[0].as_tensor().unwrap().to_f32_vec().unwrap();
+        let want: Vec<f32> = [-2.0f32, -0.5, 0.0, 3.0].iter().map(|v| v / (1.0 + v.abs())).collect();
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-6, "{got:?} vs {want:?}");
+        }
     }
 }
