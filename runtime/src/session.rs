@@ -336,6 +336,39 @@ impl Session {
         }
     }
 
+    /// Run node `node` on the host with values from `slots`, storing its outputs there.
+    fn host_step(
+        &self,
+        node: usize,
+        inputs: &[Option<usize>],
+        outputs: &[Option<usize>],
+        slots: &mut [Option<Slot>],
+    ) -> Result<()> {
+        let n = &self.graph.nodes[node];
+        let mut args = Vec::with_capacity(inputs.len());
+        for s in inputs {
+            args.push(match s {
+                None => None,
+                Some(s) => {
+                    let slot = slots[*s]
+                        .as_ref()
+                        .ok_or_else(|| Error::InvalidModel(format!("internal: slot {s} is empty")))?;
+                    Some(self.host_value(slot)?)
+                }
+            });
+        }
+        let cpu = &self.devices[self.cpu];
+        for (o, v) in outputs.iter().zip(run_host_node(n, &self.graph, &args)?) {
+            if let Some(o) = o {
+                slots[*o] = Some(match v {
+                    Value::Tensor(t) => Slot::Dev(cpu.adopt(t).map_err(|e| self.dev_err(self.cpu, e))?),
+                    other => Slot::Host(other),
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn execute(&self, plan: &Plan, inputs: Vec<Value>) -> Result<Vec<Value>> {
         let g = &self.graph;
         let cpu = &self.devices[self.cpu];
@@ -360,22 +393,7 @@ impl Session {
                     .any(|s| matches!(&slots[*s], Some(Slot::Host(v)) if v.as_tensor().is_none())) =>
                 {
                     // A kernel node fed a sequence or optional (e.g. Identity): run on the host.
-                    let n = &g.nodes[*node];
-                    let mut args = Vec::with_capacity(inputs.len());
-                    for s in inputs {
-                        args.push(match s {
-                            None => None,
-                            Some(s) => Some(self.host_value(slots[*s].as_ref().ok_or_else(|| missing(*s))?)?),
-                        });
-                    }
-                    for (o, v) in outputs.iter().zip(run_host_node(n, g, &args)?) {
-                        if let Some(o) = o {
-                            slots[*o] = Some(match v {
-                                Value::Tensor(t) => Slot::Dev(cpu.adopt(t).map_err(|e| self.dev_err(self.cpu, e))?),
-                                other => Slot::Host(other),
-                            });
-                        }
-                    }
+                    self.host_step(*node, inputs, outputs, &mut slots)?;
                 }
                 Step::Kernel {
                     node,
@@ -437,25 +455,7 @@ impl Session {
                     };
                     slots[*dst] = Some(Slot::Dev(moved));
                 }
-                Step::Host { node, inputs, outputs } => {
-                    let n = &g.nodes[*node];
-                    let mut args = Vec::with_capacity(inputs.len());
-                    for s in inputs {
-                        args.push(match s {
-                            None => None,
-                            Some(s) => Some(self.host_value(slots[*s].as_ref().ok_or_else(|| missing(*s))?)?),
-                        });
-                    }
-                    let outs = run_host_node(n, g, &args)?;
-                    for (o, v) in outputs.iter().zip(outs) {
-                        if let Some(o) = o {
-                            slots[*o] = Some(match v {
-                                Value::Tensor(t) => Slot::Dev(cpu.adopt(t).map_err(|e| self.dev_err(self.cpu, e))?),
-                                other => Slot::Host(other),
-                            });
-                        }
-                    }
-                }
+                Step::Host { node, inputs, outputs } => self.host_step(*node, inputs, outputs, &mut slots)?,
             }
             for &s in &plan.frees[i] {
                 slots[s] = None;
