@@ -19,6 +19,20 @@ struct Cli {
     cmd: Cmd,
 }
 
+/// Where and how a model runs (shared by `run` and `bench`).
+#[derive(clap::Args)]
+struct Target {
+    /// cpu, wgpu, wgpu:N, cuda:N, auto, or a comma list (preferred first).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// What to do with nodes the device cannot run: allow, warn or deny.
+    #[arg(long, default_value = "allow")]
+    policy: Policy,
+    /// CPU worker threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// List every device kind with its state and capabilities.
@@ -36,12 +50,8 @@ enum Cmd {
     /// Run a model on inputs from .npy or .pb files.
     Run {
         model: PathBuf,
-        #[arg(long, default_value = "cpu")]
-        device: String,
-        #[arg(long, default_value = "allow")]
-        policy: Policy,
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
+        #[command(flatten)]
+        target: Target,
         /// NAME=FILE (.npy or ONNX TensorProto .pb), repeatable.
         #[arg(long = "input", value_name = "NAME=FILE")]
         inputs: Vec<String>,
@@ -56,12 +66,8 @@ enum Cmd {
     /// Measure latency (min / median / p90).
     Bench {
         model: PathBuf,
-        #[arg(long, default_value = "cpu")]
-        device: String,
-        #[arg(long, default_value = "allow")]
-        policy: Policy,
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
+        #[command(flatten)]
+        target: Target,
         #[arg(long = "input", value_name = "NAME=FILE")]
         inputs: Vec<String>,
         /// NAME=1x3x224x224: random input of this shape.
@@ -85,34 +91,21 @@ fn main() -> ExitCode {
         Cmd::Inspect { model, json } => inspect(&model, json),
         Cmd::Run {
             model,
-            device,
-            policy,
-            threads,
+            target,
             inputs,
             output_dir,
             output_format,
             plan,
-        } => run(
-            &model,
-            &device,
-            policy,
-            threads,
-            &inputs,
-            output_dir.as_deref(),
-            &output_format,
-            plan,
-        ),
+        } => run(&model, &target, &inputs, output_dir.as_deref(), &output_format, plan),
         Cmd::Bench {
             model,
-            device,
-            policy,
-            threads,
+            target,
             inputs,
             shapes,
             warmup,
             iters,
             json,
-        } => bench(&model, &device, policy, threads, &inputs, &shapes, warmup, iters, json),
+        } => bench(&model, &target, &inputs, &shapes, warmup, iters, json),
         Cmd::Demo => demo(),
     };
     match r {
@@ -284,11 +277,11 @@ fn read_input(spec: &str, session: &Session) -> Result<(String, Value)> {
     Ok((name.to_string(), v))
 }
 
-fn open_session(model: &Path, device: &str, policy: Policy, threads: usize) -> Result<Session> {
+fn open_session(model: &Path, t: &Target) -> Result<Session> {
     Session::builder()
-        .devices(device)
-        .policy(policy)
-        .threads(threads)
+        .devices(&t.device)
+        .policy(t.policy)
+        .threads(t.threads)
         .build_from_file(model)
 }
 
@@ -304,18 +297,16 @@ fn sanitize(name: &str) -> String {
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
 fn run(
     model: &Path,
-    device: &str,
-    policy: Policy,
-    threads: usize,
+    target: &Target,
     inputs: &[String],
     out_dir: Option<&Path>,
     fmt: &str,
     show_plan: bool,
 ) -> Result<()> {
-    let session = open_session(model, device, policy, threads)?;
+    let session = open_session(model, target)?;
+    let device = target.device.as_str();
     let vals = inputs
         .iter()
         .map(|s| read_input(s, &session))
@@ -390,12 +381,9 @@ fn random_tensor(dtype: DType, shape: Vec<usize>, seed: u64) -> Result<Tensor> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn bench(
     model: &Path,
-    device: &str,
-    policy: Policy,
-    threads: usize,
+    target: &Target,
     inputs: &[String],
     shapes: &[String],
     warmup: usize,
@@ -403,7 +391,8 @@ fn bench(
     json: bool,
 ) -> Result<()> {
     let t_build = Instant::now();
-    let session = open_session(model, device, policy, threads)?;
+    let session = open_session(model, target)?;
+    let device = target.device.as_str();
     let build_ms = t_build.elapsed().as_secs_f64() * 1e3;
     let mut vals = inputs
         .iter()

@@ -80,14 +80,7 @@ fn conv_shape(op: &str, window: &Window, group: usize, xs: &[usize], ws: &[usize
         ));
     }
     let kernel = &ws[2..];
-    if let Some(k) = &window.kernel_shape {
-        if k.as_slice() != kernel {
-            return Err(KernelError::invalid(
-                op,
-                format!("kernel_shape {k:?} differs from W's spatial shape {kernel:?}"),
-            ));
-        }
-    }
+    check_kernel_shape(op, window.kernel_shape.as_deref(), kernel)?;
     let geom = window.resolve(op, &xs[2..], kernel, false)?;
     Ok(forward::ConvShape { n, c, m, group, geom })
 }
@@ -198,14 +191,7 @@ fn transpose_setup(
         ));
     }
     let kernel = &ws[2..];
-    if let Some(k) = &window.kernel_shape {
-        if k.as_slice() != kernel {
-            return Err(KernelError::invalid(
-                OP,
-                format!("kernel_shape {k:?} differs from W's spatial shape {kernel:?}"),
-            ));
-        }
-    }
+    check_kernel_shape(OP, window.kernel_shape.as_deref(), kernel)?;
     let g = transpose::transpose_geom(OP, window, &xs[2..], kernel, op_pad, os)?;
     Ok((xs[0], xs[1], ws[1] * group, g))
 }
@@ -593,3 +579,14 @@ impl OpImpl for ConvOp {
 
 #[cfg(test)]
 mod tests;
+
+/// Fail when an explicit `kernel_shape` attribute disagrees with W's spatial dims.
+fn check_kernel_shape(op: &str, declared: Option<&[usize]>, kernel: &[usize]) -> Result<()> {
+    match declared {
+        Some(k) if k != kernel => Err(KernelError::invalid(
+            op,
+            format!("kernel_shape {k:?} differs from W's spatial shape {kernel:?}"),
+        )),
+        _ => Ok(()),
+    }
+}

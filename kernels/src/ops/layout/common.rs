@@ -36,25 +36,11 @@ impl AnyElem for String {
     }
 }
 
-/// Call `$f::<T>(args…)` with `T` chosen by a runtime dtype, over every dtype including strings.
+/// Call `$f::<T>(args…)` with `T` chosen by a runtime dtype, over every dtype including
+/// strings (`T = String`): [`crate::dispatch_dtype!`] with the string case filled in.
 macro_rules! any_dtype {
     ($dt:expr, $f:ident ( $($arg:expr),* )) => {
-        match $dt {
-            $crate::DType::F32 => $f::<f32>($($arg),*),
-            $crate::DType::F16 => $f::<$crate::half::f16>($($arg),*),
-            $crate::DType::BF16 => $f::<$crate::half::bf16>($($arg),*),
-            $crate::DType::F64 => $f::<f64>($($arg),*),
-            $crate::DType::I8 => $f::<i8>($($arg),*),
-            $crate::DType::U8 => $f::<u8>($($arg),*),
-            $crate::DType::I16 => $f::<i16>($($arg),*),
-            $crate::DType::U16 => $f::<u16>($($arg),*),
-            $crate::DType::I32 => $f::<i32>($($arg),*),
-            $crate::DType::U32 => $f::<u32>($($arg),*),
-            $crate::DType::I64 => $f::<i64>($($arg),*),
-            $crate::DType::U64 => $f::<u64>($($arg),*),
-            $crate::DType::Bool => $f::<bool>($($arg),*),
-            $crate::DType::Str => $f::<String>($($arg),*),
-        }
+        $crate::dispatch_dtype!($dt, $f($($arg),*), str => $f::<String>($($arg),*))
     };
 }
 pub(crate) use any_dtype;
