@@ -1,9 +1,12 @@
 //! `suanli-backends`: the [`Device`] trait and its implementations. A backend sees kernel specs
 //! and device tensors, never the graph.
 
+pub mod conformance;
 pub mod cpu;
 pub mod device;
 pub mod registry;
+#[cfg(feature = "wgpu")]
+pub mod wgpu;
 
 pub use cpu::CpuDevice;
 pub use device::{Device, DeviceError, DeviceInfo, DeviceTensor, Kernel, Support};

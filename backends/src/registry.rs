@@ -32,11 +32,7 @@ pub fn enumerate() -> Vec<DeviceEntry> {
         }),
         Err(e) => out.push(absent("cpu", "cpu", &e.to_string())),
     }
-    out.push(absent(
-        "wgpu",
-        "wgpu",
-        "this build has no wgpu backend yet (the `wgpu` cargo feature is not implemented)",
-    ));
+    wgpu_entries(&mut out);
     out.push(absent(
         "cuda:0",
         "cuda",
@@ -45,6 +41,34 @@ pub fn enumerate() -> Vec<DeviceEntry> {
     out.push(absent("ascend:0", "ascend", "no Ascend NPU port in this build"));
     out.push(absent("mlu:0", "mlu", "no Cambricon MLU port in this build"));
     out
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_entries(out: &mut Vec<DeviceEntry>) {
+    match crate::wgpu::enumerate_adapters() {
+        Ok(list) => {
+            for (i, a) in list.iter().enumerate() {
+                let name = if i == 0 { "wgpu".to_string() } else { format!("wgpu:{i}") };
+                // Opening gives the limits and features; a failure is the reason it is absent.
+                match crate::wgpu::WgpuDevice::open(i) {
+                    Ok(d) => out.push(DeviceEntry {
+                        name,
+                        kind: "wgpu".into(),
+                        available: true,
+                        reason: d.info().description.clone(),
+                        info: Some(d.info().clone()),
+                    }),
+                    Err(e) => out.push(absent(&name, "wgpu", &format!("{} ({}): {e}", a.name, a.backend))),
+                }
+            }
+        }
+        Err(reason) => out.push(absent("wgpu", "wgpu", &reason)),
+    }
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_entries(out: &mut Vec<DeviceEntry>) {
+    out.push(absent("wgpu", "wgpu", "this build has no wgpu backend (built without the `wgpu` cargo feature)"));
 }
 
 fn absent(name: &str, kind: &str, reason: &str) -> DeviceEntry {
@@ -70,7 +94,20 @@ pub fn open(name: &str, opts: &OpenOptions) -> Result<Arc<dyn Device>> {
     let kind = name.split(':').next().unwrap_or(name);
     match kind {
         "cpu" => Ok(Arc::new(CpuDevice::new(opts.threads)?)),
-        "wgpu" | "cuda" | "ascend" | "mlu" => {
+        #[cfg(feature = "wgpu")]
+        "wgpu" => {
+            let index = match name.split_once(':') {
+                None => 0,
+                Some((_, n)) => n.parse().map_err(|_| DeviceError::UnknownDevice(name.to_string()))?,
+            };
+            Ok(Arc::new(crate::wgpu::WgpuDevice::open(index)?))
+        }
+        #[cfg(not(feature = "wgpu"))]
+        "wgpu" => Err(DeviceError::Absent {
+            device: name.to_string(),
+            reason: "this build has no wgpu backend (built without the `wgpu` cargo feature)".into(),
+        }),
+        "cuda" | "ascend" | "mlu" => {
             let reason = enumerate()
                 .into_iter()
                 .find(|e| e.kind == kind)
