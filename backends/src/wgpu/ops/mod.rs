@@ -5,7 +5,14 @@
 //! at `compile`) and, at each launch, allocates outputs and records dispatches through
 //! [`LaunchCx`] — it never touches wgpu itself, so every family is plain data + WGSL text.
 
+pub mod conv;
 pub mod elementwise;
+pub mod image;
+pub mod layout;
+pub mod linalg;
+pub mod norm;
+pub mod pool;
+pub mod reduce;
 
 use super::launch::LaunchCx;
 use super::memory::{unsupported_dtype, Caps, Repr};
@@ -75,6 +82,13 @@ pub fn lower(spec: &KernelSpec, target: &Target) -> Result<Box<dyn WgslOp>, Stri
     }
     match &spec.op {
         Op::Elementwise(op) => elementwise::lower(op, spec, target),
+        Op::Layout(op) => layout::lower(op, spec, target),
+        Op::Reduce(op) => reduce::lower(op, spec, target),
+        Op::Norm(op) => norm::lower(op, spec, target),
+        Op::Linalg(op) => linalg::lower(op, spec, target),
+        Op::Conv(op) => conv::lower(op, spec, target),
+        Op::Pool(op) => pool::lower(op, spec, target),
+        Op::Image(op) => image::lower(op, spec, target),
         other => Err(format!("no WGSL kernel for {} yet", other.name())),
     }
 }
