@@ -67,7 +67,11 @@ fn conformance_on_every_device() {
         for u in &unsupported {
             println!("  unsupported {u}");
         }
-        assert!(fails.is_empty(), "{dev_name} disagrees with the CPU:\n{}", fails.join("\n"));
+        assert!(
+            fails.is_empty(),
+            "{dev_name} disagrees with the CPU:\n{}",
+            fails.join("\n")
+        );
         let key = format!("conformance.{}", dev_name.replace(':', "_"));
         if let Some(floor) = common::floor(&key) {
             assert!(pass >= floor, "{key}: {pass} cases pass, below the floor of {floor}");

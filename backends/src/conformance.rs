@@ -22,7 +22,13 @@ pub fn spec_for(op: &Op, inputs: &[Option<Tensor>]) -> Result<KernelSpec, String
         .iter()
         .map(|t| t.as_ref().map(|t| TensorType::known(t.dtype(), t.shape())))
         .collect();
-    let infer: Vec<InferInput> = types.iter().map(|t| InferInput { ty: t.as_ref(), value: None }).collect();
+    let infer: Vec<InferInput> = types
+        .iter()
+        .map(|t| InferInput {
+            ty: t.as_ref(),
+            value: None,
+        })
+        .collect();
     let outputs = op.infer(&infer).map_err(|e| format!("inference failed: {e}"))?;
     Ok(KernelSpec {
         op: op.clone(),

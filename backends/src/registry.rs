@@ -48,7 +48,11 @@ fn wgpu_entries(out: &mut Vec<DeviceEntry>) {
     match crate::wgpu::enumerate_adapters() {
         Ok(list) => {
             for (i, a) in list.iter().enumerate() {
-                let name = if i == 0 { "wgpu".to_string() } else { format!("wgpu:{i}") };
+                let name = if i == 0 {
+                    "wgpu".to_string()
+                } else {
+                    format!("wgpu:{i}")
+                };
                 // Opening gives the limits and features; a failure is the reason it is absent.
                 match crate::wgpu::WgpuDevice::open(i) {
                     Ok(d) => out.push(DeviceEntry {
@@ -68,7 +72,11 @@ fn wgpu_entries(out: &mut Vec<DeviceEntry>) {
 
 #[cfg(not(feature = "wgpu"))]
 fn wgpu_entries(out: &mut Vec<DeviceEntry>) {
-    out.push(absent("wgpu", "wgpu", "this build has no wgpu backend (built without the `wgpu` cargo feature)"));
+    out.push(absent(
+        "wgpu",
+        "wgpu",
+        "this build has no wgpu backend (built without the `wgpu` cargo feature)",
+    ));
 }
 
 fn absent(name: &str, kind: &str, reason: &str) -> DeviceEntry {

@@ -3,6 +3,7 @@
 //! CPU kernels that are the reference every device is checked against.
 
 pub mod cast;
+pub mod codegen;
 pub mod compare;
 pub mod dtype;
 pub mod error;

@@ -94,7 +94,13 @@ impl<'a> LaunchCx<'a> {
             .iter()
             .map(|t| t.map(|t| TensorType::known(t.dtype, &t.shape)))
             .collect();
-        let first: Vec<InferInput> = types.iter().map(|t| InferInput { ty: t.as_ref(), value: None }).collect();
+        let first: Vec<InferInput> = types
+            .iter()
+            .map(|t| InferInput {
+                ty: t.as_ref(),
+                value: None,
+            })
+            .collect();
         let out = op.infer(&first).map_err(DeviceError::Kernel)?;
         if let Some(done) = concrete(&out) {
             return Ok(done);

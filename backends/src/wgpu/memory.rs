@@ -203,7 +203,12 @@ impl Pool {
 
     /// A buffer of exactly `bytes` bytes: reused when one is parked, created otherwise.
     pub fn take(&self, device: &wgpu::Device, bytes: u64) -> Result<wgpu::Buffer> {
-        if let Some(b) = self.free.lock().ok().and_then(|mut f| f.get_mut(&bytes).and_then(|v| v.pop())) {
+        if let Some(b) = self
+            .free
+            .lock()
+            .ok()
+            .and_then(|mut f| f.get_mut(&bytes).and_then(|v| v.pop()))
+        {
             if let Ok(mut p) = self.parked.lock() {
                 *p -= bytes;
             }

@@ -76,9 +76,11 @@ fn summary(i: &wgpu::AdapterInfo) -> AdapterSummary {
 pub fn enumerate_adapters() -> std::result::Result<Vec<AdapterSummary>, String> {
     let list = adapters();
     if list.is_empty() {
-        return Err("wgpu found no Vulkan, Metal or DX12 adapter (on Linux without a GPU, install \
+        return Err(
+            "wgpu found no Vulkan, Metal or DX12 adapter (on Linux without a GPU, install \
                     mesa-vulkan-drivers for the lavapipe software driver)"
-            .into());
+                .into(),
+        );
     }
     Ok(list.iter().map(|a| summary(&a.get_info())).collect())
 }
@@ -128,7 +130,11 @@ pub struct WgpuDevice {
 impl WgpuDevice {
     /// Open adapter `index` (in [`enumerate_adapters`] order) as device `wgpu` / `wgpu:N`.
     pub fn open(index: usize) -> Result<WgpuDevice> {
-        let name = if index == 0 { "wgpu".to_string() } else { format!("wgpu:{index}") };
+        let name = if index == 0 {
+            "wgpu".to_string()
+        } else {
+            format!("wgpu:{index}")
+        };
         let absent = |reason: String| DeviceError::Absent {
             device: name.clone(),
             reason,
@@ -182,18 +188,37 @@ impl WgpuDevice {
             format!("type={}", s.device_type),
             format!("driver={}", s.driver),
         ];
-        for (f, on) in [("shader-f16", caps.f16), ("shader-f64", caps.f64), ("shader-int64", caps.int64)] {
+        for (f, on) in [
+            ("shader-f16", caps.f16),
+            ("shader-f64", caps.f64),
+            ("shader-int64", caps.int64),
+        ] {
             if on {
                 capabilities.push(f.into());
             }
         }
         capabilities.extend([
-            format!("max_storage_buffer_binding_size={}", limits.max_storage_buffer_binding_size),
+            format!(
+                "max_storage_buffer_binding_size={}",
+                limits.max_storage_buffer_binding_size
+            ),
             format!("max_buffer_size={}", limits.max_buffer_size),
-            format!("max_storage_buffers_per_shader_stage={}", limits.max_storage_buffers_per_shader_stage),
-            format!("max_compute_workgroups_per_dimension={}", limits.max_compute_workgroups_per_dimension),
-            format!("max_compute_invocations_per_workgroup={}", limits.max_compute_invocations_per_workgroup),
-            format!("max_compute_workgroup_storage_size={}", limits.max_compute_workgroup_storage_size),
+            format!(
+                "max_storage_buffers_per_shader_stage={}",
+                limits.max_storage_buffers_per_shader_stage
+            ),
+            format!(
+                "max_compute_workgroups_per_dimension={}",
+                limits.max_compute_workgroups_per_dimension
+            ),
+            format!(
+                "max_compute_invocations_per_workgroup={}",
+                limits.max_compute_invocations_per_workgroup
+            ),
+            format!(
+                "max_compute_workgroup_storage_size={}",
+                limits.max_compute_workgroup_storage_size
+            ),
         ]);
         let info = DeviceInfo {
             name: name.clone(),
@@ -249,9 +274,11 @@ impl WgpuDevice {
                 owner: t.device.to_string(),
             });
         }
-        t.storage.downcast_ref::<Storage>().ok_or_else(|| DeviceError::ForeignTensor {
-            owner: t.device.to_string(),
-        })
+        t.storage
+            .downcast_ref::<Storage>()
+            .ok_or_else(|| DeviceError::ForeignTensor {
+                owner: t.device.to_string(),
+            })
     }
 
     pub(crate) fn storage_arc(&self, t: &DeviceTensor) -> Result<Arc<Storage>> {
@@ -343,7 +370,10 @@ impl WgpuDevice {
         };
         let idx = {
             let mut p = Self::lock(&self.pending)?;
-            let mut enc = p.encoder.take().unwrap_or_else(|| self.device.create_command_encoder(&Default::default()));
+            let mut enc = p
+                .encoder
+                .take()
+                .unwrap_or_else(|| self.device.create_command_encoder(&Default::default()));
             enc.copy_buffer_to_buffer(s.buffer(), 0, &rb, 0, bytes);
             p.encoder = Some(enc);
             self.flush_locked(&mut p)?
@@ -410,7 +440,10 @@ impl WgpuDevice {
             cache: None,
         });
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(DeviceError::Driver(format!("WGSL shader {} does not compile: {e}", shader.name)));
+            return Err(DeviceError::Driver(format!(
+                "WGSL shader {} does not compile: {e}",
+                shader.name
+            )));
         }
         let layout = pipeline.get_bind_group_layout(0);
         let c = Arc::new(Compiled { pipeline, layout });
@@ -444,7 +477,11 @@ impl Device for WgpuDevice {
             kernel: spec.describe(),
             reason,
         })?;
-        let pipelines = op.shaders().iter().map(|s| self.pipeline(s)).collect::<Result<Vec<_>>>()?;
+        let pipelines = op
+            .shaders()
+            .iter()
+            .map(|s| self.pipeline(s))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Arc::new(WgpuKernel {
             spec: spec.clone(),
             op,
@@ -520,7 +557,10 @@ impl Device for WgpuDevice {
             groups.push((c.clone(), group, d.grid));
         }
         let mut p = Self::lock(&self.pending)?;
-        let mut enc = p.encoder.take().unwrap_or_else(|| self.device.create_command_encoder(&Default::default()));
+        let mut enc = p
+            .encoder
+            .take()
+            .unwrap_or_else(|| self.device.create_command_encoder(&Default::default()));
         {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some(k.spec.op.name()),

@@ -1,55 +1,78 @@
-//! Elementwise kernels: rendered from the shared elementwise program.
-use super::{shader, Shader, Target, WgslOp};
-use crate::device::Result;
-use crate::wgpu::launch::{Buf, LaunchCx};
-use crate::wgpu::memory::Repr;
-use suanli_kernels::ops::elementwise::{ElementwiseOp, UnaryOp};
-use suanli_kernels::KernelSpec;
+//! Elementwise kernels: the op becomes a one-instruction elementwise program, rendered to WGSL
+//! by the kernels crate's codegen (the same path fused chains take).
 
-struct Probe;
-impl WgslOp for Probe {
+use super::{Shader, Target, WgslOp};
+use crate::device::{DeviceError, Result};
+use crate::wgpu::launch::{Buf, LaunchCx};
+use suanli_kernels::codegen::{wgsl, ElementwiseProgram};
+use suanli_kernels::ops::ElementwiseOp;
+use suanli_kernels::shape::broadcast_shapes;
+use suanli_kernels::{KernelError, KernelSpec};
+
+/// A rendered elementwise program and which spec inputs feed it.
+struct Program {
+    name: &'static str,
+    prog: ElementwiseProgram,
+    /// Spec input index of each program input.
+    feeds: Vec<usize>,
+    source: String,
+}
+
+impl WgslOp for Program {
     fn shaders(&self) -> Vec<Shader> {
-        vec![shader(
-            "relu",
-            &[("T", Repr::F32)],
-            "@group(0) @binding(0) var<storage, read> P: array<u32>;
-@group(0) @binding(1) var<storage, read> X: array<T>;
-@group(0) @binding(2) var<storage, read_write> Y: array<T>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= P[0]) { return; }
-    Y[i] = max(X[i], T(0));
-}",
-        )]
+        vec![Shader {
+            name: format!("elementwise_{}", self.name),
+            source: self.source.clone(),
+        }]
     }
+
     fn launch(&self, cx: &mut LaunchCx) -> Result<()> {
-        let shape = cx.shape(0)?.to_vec();
-        let n: usize = shape.iter().product();
-        let dt = cx.dtype(0)?;
-        let out = cx.output(dt, shape)?;
-        cx.dispatch_1d(0, vec![n as u32], &[Buf::In(0), out], n);
+        let shapes: Vec<Vec<usize>> = self
+            .feeds
+            .iter()
+            .map(|&i| cx.shape(i).map(|s| s.to_vec()))
+            .collect::<Result<_>>()?;
+        let refs: Vec<&[usize]> = shapes.iter().map(|s| s.as_slice()).collect();
+        let out = broadcast_shapes(self.name, &refs).map_err(DeviceError::Kernel)?;
+        if out.len() > 8 && refs.iter().any(|s| *s != out.as_slice()) {
+            return Err(DeviceError::Kernel(KernelError::unsupported(
+                self.name,
+                "broadcasting beyond rank 8",
+            )));
+        }
+        let n: usize = out.iter().product();
+        let mut bufs: Vec<Buf> = self.feeds.iter().map(|&i| Buf::In(i)).collect();
+        for dt in self.prog.output_dtypes() {
+            bufs.push(cx.output(dt, out.clone())?);
+        }
+        cx.dispatch_1d(0, wgsl::params(&out, &refs), &bufs, n);
         Ok(())
     }
 }
 
 /// Lower an elementwise spec.
-pub fn lower(op: &ElementwiseOp, spec: &KernelSpec, _t: &Target) -> Result<Box<dyn WgslOp>, String> {
-    match op {
-        ElementwiseOp::Unary(UnaryOp::Relu) if spec.outputs[0].dtype == suanli_kernels::DType::F32 => Ok(Box::new(Probe)),
-        _ => Err("todo".into()),
+pub fn lower(op: &ElementwiseOp, spec: &KernelSpec, t: &Target) -> Result<Box<dyn WgslOp>, String> {
+    let out = spec.outputs.first().ok_or("the spec has no output")?.dtype;
+    let inputs: Vec<_> = spec.inputs.iter().map(|t| t.as_ref().map(|t| t.dtype)).collect();
+    let feeds: Vec<usize> = (0..inputs.len()).filter(|&i| inputs[i].is_some()).collect();
+    let bindings = 1 + feeds.len() + 1;
+    if bindings as u32 > t.max_storage_buffers {
+        return Err(format!(
+            "{} inputs need {bindings} storage bindings; the adapter allows {}",
+            feeds.len(),
+            t.max_storage_buffers
+        ));
     }
+    let prog = ElementwiseProgram::single(op, &inputs, out);
+    let name = suanli_kernels::OpImpl::name(op);
+    let source = wgsl::render(&prog)?;
+    Ok(Box::new(Program {
+        name,
+        prog,
+        feeds,
+        source,
+    }))
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::wgpu::tests::{check, rnd};
-    use suanli_kernels::ops::elementwise::{ElementwiseOp, UnaryOp};
-    use suanli_kernels::{DType, Op};
-
-    #[test]
-    fn relu_probe() {
-        check(Op::Elementwise(ElementwiseOp::Unary(UnaryOp::Relu)), vec![rnd(DType::F32, &[3, 1000], 1)]);
-        check(Op::Elementwise(ElementwiseOp::Unary(UnaryOp::Relu)), vec![rnd(DType::F32, &[70000, 300], 1)]);
-    }
-}
+mod tests;
