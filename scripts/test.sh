@@ -5,6 +5,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The wgpu device is tested for real on Mesa's lavapipe (a Vulkan driver on the CPU) when no
+# GPU driver is present. Installing needs root; without it the wgpu tests print SKIPPED.
+if ! ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing mesa-vulkan-drivers (lavapipe) for the wgpu tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers >/dev/null
+  else
+    echo "note: no Vulkan driver found and cannot install mesa-vulkan-drivers: wgpu tests will be SKIPPED"
+  fi
+fi
+# Mesa's window-system probes complain without a runtime dir; compute needs none.
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+
 if ! python3 -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
   echo "installing python packages: onnx==1.22.0 onnxruntime numpy"
   python3 -m pip install --quiet --disable-pip-version-check "onnx==1.22.0" onnxruntime numpy

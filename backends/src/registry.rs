@@ -54,7 +54,7 @@ fn wgpu_entries(out: &mut Vec<DeviceEntry>) {
                     format!("wgpu:{i}")
                 };
                 // Opening gives the limits and features; a failure is the reason it is absent.
-                match crate::wgpu::WgpuDevice::open(i) {
+                match shared_wgpu(i) {
                     Ok(d) => out.push(DeviceEntry {
                         name,
                         kind: "wgpu".into(),
@@ -68,6 +68,25 @@ fn wgpu_entries(out: &mut Vec<DeviceEntry>) {
         }
         Err(reason) => out.push(absent("wgpu", "wgpu", &reason)),
     }
+}
+
+/// wgpu adapters are opened once per process and shared by every session (opening a device is
+/// slow, and sessions on one GPU share its buffer pool and compiled pipelines).
+#[cfg(feature = "wgpu")]
+fn shared_wgpu(index: usize) -> Result<Arc<dyn Device>> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static OPEN: OnceLock<Mutex<HashMap<usize, Arc<crate::wgpu::WgpuDevice>>>> = OnceLock::new();
+    let map = OPEN.get_or_init(Default::default);
+    let mut map = map
+        .lock()
+        .map_err(|_| DeviceError::Driver("wgpu device table poisoned by an earlier panic".into()))?;
+    if let Some(d) = map.get(&index) {
+        return Ok(d.clone());
+    }
+    let d = Arc::new(crate::wgpu::WgpuDevice::open(index)?);
+    map.insert(index, d.clone());
+    Ok(d)
 }
 
 #[cfg(not(feature = "wgpu"))]
@@ -108,7 +127,7 @@ pub fn open(name: &str, opts: &OpenOptions) -> Result<Arc<dyn Device>> {
                 None => 0,
                 Some((_, n)) => n.parse().map_err(|_| DeviceError::UnknownDevice(name.to_string()))?,
             };
-            Ok(Arc::new(crate::wgpu::WgpuDevice::open(index)?))
+            shared_wgpu(index)
         }
         #[cfg(not(feature = "wgpu"))]
         "wgpu" => Err(DeviceError::Absent {

@@ -72,6 +72,16 @@ pub fn place_kernel(
         };
     };
     let support: Vec<Support> = devices.iter().map(|d| d.supports(spec)).collect();
+    // The device the user named first runs every node it supports (as an ONNX Runtime
+    // execution-provider list does): predictable, and it keeps values on that device. The
+    // cost model chooses among the others for the nodes it cannot run.
+    if support[0].is_native() {
+        return Decision {
+            device: 0,
+            reason: format!("{}: native (preferred device)", devices[0].info().name),
+            fallback: false,
+        };
+    }
     let total_in: u64 = input_homes.iter().sum();
     let mut best: Option<(usize, f64)> = None;
     for (d, s) in support.iter().enumerate() {
@@ -84,8 +94,6 @@ pub fn place_kernel(
             bytes,
             total_in - input_homes.get(d).copied().unwrap_or(0),
         );
-        // The preferred device wins ties and near-ties (within 10%) to keep regions contiguous.
-        let c = if d == 0 { c * 0.9 } else { c };
         if best.is_none_or(|(_, bc)| c < bc) {
             best = Some((d, c));
         }

@@ -80,8 +80,15 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Run the embedded demo model on every available device.
-    Demo,
+    /// Run the embedded demo model on every available device (or only on `--device`).
+    Demo {
+        /// Run only on this device (checked against the CPU).
+        #[arg(long)]
+        device: Option<String>,
+        /// What to do with nodes the device cannot run: allow, warn or deny.
+        #[arg(long, default_value = "allow")]
+        policy: Policy,
+    },
 }
 
 fn main() -> ExitCode {
@@ -106,7 +113,7 @@ fn main() -> ExitCode {
             iters,
             json,
         } => bench(&model, &target, &inputs, &shapes, warmup, iters, json),
-        Cmd::Demo => demo(),
+        Cmd::Demo { device, policy } => demo(device.as_deref(), policy),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
@@ -474,7 +481,7 @@ fn bench(
     Ok(())
 }
 
-fn demo() -> Result<()> {
+fn demo(only: Option<&str>, policy: Policy) -> Result<()> {
     let image = random_tensor(DType::F32, vec![1, 3, 32, 32], 7)?;
     println!("suanli demo: a small CNN (conv-relu-pool-conv-relu-gap-gemm-softmax) on a 1x3x32x32 image");
     let cpu = Session::builder().devices("cpu").build_from_bytes(DEMO_MODEL)?;
@@ -489,12 +496,23 @@ fn demo() -> Result<()> {
         "cpu result: class {best} with probability {p:.4} (sum {:.4})",
         v.iter().sum::<f32>()
     );
-    for e in suanli_backends::enumerate() {
-        if !e.available {
-            println!("{:<8} skipped: {}", e.name, e.reason);
-            continue;
-        }
-        let s = Session::builder().devices(&e.name).build_from_bytes(DEMO_MODEL)?;
+    let names: Vec<String> = match only {
+        Some(d) => vec![d.to_string()],
+        None => suanli_backends::enumerate()
+            .into_iter()
+            .filter_map(|e| {
+                if !e.available {
+                    println!("{:<8} skipped: {}", e.name, e.reason);
+                }
+                e.available.then_some(e.name)
+            })
+            .collect(),
+    };
+    for name in names {
+        let s = Session::builder()
+            .devices(&name)
+            .policy(policy)
+            .build_from_bytes(DEMO_MODEL)?;
         let out = s.run(&[("image", image.clone())])?;
         let agree = suanli::compare::check_tensor(&out[0].1, probs, 1e-3, 1e-5);
         let diff = suanli::compare::max_abs_diff(&out[0].1, probs).unwrap_or(f64::NAN);
@@ -507,13 +525,21 @@ fn demo() -> Result<()> {
         times.sort_by(|a, b| a.total_cmp(b));
         println!(
             "{:<8} agrees with cpu: {} (max |diff| {diff:.2e}); median latency {:.3} ms over {} runs",
-            e.name,
+            name,
             if agree.is_ok() { "yes" } else { "NO" },
             times[times.len() / 2],
             times.len()
         );
+        if let Ok(plan) = s.default_plan() {
+            let share: Vec<String> = plan
+                .flops_share()
+                .iter()
+                .map(|(d, f)| format!("{d} {:.1}%", f * 100.0))
+                .collect();
+            println!("{:<8} FLOPs placed: {}", "", share.join(", "));
+        }
         if let Err(m) = agree {
-            return Err(Error::Usage(format!("device {} disagrees with the CPU: {m}", e.name)));
+            return Err(Error::Usage(format!("device {name} disagrees with the CPU: {m}")));
         }
     }
     Ok(())
