@@ -144,7 +144,7 @@ fn kind_wgsl(kind: AxisKind) -> String {
     let pre2 = match kind {
         AxisKind::Reduce(K::LogSumExp) => {
             phases = 2;
-            "return exp(A(x) - lse_shift(s1));"
+            "return exp_a(A(x) - lse_shift(s1));"
         }
         AxisKind::Mvn => {
             phases = 2;
@@ -155,8 +155,8 @@ fn kind_wgsl(kind: AxisKind) -> String {
     let post = match kind {
         AxisKind::Reduce(K::Mean) => "O(s1 / A(P[1]))",
         AxisKind::Reduce(K::L2) => "O(sqrt(s1))",
-        AxisKind::Reduce(K::LogSum) => "O(log(s1))",
-        AxisKind::Reduce(K::LogSumExp) => "O(log(s2) + lse_shift(s1))",
+        AxisKind::Reduce(K::LogSum) => "O(log_a(s1))",
+        AxisKind::Reduce(K::LogSumExp) => "O(log_a(s2) + lse_shift(s1))",
         _ => "O(s1)",
     };
     let finish = if kind == AxisKind::Mvn {
@@ -200,7 +200,13 @@ pub(crate) fn axis_shaders(kind: AxisKind, t: Repr, a: Repr, o: Repr) -> Vec<Sha
     } else {
         "return abs(v);"
     };
-    let common = format!("fn abs_a(v: A) -> A {{ {abs} }}\n{}{AXES_WGSL}", kind_wgsl(kind));
+    // Vulkan has no f64 exp/log: f64 accumulations take them in f32 (relative error ~1e-7).
+    let tr = match a {
+        Repr::F64 => "fn exp_a(v: A) -> A { return A(exp(f32(v))); }\nfn log_a(v: A) -> A { return A(log(f32(v))); }\n",
+        Repr::F32 | Repr::F16 => "fn exp_a(v: A) -> A { return exp(v); }\nfn log_a(v: A) -> A { return log(v); }\n",
+        _ => "",
+    };
+    let common = format!("fn abs_a(v: A) -> A {{ {abs} }}\n{tr}{}{AXES_WGSL}", kind_wgsl(kind));
     let (wg, th) = match kind {
         AxisKind::Arg(..) => (ARG_WG, ARG_TH),
         _ => (MAIN_WG, MAIN_TH),
@@ -450,8 +456,7 @@ pub fn lower(op: &ReduceOp, spec: &KernelSpec, target: &Target) -> Result<Box<dy
                 K::Max | K::Min => dt.is_numeric() || dt == DType::Bool,
                 _ if dt == DType::Bool || narrow_int => false,
                 K::Sum | K::Mean | K::Prod | K::L1 | K::SumSquare => dt.is_numeric(),
-                K::L2 => dt.is_float(),
-                K::LogSum | K::LogSumExp => matches!(dt, DType::F32 | DType::F16),
+                K::L2 | K::LogSum | K::LogSumExp => dt.is_float(),
             };
             if !ok {
                 return Err(format!("{name} on {dt} has no WGSL kernel"));
@@ -488,9 +493,10 @@ pub fn lower(op: &ReduceOp, spec: &KernelSpec, target: &Target) -> Result<Box<dy
                 SoftmaxKind::LogSoftmax => 1,
                 SoftmaxKind::Hardmax => 2,
             };
+            // f64 rows are computed in f32 (Vulkan has no f64 exp/log).
             let ok = match kind {
-                SoftmaxKind::Hardmax => dt.is_numeric() && dt != DType::F64,
-                _ => matches!(dt, DType::F32 | DType::F16),
+                SoftmaxKind::Hardmax => dt.is_numeric(),
+                _ => dt.is_float(),
             };
             if !ok {
                 return Err(format!("{name} on {dt} has no WGSL kernel"));

@@ -125,6 +125,14 @@ fn other_dtypes() {
             check(red(kind, &[1], true), vec![rnd(dt, &[2, 400], 4)]);
         }
     }
+    for kind in [ReduceKind::L2, ReduceKind::LogSumExp, ReduceKind::LogSum] {
+        let x = rnd(DType::F64, &[3, 4, 300], 6).map(|t| {
+            let v: Vec<f64> = t.as_slice::<f64>().unwrap().iter().map(|x| x.abs() + 0.5).collect();
+            Tensor::from_vec(vec![3, 4, 300], v).unwrap()
+        });
+        check_tol(red(kind, &[0, 2], true), vec![x.clone()], 1e-6, 1e-6);
+        check_tol(red(kind, &[1], false), vec![x], 1e-6, 1e-6);
+    }
     for dt in [DType::Bool, DType::I8, DType::U8] {
         check(red(ReduceKind::Max, &[1], false), vec![rnd(dt, &[4, 9], 5)]);
         check(red(ReduceKind::Min, &[0], true), vec![rnd(dt, &[4, 300], 5)]);
@@ -190,6 +198,9 @@ fn softmax_family() {
         check(sm(kind, 1, false), vec![rnd(DType::F32, &[3, 0, 2], 2)]);
     }
     check(sm(SoftmaxKind::Hardmax, 1, false), vec![rnd(DType::I32, &[6, 5], 3)]);
+    for kind in [SoftmaxKind::Softmax, SoftmaxKind::LogSoftmax, SoftmaxKind::Hardmax] {
+        check_tol(sm(kind, 1, false), vec![rnd(DType::F64, &[3, 500], 4)], 1e-5, 1e-6);
+    }
 }
 
 #[test]
