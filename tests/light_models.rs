@@ -93,6 +93,24 @@ fn check_model(name: &str) {
         if let Err(e) = suanli::compare::check_tensor(&got, &want, 1e-3, 1e-4) {
             panic!("{name} with random weights on {device}: {e}");
         }
+        if device != "cpu" {
+            // The plan must put more than 90% of the model's FLOPs on the device itself.
+            let session = suanli::Session::builder()
+                .devices(&device)
+                .build_from_file(data.join("light").join(format!("{name}.onnx")))
+                .unwrap_or_else(|e| panic!("{name} on {device}: {e}"));
+            let plan = session
+                .default_plan()
+                .unwrap_or_else(|e| panic!("{name} plan on {device}: {e}"));
+            let share = plan
+                .flops_share()
+                .into_iter()
+                .find(|(d, _)| *d == device)
+                .map(|(_, f)| f)
+                .unwrap_or(0.0);
+            println!("{name} on {device}: {:.1}% of FLOPs placed on {device}", share * 100.0);
+            assert!(share > 0.9, "{name}: only {:.1}% of FLOPs on {device}", share * 100.0);
+        }
         println!("{name} on {device}: shipped and random-weight outputs match");
     }
 }

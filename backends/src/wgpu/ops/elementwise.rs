@@ -53,7 +53,17 @@ impl WgslOp for Program {
 /// Lower an elementwise spec.
 pub fn lower(op: &ElementwiseOp, spec: &KernelSpec, t: &Target) -> Result<Box<dyn WgslOp>, String> {
     let out = spec.outputs.first().ok_or("the spec has no output")?.dtype;
-    let inputs: Vec<_> = spec.inputs.iter().map(|t| t.as_ref().map(|t| t.dtype)).collect();
+    let mut inputs: Vec<_> = spec.inputs.iter().map(|t| t.as_ref().map(|t| t.dtype)).collect();
+    // CastLike's second input only names the dtype: the kernel is a Cast of the first.
+    let cast;
+    let op = match op {
+        ElementwiseOp::CastLike => {
+            inputs.truncate(1);
+            cast = ElementwiseOp::Cast { to: out };
+            &cast
+        }
+        other => other,
+    };
     let feeds: Vec<usize> = (0..inputs.len()).filter(|&i| inputs[i].is_some()).collect();
     let bindings = 1 + feeds.len() + 1;
     if bindings as u32 > t.max_storage_buffers {
