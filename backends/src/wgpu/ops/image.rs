@@ -1,11 +1,597 @@
-//! WGSL kernels for the image family.
+//! WGSL kernels for the image family: Resize/Upsample. The host computes each axis's taps with
+//! the CPU kernel's coordinate rules (so nearest/linear/cubic, antialias, exclude_outside and
+//! tf_crop_and_resize all match it) and one shader sums the tap products per output element.
 
-use super::{Target, WgslOp};
+use super::{shader, Shader, Target, WgslOp};
+use crate::device::{DeviceError, Result};
+use crate::wgpu::launch::{Buf, LaunchCx};
+use crate::wgpu::memory::Repr;
+use suanli_kernels::ops::image::{CoordMode, InterpMode, KeepAspect, NearestMode, ResizeAttrs};
 use suanli_kernels::ops::ImageOp;
-use suanli_kernels::KernelSpec;
+use suanli_kernels::{DType, KernelError, KernelSpec, Tensor};
 
-/// Lower a image spec, or say why the wgpu device cannot run it.
-pub fn lower(op: &ImageOp, _spec: &KernelSpec, _t: &Target) -> Result<Box<dyn WgslOp>, String> {
-    let _ = op;
-    Err("no WGSL kernel for this op yet".into())
+const RESIZE_WGSL: &str = include_str!("../../../../shaders/resize.wgsl");
+
+/// A lowered Resize.
+struct Resize {
+    attrs: ResizeAttrs,
+    shader: Shader,
+}
+
+fn invalid(op: &str, msg: impl Into<String>) -> DeviceError {
+    DeviceError::Kernel(KernelError::invalid(op, msg))
+}
+
+/// Output extents and per-axis scales (the CPU kernel's plan).
+struct Plan {
+    axes: Vec<usize>,
+    out: Vec<usize>,
+    scales: Vec<f64>,
+    roi: Option<Vec<f64>>,
+}
+
+fn plan(
+    a: &ResizeAttrs,
+    op: &str,
+    shape: &[usize],
+    scales: Option<Vec<f64>>,
+    sizes: Option<Vec<i64>>,
+    roi: Option<Vec<f64>>,
+) -> Result<Plan> {
+    let r = shape.len();
+    let mut axes = Vec::new();
+    if a.axes.is_empty() {
+        axes.extend(0..r);
+    } else {
+        for &ax in &a.axes {
+            let n = if ax < 0 { ax + r as i64 } else { ax };
+            if n < 0 || n >= r as i64 || axes.contains(&(n as usize)) {
+                return Err(invalid(op, format!("bad axes {:?}", a.axes)));
+            }
+            axes.push(n as usize);
+        }
+    }
+    let mut out = shape.to_vec();
+    let mut sc = vec![1.0f64; r];
+    match (scales, sizes) {
+        (Some(s), None) => {
+            if s.len() != axes.len() {
+                return Err(invalid(op, format!("{} scales for {} axes", s.len(), axes.len())));
+            }
+            for (&ax, &v) in axes.iter().zip(&s) {
+                if !(v > 0.0 && v.is_finite()) {
+                    return Err(invalid(op, format!("scale {v} must be positive")));
+                }
+                sc[ax] = v;
+                out[ax] = (v * shape[ax] as f64) as usize;
+            }
+        }
+        (None, Some(s)) => {
+            if s.len() != axes.len() {
+                return Err(invalid(op, format!("{} sizes for {} axes", s.len(), axes.len())));
+            }
+            for (&ax, &v) in axes.iter().zip(&s) {
+                let v = usize::try_from(v).map_err(|_| invalid(op, format!("negative size {v}")))?;
+                if shape[ax] == 0 {
+                    return Err(invalid(op, format!("cannot resize empty axis {ax}")));
+                }
+                sc[ax] = v as f64 / shape[ax] as f64;
+                out[ax] = v;
+            }
+            if a.keep_aspect != KeepAspect::Stretch {
+                let it = axes.iter().map(|&ax| sc[ax]);
+                let s = if a.keep_aspect == KeepAspect::NotLarger {
+                    it.fold(f64::INFINITY, f64::min)
+                } else {
+                    it.fold(0.0, f64::max)
+                };
+                for &ax in &axes {
+                    sc[ax] = s;
+                    out[ax] = (s * shape[ax] as f64 + 0.5) as usize;
+                }
+            }
+        }
+        _ => return Err(invalid(op, "exactly one of scales and sizes must be given")),
+    }
+    let roi = match roi {
+        None => None,
+        Some(v) => {
+            if v.len() != 2 * axes.len() {
+                return Err(invalid(
+                    op,
+                    format!("roi has {} values for {} axes", v.len(), axes.len()),
+                ));
+            }
+            let mut full: Vec<f64> = vec![0.0; r].into_iter().chain(vec![1.0; r]).collect();
+            for (i, &ax) in axes.iter().enumerate() {
+                full[ax] = v[i];
+                full[r + ax] = v[axes.len() + i];
+            }
+            Some(full)
+        }
+    };
+    Ok(Plan {
+        axes,
+        out,
+        scales: sc,
+        roi,
+    })
+}
+
+/// Source coordinate of output index `y`, and whether it falls outside the crop box.
+fn source_coord(a: &ResizeAttrs, y: f64, scale: f64, in_len: usize, out_len: usize, roi: (f64, f64)) -> (f64, bool) {
+    let inw = in_len as f64;
+    let outw = scale * inw;
+    match a.coord {
+        CoordMode::AlignCorners => (
+            if outw == 1.0 {
+                0.0
+            } else {
+                y * (inw - 1.0) / (outw - 1.0)
+            },
+            false,
+        ),
+        CoordMode::Asymmetric => (y / scale, false),
+        CoordMode::TfCropAndResize => {
+            let x = if outw == 1.0 {
+                (roi.1 - roi.0) * (inw - 1.0) / 2.0
+            } else {
+                y * (roi.1 - roi.0) * (inw - 1.0) / (outw - 1.0)
+            } + roi.0 * (inw - 1.0);
+            (x, x < 0.0 || x > inw - 1.0)
+        }
+        CoordMode::PytorchHalfPixel => (if outw == 1.0 { -0.5 } else { (y + 0.5) / scale - 0.5 }, false),
+        CoordMode::HalfPixel => ((y + 0.5) / scale - 0.5, false),
+        CoordMode::HalfPixelSymmetric => {
+            let adjustment = out_len as f64 / outw;
+            let offset = inw / 2.0 * (1.0 - adjustment);
+            (offset + (y + 0.5) / scale - 0.5, false)
+        }
+        CoordMode::TfHalfPixelForNn => ((y + 0.5) / scale, false),
+    }
+}
+
+/// Keys cubic kernel weight at distance `x`.
+fn cubic_weight(x: f64, a: f64) -> f64 {
+    let x = x.abs();
+    if x <= 1.0 {
+        ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
+    } else if x < 2.0 {
+        ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a
+    } else {
+        0.0
+    }
+}
+
+fn normalised(mut c: Vec<f64>) -> Vec<f64> {
+    let s: f64 = c.iter().sum();
+    if s != 0.0 {
+        c.iter_mut().for_each(|v| *v /= s);
+    }
+    c
+}
+
+/// Interpolation coefficients for the fractional position `ratio` in (0, 1].
+fn coeffs(a: &ResizeAttrs, ratio: f64, scale: f64) -> Vec<f64> {
+    match a.mode {
+        InterpMode::Nearest => {
+            if ratio == 1.0 {
+                return vec![0.0, 1.0];
+            }
+            let first = match a.nearest {
+                NearestMode::RoundPreferFloor => ratio <= 0.5,
+                NearestMode::RoundPreferCeil => ratio < 0.5,
+                NearestMode::Floor => true,
+                NearestMode::Ceil => false,
+                NearestMode::Simple => scale >= 1.0,
+            };
+            if first {
+                vec![1.0, 0.0]
+            } else {
+                vec![0.0, 1.0]
+            }
+        }
+        InterpMode::Linear if a.antialias => {
+            let s = scale.min(1.0);
+            let start = (-1.0 / s).floor() as i64 + 1;
+            let n = 2 - 2 * start;
+            normalised(
+                (start..start + n)
+                    .map(|i| (1.0 - ((i as f64 - ratio) * s).abs()).clamp(0.0, 1.0))
+                    .collect(),
+            )
+        }
+        InterpMode::Linear => vec![1.0 - ratio, ratio],
+        InterpMode::Cubic if a.antialias => {
+            let s = scale.min(1.0);
+            let start = (-2.0 / s).floor() as i64 + 1;
+            normalised(
+                (start..2 - start)
+                    .map(|i| cubic_weight(s * (i as f64 - ratio), a.cubic_coeff_a as f64))
+                    .collect(),
+            )
+        }
+        InterpMode::Cubic => {
+            let ca = a.cubic_coeff_a as f64;
+            vec![
+                cubic_weight(ratio + 1.0, ca),
+                cubic_weight(ratio, ca),
+                cubic_weight(1.0 - ratio, ca),
+                cubic_weight(2.0 - ratio, ca),
+            ]
+        }
+    }
+}
+
+/// Taps of one output index: `None` = extrapolated, else (source index, weight) pairs.
+type Taps = Option<Vec<(usize, f64)>>;
+
+/// The taps of every output index along one axis (the CPU kernel's rule).
+fn axis_taps(a: &ResizeAttrs, in_len: usize, out_len: usize, scale: f64, roi: (f64, f64)) -> Vec<Taps> {
+    (0..out_len)
+        .map(|y| {
+            let (x, extrapolated) = source_coord(a, y as f64, scale, in_len, out_len, roi);
+            if extrapolated {
+                return None;
+            }
+            let xi = x.floor();
+            let ratio = if x == xi { 1.0 } else { x - xi };
+            let mut c = coeffs(a, ratio, scale);
+            let n = c.len() as i64;
+            let pad = (n + 1) / 2;
+            let xp = x + pad as f64;
+            let p = xp.floor();
+            let frac = xp - p;
+            let off = if n % 2 == 0 {
+                if frac == 0.0 {
+                    -(n / 2)
+                } else {
+                    -(n / 2) + 1
+                }
+            } else if frac <= 0.5 {
+                -((n - 1) / 2)
+            } else {
+                -((n - 1) / 2) + 1
+            };
+            let start = p as i64 + off - pad;
+            let last = in_len as i64 - 1;
+            if a.exclude_outside {
+                for (k, w) in c.iter_mut().enumerate() {
+                    let idx = start + k as i64;
+                    if idx < 0 || idx > last {
+                        *w = 0.0;
+                    }
+                }
+                c = normalised(c);
+            }
+            Some(
+                c.into_iter()
+                    .enumerate()
+                    .filter(|&(_, w)| w != 0.0)
+                    .map(|(k, w)| ((start + k as i64).clamp(0, last.max(0)) as usize, w))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// `w` as three f32 parts (bits) whose f64 sum is exactly `w`.
+fn split_weight(w: f64) -> [u32; 3] {
+    let hi = w as f32;
+    let r = w - hi as f64;
+    let mid = r as f32;
+    let lo = (r - mid as f64) as f32;
+    [hi.to_bits(), mid.to_bits(), lo.to_bits()]
+}
+
+/// Round-and-clamp bounds of an integer output dtype.
+fn int_bounds(dt: DType) -> Option<(f32, f32)> {
+    Some(match dt {
+        DType::I8 => (-128.0, 127.0),
+        DType::U8 => (0.0, 255.0),
+        DType::I16 => (-32768.0, 32767.0),
+        DType::U16 => (0.0, 65535.0),
+        DType::I32 => (-2147483648.0, 2147483520.0),
+        DType::U32 => (0.0, 4294967040.0),
+        DType::I64 => (-9.223372e18, 9.223372e18),
+        DType::U64 => (0.0, 1.8446743e19),
+        _ => return None,
+    })
+}
+
+impl WgslOp for Resize {
+    fn shaders(&self) -> Vec<Shader> {
+        vec![self.shader.clone()]
+    }
+
+    fn launch(&self, cx: &mut LaunchCx) -> Result<()> {
+        let a = &self.attrs;
+        let op = if a.upsample { "Upsample" } else { "Resize" };
+        let nonempty = |cx: &LaunchCx, i: Option<usize>| -> Result<Option<Tensor>> {
+            match i {
+                Some(i) if cx.has(i) && cx.shape(i)?.iter().product::<usize>() > 0 => Ok(Some(cx.value(i)?)),
+                _ => Ok(None),
+            }
+        };
+        let scales = if !a.scales_attr.is_empty() {
+            Some(a.scales_attr.iter().map(|&v| v as f64).collect())
+        } else {
+            nonempty(cx, a.scales_input)?.map(|t| t.to_f64_vec()).transpose()?
+        };
+        let sizes = nonempty(cx, a.sizes_input)?.map(|t| t.to_i64_vec()).transpose()?;
+        let scales = if sizes.is_some() { None } else { scales };
+        let roi = if a.coord == CoordMode::TfCropAndResize {
+            let t = nonempty(cx, a.roi_input)?.ok_or_else(|| invalid(op, "tf_crop_and_resize needs roi"))?;
+            Some(t.to_f64_vec()?)
+        } else {
+            None
+        };
+        let shape = cx.shape(0)?.to_vec();
+        if shape.len() > 8 {
+            return Err(DeviceError::Unsupported {
+                kernel: op.into(),
+                reason: "Resize of rank above 8".into(),
+            });
+        }
+        let p = plan(a, op, &shape, scales, sizes, roi)?;
+        let r = shape.len();
+        let mut in_strides = vec![1usize; r];
+        for d in (0..r.saturating_sub(1)).rev() {
+            in_strides[d] = in_strides[d + 1] * shape[d + 1];
+        }
+        let ext = a.extrapolation_value;
+        let dt = cx.dtype(0)?;
+        let (int, lo, hi) = match int_bounds(dt) {
+            Some((lo, hi)) => (1u32, lo, hi),
+            None => (0, 0.0, 0.0),
+        };
+        let mut head = vec![0u32, r as u32, ext.to_bits(), int, lo.to_bits(), hi.to_bits()];
+        let mut tables: Vec<u32> = Vec::new();
+        let table_base = 6 + 5 * r;
+        let mut out_shape = shape.clone();
+        for d in 0..r {
+            let roi = p.roi.as_ref().map_or((0.0, 1.0), |v| (v[d], v[r + d]));
+            let identity = !p.axes.contains(&d)
+                || ((p.scales[d] - 1.0).abs() <= 1e-9
+                    && p.out[d] == shape[d]
+                    && roi.0.abs() <= 1e-9
+                    && (roi.1 - 1.0).abs() <= 1e-9);
+            let offset = (table_base + tables.len()) as u32;
+            if identity {
+                head.extend([shape[d] as u32, in_strides[d] as u32, 1, offset]);
+                for y in 0..shape[d] {
+                    tables.extend([y as u32, 1.0f32.to_bits(), 0, 0]);
+                }
+                continue;
+            }
+            if shape[d] == 0 && p.out[d] > 0 {
+                return Err(invalid(op, format!("cannot resize empty axis {d}")));
+            }
+            let taps = axis_taps(a, shape[d], p.out[d], p.scales[d], roi);
+            let k = taps
+                .iter()
+                .map(|t| t.as_ref().map_or(1, |t| t.len()))
+                .max()
+                .unwrap_or(1)
+                .max(1);
+            head.extend([p.out[d] as u32, in_strides[d] as u32, k as u32, offset]);
+            for t in &taps {
+                match t {
+                    None => {
+                        for _ in 0..k {
+                            tables.extend([u32::MAX, 0, 0, 0]);
+                        }
+                    }
+                    Some(t) => {
+                        for j in 0..k {
+                            let (i, w) = t.get(j).copied().unwrap_or((0, 0.0));
+                            tables.push(i as u32);
+                            tables.extend(split_weight(w));
+                        }
+                    }
+                }
+            }
+            out_shape[d] = p.out[d];
+        }
+        let n: usize = out_shape.iter().product();
+        if n > u32::MAX as usize || tables.len() > (64 << 20) {
+            return Err(DeviceError::Unsupported {
+                kernel: op.into(),
+                reason: "resize too large for one dispatch".into(),
+            });
+        }
+        head[0] = n as u32;
+        // Levels: the resized axes in the CPU's order, then the rest (identity passes are exact).
+        let mut levels: Vec<u32> = p.axes.iter().map(|&d| d as u32).collect();
+        let rest: Vec<u32> = (0..r as u32).filter(|d| !levels.contains(d)).collect();
+        levels.extend(rest);
+        head.extend(levels);
+        head.extend(tables);
+        let out = cx.output(dt, out_shape)?;
+        cx.dispatch_1d(0, head, &[Buf::In(0), out], n);
+        Ok(())
+    }
+}
+
+/// Lower an image spec, or say why the wgpu device cannot run it.
+pub fn lower(op: &ImageOp, spec: &KernelSpec, t: &Target) -> Result<Box<dyn WgslOp>, String> {
+    let ImageOp::Resize(attrs) = op else {
+        return Err("no WGSL kernel for this image op yet".into());
+    };
+    let x = spec
+        .inputs
+        .first()
+        .and_then(|x| x.as_ref())
+        .ok_or_else(|| "missing input".to_string())?;
+    if !x.dtype.is_numeric() {
+        return Err(format!("Resize of {}", x.dtype));
+    }
+    let r = t.repr(x.dtype)?;
+    // Integer outputs round: accumulate in f64 where the adapter has it, so ties match the CPU.
+    let acc = if r == Repr::F64 || (!x.dtype.is_float() && t.caps.f64) {
+        Repr::F64
+    } else {
+        Repr::F32
+    };
+    Ok(Box::new(Resize {
+        attrs: attrs.clone(),
+        shader: shader("resize", &[("T", r), ("A", acc)], RESIZE_WGSL),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::wgpu::tests::{check_tol, rnd};
+    use suanli_kernels::ops::image::{CoordMode, InterpMode, KeepAspect, NearestMode, ResizeAttrs};
+    use suanli_kernels::ops::ImageOp;
+    use suanli_kernels::{DType, Op, Tensor};
+
+    fn attrs(mode: InterpMode, coord: CoordMode) -> ResizeAttrs {
+        ResizeAttrs {
+            mode,
+            coord,
+            nearest: NearestMode::RoundPreferFloor,
+            cubic_coeff_a: -0.75,
+            exclude_outside: false,
+            extrapolation_value: 0.0,
+            antialias: false,
+            axes: vec![],
+            keep_aspect: KeepAspect::Stretch,
+            roi_input: Some(1),
+            scales_input: Some(2),
+            sizes_input: Some(3),
+            scales_attr: vec![],
+            upsample: false,
+        }
+    }
+
+    fn f32s(v: &[f32]) -> Option<Tensor> {
+        Tensor::from_vec(vec![v.len()], v.to_vec()).ok()
+    }
+
+    fn i64s(v: &[i64]) -> Option<Tensor> {
+        Tensor::from_vec(vec![v.len()], v.to_vec()).ok()
+    }
+
+    fn run(a: ResizeAttrs, x: Option<Tensor>, roi: Option<Tensor>, scales: Option<Tensor>, sizes: Option<Tensor>) {
+        check_tol(Op::Image(ImageOp::Resize(a)), vec![x, roi, scales, sizes], 1e-4, 1e-4);
+    }
+
+    const COORDS: [CoordMode; 6] = [
+        CoordMode::HalfPixel,
+        CoordMode::HalfPixelSymmetric,
+        CoordMode::PytorchHalfPixel,
+        CoordMode::AlignCorners,
+        CoordMode::Asymmetric,
+        CoordMode::TfHalfPixelForNn,
+    ];
+
+    #[test]
+    fn nearest_every_rounding_and_coordinate_mode() {
+        let x = rnd(DType::F32, &[1, 2, 5, 7], 1);
+        for coord in COORDS {
+            for nearest in [
+                NearestMode::RoundPreferFloor,
+                NearestMode::RoundPreferCeil,
+                NearestMode::Floor,
+                NearestMode::Ceil,
+                NearestMode::Simple,
+            ] {
+                let a = ResizeAttrs {
+                    nearest,
+                    ..attrs(InterpMode::Nearest, coord)
+                };
+                run(a.clone(), x.clone(), None, f32s(&[1.0, 1.0, 2.0, 1.5]), None);
+                run(a, x.clone(), None, None, i64s(&[1, 2, 3, 4]));
+            }
+        }
+    }
+
+    #[test]
+    fn linear_and_cubic() {
+        let x = rnd(DType::F32, &[2, 3, 6, 5], 2);
+        for mode in [InterpMode::Linear, InterpMode::Cubic] {
+            for coord in COORDS {
+                run(attrs(mode, coord), x.clone(), None, f32s(&[1.0, 1.0, 1.7, 0.6]), None);
+                run(attrs(mode, coord), x.clone(), None, None, i64s(&[2, 3, 4, 9]));
+            }
+            let ex = ResizeAttrs {
+                exclude_outside: true,
+                cubic_coeff_a: -0.5,
+                ..attrs(mode, CoordMode::HalfPixel)
+            };
+            run(ex, x.clone(), None, f32s(&[1.0, 1.0, 2.0, 2.0]), None);
+            let aa = ResizeAttrs {
+                antialias: true,
+                ..attrs(mode, CoordMode::HalfPixel)
+            };
+            run(aa, x.clone(), None, f32s(&[1.0, 1.0, 0.4, 0.6]), None);
+        }
+        // 3-D linear (trilinear) over every axis.
+        run(
+            attrs(InterpMode::Linear, CoordMode::AlignCorners),
+            rnd(DType::F32, &[3, 4, 5], 3),
+            None,
+            f32s(&[2.0, 0.5, 1.5]),
+            None,
+        );
+    }
+
+    #[test]
+    fn crop_axes_aspect_and_dtypes() {
+        let x = rnd(DType::F32, &[1, 1, 4, 6], 4);
+        let crop = ResizeAttrs {
+            extrapolation_value: 10.0,
+            ..attrs(InterpMode::Linear, CoordMode::TfCropAndResize)
+        };
+        let roi = f32s(&[0.0, 0.0, 0.4, 0.6, 1.0, 1.0, 1.2, 1.7]);
+        run(crop, x.clone(), roi, None, i64s(&[1, 1, 3, 3]));
+        let ax = ResizeAttrs {
+            axes: vec![-1, 2],
+            keep_aspect: KeepAspect::NotLarger,
+            ..attrs(InterpMode::Linear, CoordMode::HalfPixel)
+        };
+        run(ax.clone(), x.clone(), None, None, i64s(&[7, 8]));
+        let ax = ResizeAttrs {
+            keep_aspect: KeepAspect::NotSmaller,
+            ..ax
+        };
+        run(ax, x.clone(), None, None, i64s(&[7, 8]));
+        for dt in [DType::U8, DType::I32, DType::F16, DType::F64, DType::I64] {
+            let x = rnd(dt, &[1, 2, 5, 4], 5);
+            run(
+                attrs(InterpMode::Linear, CoordMode::HalfPixel),
+                x.clone(),
+                None,
+                f32s(&[1.0, 1.0, 1.5, 2.5]),
+                None,
+            );
+            run(
+                attrs(InterpMode::Nearest, CoordMode::Asymmetric),
+                x,
+                None,
+                f32s(&[1.0, 1.0, 2.0, 0.5]),
+                None,
+            );
+        }
+        let up = ResizeAttrs {
+            upsample: true,
+            scales_attr: vec![1.0, 1.0, 2.0, 3.0],
+            roi_input: None,
+            scales_input: None,
+            sizes_input: None,
+            nearest: NearestMode::Simple,
+            ..attrs(InterpMode::Nearest, CoordMode::Asymmetric)
+        };
+        check_tol(Op::Image(ImageOp::Resize(up)), vec![x], 1e-5, 1e-5);
+        // Past 65535 workgroups.
+        let big = rnd(DType::F32, &[1, 1, 2048, 2100], 6);
+        run(
+            attrs(InterpMode::Nearest, CoordMode::Asymmetric),
+            big,
+            None,
+            f32s(&[1.0, 1.0, 2.0, 2.0]),
+            None,
+        );
+    }
 }
