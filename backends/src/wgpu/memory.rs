@@ -114,10 +114,10 @@ pub fn unsupported_dtype(dt: DType, caps: Caps) -> Option<String> {
     })
 }
 
-/// Buffer bytes for `n` elements of `repr`: rounded up to 4 bytes, never zero (wgpu rejects
-/// empty bindings).
+/// Buffer bytes for `n` elements of `repr`: rounded up to 4 bytes and at least 8, so that even
+/// an empty tensor binds as an array of any element type (wgpu rejects smaller bindings).
 pub fn padded_bytes(n: usize, repr: Repr) -> u64 {
-    (((n * repr.size()).max(4) + 3) & !3) as u64
+    (((n * repr.size()).max(8) + 3) & !3) as u64
 }
 
 /// Host tensor -> bytes in the device representation.

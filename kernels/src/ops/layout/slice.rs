@@ -88,7 +88,9 @@ pub(super) fn run_slice(attrs: Option<&SliceAttrs>, inputs: &[Option<&Tensor>]) 
         strides[a] = in_strides[a] as isize * steps[i] as isize;
         offset += s * in_strides[a];
     }
-    if shape == x.shape() {
+    // Only an identity view may skip the copy (a reversed axis keeps its shape).
+    let identity = strides.iter().zip(in_strides.iter()).all(|(&s, &i)| s == i as isize);
+    if shape == x.shape() && offset == 0 && identity {
         return Ok(x.clone());
     }
     fn go<T: AnyElem>(x: &Tensor, shape: Vec<usize>, strides: &[isize], offset: usize) -> Result<Tensor> {
