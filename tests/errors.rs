@@ -255,3 +255,33 @@ fn model_local_functions_and_external_data_load() {
         .expect("escape must fail");
     assert!(e.to_string().contains("inside the model's folder"), "{e}");
 }
+
+#[test]
+fn absent_wgpu_adapter_is_a_clear_error() {
+    // Restrict wgpu to a backend this OS does not have: no adapter can be found.
+    let backend = if cfg!(target_os = "windows") { "metal" } else { "dx12" };
+    let out = std::process::Command::new(common::suanli_bin())
+        .args(["demo", "--device", "wgpu"])
+        .env("WGPU_BACKEND", backend)
+        .output()
+        .expect("run suanli");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "demo on an absent adapter must fail");
+    assert!(stderr.contains("wgpu is absent"), "{stderr}");
+    assert!(stderr.contains("no Vulkan, Metal or DX12 adapter"), "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{stderr}"
+    );
+    let devices = std::process::Command::new(common::suanli_bin())
+        .args(["devices"])
+        .env("WGPU_BACKEND", backend)
+        .output()
+        .expect("run suanli");
+    let text = String::from_utf8_lossy(&devices.stdout);
+    assert!(
+        text.lines().any(|l| l.starts_with("wgpu") && l.contains("absent")),
+        "{text}"
+    );
+}

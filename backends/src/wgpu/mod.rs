@@ -125,6 +125,7 @@ pub struct WgpuDevice {
     pipelines: Mutex<HashMap<String, Arc<Compiled>>>,
     readback: Mutex<HashMap<u64, Vec<wgpu::Buffer>>>,
     error: Arc<Mutex<Option<String>>>,
+    submissions: std::sync::atomic::AtomicU64,
 }
 
 impl WgpuDevice {
@@ -243,12 +244,18 @@ impl WgpuDevice {
             pipelines: Mutex::new(HashMap::new()),
             readback: Mutex::new(HashMap::new()),
             error,
+            submissions: Default::default(),
         })
     }
 
     /// What the lowering may assume about this adapter.
     pub fn target(&self) -> &Target {
         &self.target
+    }
+
+    /// Command buffers submitted since the device opened (a run should need very few).
+    pub fn submissions(&self) -> u64 {
+        self.submissions.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Storage buffers created (rather than reused from the pool) since the device opened.
@@ -335,6 +342,7 @@ impl WgpuDevice {
         let Some(enc) = p.encoder.take() else { return Ok(None) };
         p.dispatches = 0;
         let idx = self.queue.submit([enc.finish()]);
+        self.submissions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.check_error()?;
         Ok(Some(idx))
     }
