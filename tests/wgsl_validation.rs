@@ -87,7 +87,13 @@ fn every_wgsl_source_validates_with_naga() {
         let path = entry.path();
         if path.extension().is_some_and(|e| e == "wgsl") {
             let text = std::fs::read_to_string(&path).expect("readable shader");
-            if !sources.keys().any(|s| s.contains(text.trim())) {
+            // Some files are templates with a placeholder or two filled in at lowering: a file is
+            // covered when a validated source holds all of its lines but at most two.
+            let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            let covered = sources
+                .keys()
+                .any(|s| lines.iter().filter(|l| !s.contains(**l)).count() <= 2.min(lines.len() / 4));
+            if !covered {
                 unused.push(path.display().to_string());
             }
         }
