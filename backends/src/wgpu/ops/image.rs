@@ -6,7 +6,8 @@ use super::{shader, Shader, Target, WgslOp};
 use crate::device::{DeviceError, Result};
 use crate::wgpu::launch::{Buf, LaunchCx};
 use crate::wgpu::memory::Repr;
-use suanli_kernels::ops::image::{CoordMode, InterpMode, KeepAspect, NearestMode, ResizeAttrs};
+use suanli_kernels::ops::image::resize;
+use suanli_kernels::ops::image::{CoordMode, ResizeAttrs};
 use suanli_kernels::ops::ImageOp;
 use suanli_kernels::{DType, KernelError, KernelSpec, Tensor};
 
@@ -20,259 +21,6 @@ struct Resize {
 
 fn invalid(op: &str, msg: impl Into<String>) -> DeviceError {
     DeviceError::Kernel(KernelError::invalid(op, msg))
-}
-
-/// Output extents and per-axis scales (the CPU kernel's plan).
-struct Plan {
-    axes: Vec<usize>,
-    out: Vec<usize>,
-    scales: Vec<f64>,
-    roi: Option<Vec<f64>>,
-}
-
-fn plan(
-    a: &ResizeAttrs,
-    op: &str,
-    shape: &[usize],
-    scales: Option<Vec<f64>>,
-    sizes: Option<Vec<i64>>,
-    roi: Option<Vec<f64>>,
-) -> Result<Plan> {
-    let r = shape.len();
-    let mut axes = Vec::new();
-    if a.axes.is_empty() {
-        axes.extend(0..r);
-    } else {
-        for &ax in &a.axes {
-            let n = if ax < 0 { ax + r as i64 } else { ax };
-            if n < 0 || n >= r as i64 || axes.contains(&(n as usize)) {
-                return Err(invalid(op, format!("bad axes {:?}", a.axes)));
-            }
-            axes.push(n as usize);
-        }
-    }
-    let mut out = shape.to_vec();
-    let mut sc = vec![1.0f64; r];
-    match (scales, sizes) {
-        (Some(s), None) => {
-            if s.len() != axes.len() {
-                return Err(invalid(op, format!("{} scales for {} axes", s.len(), axes.len())));
-            }
-            for (&ax, &v) in axes.iter().zip(&s) {
-                if !(v > 0.0 && v.is_finite()) {
-                    return Err(invalid(op, format!("scale {v} must be positive")));
-                }
-                sc[ax] = v;
-                out[ax] = (v * shape[ax] as f64) as usize;
-            }
-        }
-        (None, Some(s)) => {
-            if s.len() != axes.len() {
-                return Err(invalid(op, format!("{} sizes for {} axes", s.len(), axes.len())));
-            }
-            for (&ax, &v) in axes.iter().zip(&s) {
-                let v = usize::try_from(v).map_err(|_| invalid(op, format!("negative size {v}")))?;
-                if shape[ax] == 0 {
-                    return Err(invalid(op, format!("cannot resize empty axis {ax}")));
-                }
-                sc[ax] = v as f64 / shape[ax] as f64;
-                out[ax] = v;
-            }
-            if a.keep_aspect != KeepAspect::Stretch {
-                let it = axes.iter().map(|&ax| sc[ax]);
-                let s = if a.keep_aspect == KeepAspect::NotLarger {
-                    it.fold(f64::INFINITY, f64::min)
-                } else {
-                    it.fold(0.0, f64::max)
-                };
-                for &ax in &axes {
-                    sc[ax] = s;
-                    out[ax] = (s * shape[ax] as f64 + 0.5) as usize;
-                }
-            }
-        }
-        _ => return Err(invalid(op, "exactly one of scales and sizes must be given")),
-    }
-    let roi = match roi {
-        None => None,
-        Some(v) => {
-            if v.len() != 2 * axes.len() {
-                return Err(invalid(
-                    op,
-                    format!("roi has {} values for {} axes", v.len(), axes.len()),
-                ));
-            }
-            let mut full: Vec<f64> = vec![0.0; r].into_iter().chain(vec![1.0; r]).collect();
-            for (i, &ax) in axes.iter().enumerate() {
-                full[ax] = v[i];
-                full[r + ax] = v[axes.len() + i];
-            }
-            Some(full)
-        }
-    };
-    Ok(Plan {
-        axes,
-        out,
-        scales: sc,
-        roi,
-    })
-}
-
-/// Source coordinate of output index `y`, and whether it falls outside the crop box.
-fn source_coord(a: &ResizeAttrs, y: f64, scale: f64, in_len: usize, out_len: usize, roi: (f64, f64)) -> (f64, bool) {
-    let inw = in_len as f64;
-    let outw = scale * inw;
-    match a.coord {
-        CoordMode::AlignCorners => (
-            if outw == 1.0 {
-                0.0
-            } else {
-                y * (inw - 1.0) / (outw - 1.0)
-            },
-            false,
-        ),
-        CoordMode::Asymmetric => (y / scale, false),
-        CoordMode::TfCropAndResize => {
-            let x = if outw == 1.0 {
-                (roi.1 - roi.0) * (inw - 1.0) / 2.0
-            } else {
-                y * (roi.1 - roi.0) * (inw - 1.0) / (outw - 1.0)
-            } + roi.0 * (inw - 1.0);
-            (x, x < 0.0 || x > inw - 1.0)
-        }
-        CoordMode::PytorchHalfPixel => (if outw == 1.0 { -0.5 } else { (y + 0.5) / scale - 0.5 }, false),
-        CoordMode::HalfPixel => ((y + 0.5) / scale - 0.5, false),
-        CoordMode::HalfPixelSymmetric => {
-            let adjustment = out_len as f64 / outw;
-            let offset = inw / 2.0 * (1.0 - adjustment);
-            (offset + (y + 0.5) / scale - 0.5, false)
-        }
-        CoordMode::TfHalfPixelForNn => ((y + 0.5) / scale, false),
-    }
-}
-
-/// Keys cubic kernel weight at distance `x`.
-fn cubic_weight(x: f64, a: f64) -> f64 {
-    let x = x.abs();
-    if x <= 1.0 {
-        ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
-    } else if x < 2.0 {
-        ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a
-    } else {
-        0.0
-    }
-}
-
-fn normalised(mut c: Vec<f64>) -> Vec<f64> {
-    let s: f64 = c.iter().sum();
-    if s != 0.0 {
-        c.iter_mut().for_each(|v| *v /= s);
-    }
-    c
-}
-
-/// Interpolation coefficients for the fractional position `ratio` in (0, 1].
-fn coeffs(a: &ResizeAttrs, ratio: f64, scale: f64) -> Vec<f64> {
-    match a.mode {
-        InterpMode::Nearest => {
-            if ratio == 1.0 {
-                return vec![0.0, 1.0];
-            }
-            let first = match a.nearest {
-                NearestMode::RoundPreferFloor => ratio <= 0.5,
-                NearestMode::RoundPreferCeil => ratio < 0.5,
-                NearestMode::Floor => true,
-                NearestMode::Ceil => false,
-                NearestMode::Simple => scale >= 1.0,
-            };
-            if first {
-                vec![1.0, 0.0]
-            } else {
-                vec![0.0, 1.0]
-            }
-        }
-        InterpMode::Linear if a.antialias => {
-            let s = scale.min(1.0);
-            let start = (-1.0 / s).floor() as i64 + 1;
-            let n = 2 - 2 * start;
-            normalised(
-                (start..start + n)
-                    .map(|i| (1.0 - ((i as f64 - ratio) * s).abs()).clamp(0.0, 1.0))
-                    .collect(),
-            )
-        }
-        InterpMode::Linear => vec![1.0 - ratio, ratio],
-        InterpMode::Cubic if a.antialias => {
-            let s = scale.min(1.0);
-            let start = (-2.0 / s).floor() as i64 + 1;
-            normalised(
-                (start..2 - start)
-                    .map(|i| cubic_weight(s * (i as f64 - ratio), a.cubic_coeff_a as f64))
-                    .collect(),
-            )
-        }
-        InterpMode::Cubic => {
-            let ca = a.cubic_coeff_a as f64;
-            vec![
-                cubic_weight(ratio + 1.0, ca),
-                cubic_weight(ratio, ca),
-                cubic_weight(1.0 - ratio, ca),
-                cubic_weight(2.0 - ratio, ca),
-            ]
-        }
-    }
-}
-
-/// Taps of one output index: `None` = extrapolated, else (source index, weight) pairs.
-type Taps = Option<Vec<(usize, f64)>>;
-
-/// The taps of every output index along one axis (the CPU kernel's rule).
-fn axis_taps(a: &ResizeAttrs, in_len: usize, out_len: usize, scale: f64, roi: (f64, f64)) -> Vec<Taps> {
-    (0..out_len)
-        .map(|y| {
-            let (x, extrapolated) = source_coord(a, y as f64, scale, in_len, out_len, roi);
-            if extrapolated {
-                return None;
-            }
-            let xi = x.floor();
-            let ratio = if x == xi { 1.0 } else { x - xi };
-            let mut c = coeffs(a, ratio, scale);
-            let n = c.len() as i64;
-            let pad = (n + 1) / 2;
-            let xp = x + pad as f64;
-            let p = xp.floor();
-            let frac = xp - p;
-            let off = if n % 2 == 0 {
-                if frac == 0.0 {
-                    -(n / 2)
-                } else {
-                    -(n / 2) + 1
-                }
-            } else if frac <= 0.5 {
-                -((n - 1) / 2)
-            } else {
-                -((n - 1) / 2) + 1
-            };
-            let start = p as i64 + off - pad;
-            let last = in_len as i64 - 1;
-            if a.exclude_outside {
-                for (k, w) in c.iter_mut().enumerate() {
-                    let idx = start + k as i64;
-                    if idx < 0 || idx > last {
-                        *w = 0.0;
-                    }
-                }
-                c = normalised(c);
-            }
-            Some(
-                c.into_iter()
-                    .enumerate()
-                    .filter(|&(_, w)| w != 0.0)
-                    .map(|(k, w)| ((start + k as i64).clamp(0, last.max(0)) as usize, w))
-                    .collect(),
-            )
-        })
-        .collect()
 }
 
 /// `w` as three f32 parts (bits) whose f64 sum is exactly `w`.
@@ -333,7 +81,7 @@ impl WgslOp for Resize {
                 reason: "Resize of rank above 8".into(),
             });
         }
-        let p = plan(a, op, &shape, scales, sizes, roi)?;
+        let p = resize::plan(a, op, &shape, scales, sizes, roi).map_err(DeviceError::Kernel)?;
         let r = shape.len();
         let mut in_strides = vec![1usize; r];
         for d in (0..r.saturating_sub(1)).rev() {
@@ -367,7 +115,7 @@ impl WgslOp for Resize {
             if shape[d] == 0 && p.out[d] > 0 {
                 return Err(invalid(op, format!("cannot resize empty axis {d}")));
             }
-            let taps = axis_taps(a, shape[d], p.out[d], p.scales[d], roi);
+            let taps = resize::axis_taps(a, shape[d], p.out[d], p.scales[d], roi);
             let k = taps
                 .iter()
                 .map(|t| t.as_ref().map_or(1, |t| t.len()))

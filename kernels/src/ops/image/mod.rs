@@ -2,7 +2,7 @@
 
 mod boxes;
 mod grid;
-mod resize;
+pub mod resize;
 
 pub use resize::{CoordMode, InterpMode, KeepAspect, NearestMode, ResizeAttrs};
 

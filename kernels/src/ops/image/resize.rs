@@ -97,11 +97,18 @@ pub struct ResizeAttrs {
 }
 
 /// Per-axis plan: output length, scale and ROI bounds.
-struct Plan {
-    axes: Vec<usize>,
-    out: Vec<usize>,
-    scales: Vec<f64>,
-    roi: Option<Vec<f64>>,
+/// A resolved Resize: the resized axes, output extents, per-axis scales and the full ROI.
+/// Public so that devices compute exactly the CPU's taps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// Axes being resized.
+    pub axes: Vec<usize>,
+    /// Output shape.
+    pub out: Vec<usize>,
+    /// Scale per dim (1 for untouched dims).
+    pub scales: Vec<f64>,
+    /// Region of interest, begins then ends, per dim (`tf_crop_and_resize`).
+    pub roi: Option<Vec<f64>>,
 }
 
 /// A 1-element-or-more input that is present and non-empty.
@@ -109,7 +116,8 @@ fn nonempty<'a>(inputs: &[Option<&'a Tensor>], i: Option<usize>) -> Option<&'a T
     i.and_then(|i| opt(inputs, i)).filter(|t| !t.is_empty())
 }
 
-fn plan(
+/// Resolve the output shape and scales from scales or sizes (as the CPU kernel does).
+pub fn plan(
     a: &ResizeAttrs,
     op: &str,
     shape: &[usize],
@@ -247,7 +255,7 @@ pub(super) fn infer(a: &ResizeAttrs, inputs: &[InferInput]) -> Result<TensorType
 }
 
 /// Taps for one output position: (input index, weight); `None` = extrapolated.
-type Taps = Option<Vec<(usize, f64)>>;
+pub type Taps = Option<Vec<(usize, f64)>>;
 
 /// Source coordinate of output index `y`, and whether it falls outside the crop box.
 fn source_coord(a: &ResizeAttrs, y: f64, scale: f64, in_len: usize, out_len: usize, roi: (f64, f64)) -> (f64, bool) {
@@ -354,7 +362,8 @@ fn normalised(mut c: Vec<f64>) -> Vec<f64> {
 }
 
 /// The taps of every output index along one axis.
-fn axis_taps(a: &ResizeAttrs, in_len: usize, out_len: usize, scale: f64, roi: (f64, f64)) -> Vec<Taps> {
+/// The taps of every output index along one axis.
+pub fn axis_taps(a: &ResizeAttrs, in_len: usize, out_len: usize, scale: f64, roi: (f64, f64)) -> Vec<Taps> {
     (0..out_len)
         .map(|y| {
             let (x, extrapolated) = source_coord(a, y as f64, scale, in_len, out_len, roi);

@@ -11,6 +11,7 @@ mod reshape;
 mod scatter;
 mod select;
 mod slice;
+pub use slice::slice_axis;
 
 use crate::dtype::DType;
 use crate::error::Result;

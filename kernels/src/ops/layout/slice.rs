@@ -8,8 +8,9 @@ use crate::shape::{Dim, TensorType};
 use crate::tensor::Tensor;
 use crate::util::{const_val, opt, req, req_ty};
 
-/// The resolved parameters of one sliced axis: first index and element count.
-fn slice_axis(dim: usize, start: i64, end: i64, step: i64) -> (usize, usize) {
+/// The resolved parameters of one sliced axis: first index and element count (ONNX clamping;
+/// devices use it too so that every device slices alike).
+pub fn slice_axis(dim: usize, start: i64, end: i64, step: i64) -> (usize, usize) {
     let d = dim as i64;
     let fix = |v: i64| if v < 0 { v.saturating_add(d) } else { v };
     let (s, e) = (fix(start), fix(end));

@@ -381,25 +381,7 @@ pub(super) fn center_crop_pad(cx: &mut LaunchCx, ax: Option<&[i64]>) -> Result<(
     pad_dims(cx, OP, &b, &e, PadMode::Constant, Fill::Value(0.0))
 }
 
-/// First index and count of a sliced axis (the CPU kernel's clamping rules).
-pub(super) fn slice_axis(dim: usize, start: i64, end: i64, step: i64) -> (usize, usize) {
-    let d = dim as i64;
-    let fix = |v: i64| if v < 0 { v.saturating_add(d) } else { v };
-    let (s, e) = (fix(start), fix(end));
-    if step > 0 {
-        let (s, e) = (s.clamp(0, d), e.clamp(0, d));
-        let n = if e > s { (e - s + step - 1) / step } else { 0 };
-        (s as usize, n as usize)
-    } else {
-        if d == 0 {
-            return (0, 0);
-        }
-        let (s, e) = (s.clamp(0, d - 1), e.clamp(-1, d - 1));
-        let st = step.checked_neg().unwrap_or(i64::MAX);
-        let n = if s > e { (s - e + st - 1) / st } else { 0 };
-        (s as usize, n as usize)
-    }
-}
+pub(super) use suanli_kernels::ops::layout::slice_axis;
 
 /// Slice (attributes or inputs 1..=4; negative steps; clamping).
 pub(super) fn slice(cx: &mut LaunchCx, attrs: Option<&SliceAttrs>) -> Result<()> {
