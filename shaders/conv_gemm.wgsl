@@ -4,7 +4,7 @@
 //
 // The prelude supplies `alias T` (storage), `alias A` (accumulator) and
 // `fn bias_at(ch: u32) -> A` (which may read binding 4).
-// Tiling as in matmul.wgsl: 64x64 output tile, 16x16 invocations with 4x4 micro-tiles, K tiles of 16.
+// Tiling as in matmul.wgsl, through the shared `tile_mma` step (gemm_tile.wgsl).
 //
 // Params: 0 MG (out channels per group), 1 NCOL (N * out size), 2 KG (C/group * kernel size),
 // 3 C, 4 M (all out channels), 5 group base, 6..8 in extents, 9..11 out extents,
@@ -16,8 +16,6 @@
 @group(0) @binding(2) var<storage, read> W: array<T>;
 @group(0) @binding(3) var<storage, read_write> Y: array<T>;
 
-var<workgroup> As: array<vec4<A>, 256>;
-var<workgroup> Bs: array<vec4<A>, 256>;
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -58,10 +56,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let rvalid = rows < vec4<u32>(MG);
     let wrow = (g * MG + rows) * KG;
     let inv = vec3<i32>(i32(in0), i32(in1), i32(in2));
-    var acc0 = vec4<A>(A(0));
-    var acc1 = vec4<A>(A(0));
-    var acc2 = vec4<A>(A(0));
-    var acc3 = vec4<A>(A(0));
+    var acc = array<vec4<A>, 4>();
     for (var k0 = 0u; k0 < KG; k0 += 16u) {
         let kk = k0 + ty;
         var av = vec4<A>(A(0));
@@ -87,30 +82,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             if (ok.z) { bv.z = A(X[xi.z]); }
             if (ok.w) { bv.w = A(X[xi.w]); }
         }
-        As[ty * 16u + tx] = av;
-        Bs[ty * 16u + tx] = bv;
-        workgroupBarrier();
-        for (var k = 0u; k < 16u; k += 2u) {
-            let a = As[k * 16u + ty];
-            let b = Bs[k * 16u + tx];
-            acc0 += a.x * b;
-            acc1 += a.y * b;
-            acc2 += a.z * b;
-            acc3 += a.w * b;
-            let a2 = As[k * 16u + 16u + ty];
-            let b2 = Bs[k * 16u + 16u + tx];
-            acc0 += a2.x * b2;
-            acc1 += a2.y * b2;
-            acc2 += a2.z * b2;
-            acc3 += a2.w * b2;
-        }
-        workgroupBarrier();
+        tile_mma(tx, ty, av, bv, &acc);
     }
     let r0 = wid.y * 64u + ty;
-    store_row(r0, g, out_sz, ybase, cvalid, acc0);
-    store_row(r0 + 16u, g, out_sz, ybase, cvalid, acc1);
-    store_row(r0 + 32u, g, out_sz, ybase, cvalid, acc2);
-    store_row(r0 + 48u, g, out_sz, ybase, cvalid, acc3);
+    store_row(r0, g, out_sz, ybase, cvalid, acc[0]);
+    store_row(r0 + 16u, g, out_sz, ybase, cvalid, acc[1]);
+    store_row(r0 + 32u, g, out_sz, ybase, cvalid, acc[2]);
+    store_row(r0 + 48u, g, out_sz, ybase, cvalid, acc[3]);
 }
 
 fn store_row(row: u32, g: u32, out_sz: u32, ybase: vec4<u32>, cvalid: vec4<bool>, v: vec4<A>) {

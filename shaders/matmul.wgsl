@@ -3,8 +3,8 @@
 // The prelude supplies `alias T` (storage), `alias A` (accumulator) and
 // `fn epilogue(acc: A, row: u32, col: u32) -> A` (which may read binding 4).
 // Each workgroup computes a 64x64 tile of C with 16x16 invocations, each owning a 4x4
-// micro-tile (rows ty + 16i, columns tx + 16j). K is staged in tiles of 16 through
-// workgroup memory as vec4s, so the inner loop is two vec4 loads and sixteen FMAs.
+// micro-tile; this file loads the operands and `tile_mma` (gemm_tile.wgsl) stages them through
+// workgroup memory and accumulates.
 //
 // Params: 0 M, 1 N, 2 K, 3 a_rs, 4 a_cs, 5 b_rs, 6 b_cs, 7 c_rs, 8 c_cs, 9 alpha (f32 bits),
 // 10 beta (f32 bits), 11 batch base, 12 batch rank r, then r triples (extent, a_stride,
@@ -15,10 +15,6 @@
 @group(0) @binding(2) var<storage, read> Bm: array<T>;
 @group(0) @binding(3) var<storage, read_write> Cm: array<T>;
 
-// As[k * 16 + r] holds rows (r, r + 16, r + 32, r + 48) of column k of the A tile.
-var<workgroup> As: array<vec4<A>, 256>;
-// Bs[k * 16 + c] holds columns (c, c + 16, c + 32, c + 48) of row k of the B tile.
-var<workgroup> Bs: array<vec4<A>, 256>;
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -51,10 +47,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let bn = cn < vec4<u32>(N);
     let ar = a_off + rm * a_rs;
     let bc = b_off + cn * b_cs;
-    var acc0 = vec4<A>(A(0));
-    var acc1 = vec4<A>(A(0));
-    var acc2 = vec4<A>(A(0));
-    var acc3 = vec4<A>(A(0));
+    var acc = array<vec4<A>, 4>();
     for (var k0 = 0u; k0 < K; k0 += 16u) {
         // Invocation (tx, ty) stages rows tx + 16i of A's column k0 + ty and columns
         // tx + 16j of B's row k0 + ty.
@@ -73,31 +66,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             if (bn.z) { bv.z = A(Bm[bk.z]); }
             if (bn.w) { bv.w = A(Bm[bk.w]); }
         }
-        As[ty * 16u + tx] = av;
-        Bs[ty * 16u + tx] = bv;
-        workgroupBarrier();
-        for (var k = 0u; k < 16u; k += 2u) {
-            let a = As[k * 16u + ty];
-            let b = Bs[k * 16u + tx];
-            acc0 += a.x * b;
-            acc1 += a.y * b;
-            acc2 += a.z * b;
-            acc3 += a.w * b;
-            let a2 = As[k * 16u + 16u + ty];
-            let b2 = Bs[k * 16u + 16u + tx];
-            acc0 += a2.x * b2;
-            acc1 += a2.y * b2;
-            acc2 += a2.z * b2;
-            acc3 += a2.w * b2;
-        }
-        workgroupBarrier();
+        tile_mma(tx, ty, av, bv, &acc);
     }
     let c_off = batch * M * N;
     let r0 = wid.y * 64u + ty;
-    store_row(c_off, r0, N, n0, acc0);
-    store_row(c_off, r0 + 16u, N, n0, acc1);
-    store_row(c_off, r0 + 32u, N, n0, acc2);
-    store_row(c_off, r0 + 48u, N, n0, acc3);
+    store_row(c_off, r0, N, n0, acc[0]);
+    store_row(c_off, r0 + 16u, N, n0, acc[1]);
+    store_row(c_off, r0 + 32u, N, n0, acc[2]);
+    store_row(c_off, r0 + 48u, N, n0, acc[3]);
 }
 
 fn store_row(c_off: u32, row: u32, N: u32, n0: u32, v: vec4<A>) {

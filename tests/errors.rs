@@ -260,13 +260,9 @@ fn model_local_functions_and_external_data_load() {
 fn absent_wgpu_adapter_is_a_clear_error() {
     // Restrict wgpu to a backend this OS does not have: no adapter can be found.
     let backend = if cfg!(target_os = "windows") { "metal" } else { "dx12" };
-    let out = std::process::Command::new(common::suanli_bin())
-        .args(["demo", "--device", "wgpu"])
-        .env("WGPU_BACKEND", backend)
-        .output()
-        .expect("run suanli");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "demo on an absent adapter must fail");
+    let env = [("WGPU_BACKEND", backend)];
+    let (ok, _, stderr) = common::cli_env(&["demo", "--device", "wgpu"], &env);
+    assert!(!ok, "demo on an absent adapter must fail");
     assert!(stderr.contains("wgpu is absent"), "{stderr}");
     assert!(stderr.contains("no Vulkan, Metal or DX12 adapter"), "{stderr}");
     assert_eq!(
@@ -274,12 +270,7 @@ fn absent_wgpu_adapter_is_a_clear_error() {
         1,
         "{stderr}"
     );
-    let devices = std::process::Command::new(common::suanli_bin())
-        .args(["devices"])
-        .env("WGPU_BACKEND", backend)
-        .output()
-        .expect("run suanli");
-    let text = String::from_utf8_lossy(&devices.stdout);
+    let (_, text, _) = common::cli_env(&["devices"], &env);
     assert!(
         text.lines().any(|l| l.starts_with("wgpu") && l.contains("absent")),
         "{text}"

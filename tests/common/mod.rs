@@ -82,8 +82,14 @@ pub fn suanli_bin() -> PathBuf {
 
 /// Run the CLI; returns (exit success, stdout, stderr).
 pub fn cli(args: &[&str]) -> (bool, String, String) {
+    cli_env(args, &[])
+}
+
+/// [`cli`] with extra environment variables.
+pub fn cli_env(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let out = std::process::Command::new(suanli_bin())
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("run suanli");
     (

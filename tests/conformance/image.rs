@@ -5,22 +5,7 @@ use suanli_kernels::ops::ImageOp;
 use suanli_kernels::{DType, Op, Tensor};
 
 fn attrs(mode: InterpMode, coord: CoordMode) -> ResizeAttrs {
-    ResizeAttrs {
-        mode,
-        coord,
-        nearest: NearestMode::RoundPreferFloor,
-        cubic_coeff_a: -0.75,
-        exclude_outside: false,
-        extrapolation_value: 0.0,
-        antialias: false,
-        axes: vec![],
-        keep_aspect: KeepAspect::Stretch,
-        roi_input: Some(1),
-        scales_input: Some(2),
-        sizes_input: Some(3),
-        scales_attr: vec![],
-        upsample: false,
-    }
+    ResizeAttrs::new(mode, coord)
 }
 
 fn f32s(v: &[f32]) -> Option<Tensor> {

@@ -3,7 +3,7 @@
 //! gathering input patches on the fly) or, for few output channels per group (depthwise), a
 //! direct kernel (`shaders/conv_direct.wgsl`).
 
-use super::linalg::{acc_repr, TILE};
+use super::linalg::{acc_repr, GEMM_TILE_WGSL, TILE};
 use super::{shader, Shader, Target, WgslOp};
 use crate::device::{DeviceError, Result};
 use crate::wgpu::launch::{Buf, LaunchCx};
@@ -83,7 +83,7 @@ impl WgslOp for Conv {
         let b = bias_wgsl(self.bias);
         let name = |k: &str| format!("conv_{k}_{}{}", self.t.wgsl(), if self.bias { "_bias" } else { "" });
         vec![
-            shader(&name("gemm"), &aliases, &format!("{b}{GEMM_WGSL}")),
+            shader(&name("gemm"), &aliases, &format!("{b}{GEMM_TILE_WGSL}{GEMM_WGSL}")),
             shader(&name("direct"), &aliases, &format!("{b}{DIRECT_WGSL}")),
         ]
     }

@@ -11,6 +11,8 @@ use suanli_kernels::ops::LinalgOp;
 use suanli_kernels::{DType, KernelError, KernelSpec};
 
 const MATMUL_WGSL: &str = include_str!("../../../../shaders/matmul.wgsl");
+/// The tile step shared by the GEMM shaders.
+pub(super) const GEMM_TILE_WGSL: &str = include_str!("../../../../shaders/gemm_tile.wgsl");
 
 /// Output tile edge of the matmul shader (rows and columns per workgroup).
 pub const TILE: usize = 64;
@@ -56,7 +58,7 @@ fn epilogue(acc: A, row: u32, col: u32) -> A {
     shader(
         &format!("matmul_{}_{epi:?}", t.wgsl()),
         &[("T", t), ("A", acc)],
-        &format!("{epilogue}{MATMUL_WGSL}"),
+        &format!("{epilogue}{GEMM_TILE_WGSL}{MATMUL_WGSL}"),
     )
 }
 

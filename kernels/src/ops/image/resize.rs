@@ -96,6 +96,29 @@ pub struct ResizeAttrs {
     pub upsample: bool,
 }
 
+impl ResizeAttrs {
+    /// Resize with the opset-11+ input layout (roi, scales, sizes at inputs 1, 2, 3) and every
+    /// other attribute at its ONNX default.
+    pub fn new(mode: InterpMode, coord: CoordMode) -> ResizeAttrs {
+        ResizeAttrs {
+            mode,
+            coord,
+            nearest: NearestMode::RoundPreferFloor,
+            cubic_coeff_a: -0.75,
+            exclude_outside: false,
+            extrapolation_value: 0.0,
+            antialias: false,
+            axes: vec![],
+            keep_aspect: KeepAspect::Stretch,
+            roi_input: Some(1),
+            scales_input: Some(2),
+            sizes_input: Some(3),
+            scales_attr: vec![],
+            upsample: false,
+        }
+    }
+}
+
 /// Per-axis plan: output length, scale and ROI bounds.
 /// A resolved Resize: the resized axes, output extents, per-axis scales and the full ROI.
 /// Public so that devices compute exactly the CPU's taps.
