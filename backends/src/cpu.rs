@@ -10,6 +10,7 @@ pub struct CpuDevice {
     info: DeviceInfo,
     name: Arc<str>,
     pool: rayon::ThreadPool,
+    peak: std::sync::OnceLock<f64>,
 }
 
 struct CpuKernel {
@@ -54,6 +55,7 @@ impl CpuDevice {
             info,
             name: Arc::from("cpu"),
             pool,
+            peak: std::sync::OnceLock::new(),
         })
     }
 
@@ -85,6 +87,16 @@ impl Device for CpuDevice {
 
     fn supports(&self, _spec: &KernelSpec) -> Support {
         Support::Native
+    }
+
+    fn measured_peak_gflops(&self) -> Option<f64> {
+        // Every worker runs the multiply-add loop at once, so shared cores count once.
+        Some(*self.peak.get_or_init(|| {
+            self.pool
+                .broadcast(|_| suanli_kernels::peak::core_gflops(std::time::Duration::from_millis(150)))
+                .into_iter()
+                .sum()
+        }))
     }
 
     fn upload(&self, t: &Tensor) -> Result<DeviceTensor> {

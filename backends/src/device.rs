@@ -142,6 +142,11 @@ pub trait Device: Send + Sync {
     fn adopt(&self, t: Tensor) -> Result<DeviceTensor> {
         self.upload(&t)
     }
+    /// Optional. The device's arithmetic peak in GFLOP/s as measured on this machine (profiles
+    /// report kernels against it); `None` where it has not been measured.
+    fn measured_peak_gflops(&self) -> Option<f64> {
+        None
+    }
     /// Optional. Wait until all enqueued work has finished; the default does nothing
     /// (right for synchronous devices).
     fn synchronize(&self) -> Result<()> {

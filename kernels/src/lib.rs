@@ -9,6 +9,7 @@ pub mod dtype;
 pub mod error;
 pub mod op;
 pub mod ops;
+pub mod peak;
 pub mod shape;
 pub mod spec;
 pub mod tensor;

@@ -11,6 +11,7 @@ pub mod onnx;
 pub mod passes;
 pub mod placement;
 pub mod plan;
+pub mod profile;
 pub mod session;
 
 pub use error::{Error, Result};

@@ -52,6 +52,8 @@ pub struct NodePlacement {
     pub reason: String,
     /// Estimated FLOPs (0 when unknown).
     pub flops: u64,
+    /// Bytes read and written by the kernel (0 when unknown).
+    pub bytes: u64,
 }
 
 /// Memory figures for one device.
@@ -161,7 +163,7 @@ pub fn build_plan(
     let mut denied = Vec::new();
 
     for (ni, node) in g.nodes.iter().enumerate() {
-        let (device, reason, flops) = match &node.op {
+        let (device, reason, flops, bytes) = match &node.op {
             NodeOp::Kernel(op) => {
                 let ins: Option<Vec<Option<suanli_kernels::TensorType>>> = node
                     .inputs
@@ -238,7 +240,7 @@ pub fn build_plan(
                     inputs: ins,
                     outputs: outs,
                 });
-                (dec.device, dec.reason, flops)
+                (dec.device, dec.reason, flops, bytes)
             }
             other => {
                 if policy == Policy::Deny && cpu != 0 {
@@ -270,7 +272,7 @@ pub fn build_plan(
                     inputs: ins,
                     outputs: outs,
                 });
-                (cpu, "control flow / sequence op: runs on the host".to_string(), 0)
+                (cpu, "control flow / sequence op: runs on the host".to_string(), 0, 0)
             }
         };
         placements.push(NodePlacement {
@@ -279,6 +281,7 @@ pub fn build_plan(
             device: devices[device].info().name.clone(),
             reason,
             flops,
+            bytes,
         });
     }
     if !denied.is_empty() {

@@ -208,7 +208,7 @@ impl Session {
         let ordered = self.bind_inputs(inputs)?;
         let sig: Vec<ValueType> = ordered.iter().map(value_type_of).collect();
         let plan = self.plan_for(&sig)?;
-        let outs = self.execute(&plan, ordered)?;
+        let outs = self.execute(&plan, ordered, None)?;
         Ok(self
             .graph
             .outputs
@@ -369,7 +369,25 @@ impl Session {
         Ok(())
     }
 
-    fn execute(&self, plan: &Plan, inputs: Vec<Value>) -> Result<Vec<Value>> {
+    /// Run once with per-step timing (each step is synchronised on its device, so the times
+    /// are the steps' own). Returns the outputs, the plan used and the seconds of every step.
+    pub fn run_profiled(&self, inputs: Vec<(String, Value)>) -> Result<(Vec<(String, Value)>, Arc<Plan>, Vec<f64>)> {
+        let ordered = self.bind_inputs(inputs)?;
+        let sig: Vec<ValueType> = ordered.iter().map(value_type_of).collect();
+        let plan = self.plan_for(&sig)?;
+        let mut times = Vec::with_capacity(plan.steps.len());
+        let outs = self.execute(&plan, ordered, Some(&mut times))?;
+        let named = self
+            .graph
+            .outputs
+            .iter()
+            .map(|v| self.graph.name(*v).to_string())
+            .zip(outs)
+            .collect();
+        Ok((named, plan, times))
+    }
+
+    fn execute(&self, plan: &Plan, inputs: Vec<Value>, mut times: Option<&mut Vec<f64>>) -> Result<Vec<Value>> {
         let g = &self.graph;
         let cpu = &self.devices[self.cpu];
         let mut slots: Vec<Option<Slot>> = (0..plan.num_slots).map(|_| None).collect();
@@ -384,6 +402,7 @@ impl Session {
         }
         let missing = |s: usize| Error::InvalidModel(format!("internal: slot {s} is empty"));
         for (i, step) in plan.steps.iter().enumerate() {
+            let started = times.as_ref().map(|_| std::time::Instant::now());
             match step {
                 Step::Kernel {
                     node, inputs, outputs, ..
@@ -456,6 +475,15 @@ impl Session {
                     slots[*dst] = Some(Slot::Dev(moved));
                 }
                 Step::Host { node, inputs, outputs } => self.host_step(*node, inputs, outputs, &mut slots)?,
+            }
+            if let (Some(times), Some(t0)) = (times.as_deref_mut(), started) {
+                let d = match step {
+                    Step::Kernel { device, .. } => *device,
+                    Step::Copy { to, .. } => *to,
+                    Step::Host { .. } => self.cpu,
+                };
+                self.devices[d].synchronize().map_err(|e| self.dev_err(d, e))?;
+                times.push(t0.elapsed().as_secs_f64());
             }
             for &s in &plan.frees[i] {
                 slots[s] = None;

@@ -68,17 +68,8 @@ enum Cmd {
         model: PathBuf,
         #[command(flatten)]
         target: Target,
-        #[arg(long = "input", value_name = "NAME=FILE")]
-        inputs: Vec<String>,
-        /// NAME=1x3x224x224: random input of this shape.
-        #[arg(long = "shape", value_name = "NAME=DIMS")]
-        shapes: Vec<String>,
-        #[arg(long, default_value_t = 3)]
-        warmup: usize,
-        #[arg(long, default_value_t = 20)]
-        iters: usize,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        opts: BenchOpts,
     },
     /// Run the embedded demo model on every available device (or only on `--device`).
     Demo {
@@ -104,15 +95,7 @@ fn main() -> ExitCode {
             output_format,
             plan,
         } => run(&model, &target, &inputs, output_dir.as_deref(), &output_format, plan),
-        Cmd::Bench {
-            model,
-            target,
-            inputs,
-            shapes,
-            warmup,
-            iters,
-            json,
-        } => bench(&model, &target, &inputs, &shapes, warmup, iters, json),
+        Cmd::Bench { model, target, opts } => bench(&model, &target, &opts),
         Cmd::Demo { device, policy } => demo(device.as_deref(), policy),
     };
     match r {
@@ -388,15 +371,46 @@ fn random_tensor(dtype: DType, shape: Vec<usize>, seed: u64) -> Result<Tensor> {
     }
 }
 
-fn bench(
-    model: &Path,
-    target: &Target,
-    inputs: &[String],
-    shapes: &[String],
+/// Options of `suanli bench`.
+#[derive(clap::Args)]
+struct BenchOpts {
+    #[arg(long = "input", value_name = "NAME=FILE")]
+    inputs: Vec<String>,
+    /// NAME=1x3x224x224: random input of this shape.
+    #[arg(long = "shape", value_name = "NAME=DIMS")]
+    shapes: Vec<String>,
+    #[arg(long, default_value_t = 3)]
     warmup: usize,
+    #[arg(long, default_value_t = 20)]
     iters: usize,
+    #[arg(long)]
     json: bool,
-) -> Result<()> {
+    /// Also profile: per-op time, FLOPs, bytes moved, GFLOP/s and % of the measured peak.
+    #[arg(long)]
+    profile: bool,
+    /// Slowest steps listed by --profile.
+    #[arg(long, default_value_t = 25)]
+    top: usize,
+}
+
+/// Peak resident set size of this process in bytes (Linux; `None` elsewhere).
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn bench(model: &Path, target: &Target, opts: &BenchOpts) -> Result<()> {
+    let BenchOpts {
+        inputs,
+        shapes,
+        warmup,
+        iters,
+        json,
+        ..
+    } = opts;
+    let (warmup, iters, json) = (*warmup, *iters, *json);
     let t_build = Instant::now();
     let session = open_session(model, target)?;
     let device = target.device.as_str();
@@ -465,18 +479,31 @@ fn bench(
     times.sort_by(|a, b| a.total_cmp(b));
     let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
     let (min, med, p90) = (times[0], pct(0.5), pct(0.9));
+    let rss = peak_rss_bytes();
+    let prof = if opts.profile {
+        Some(suanli::profile::profile(&session, &vals, 1, iters.clamp(1, 10))?)
+    } else {
+        None
+    };
     if json {
-        let j = serde_json::json!({
+        let mut j = serde_json::json!({
             "model": model.display().to_string(), "device": device, "iters": times.len(), "warmup": warmup,
-            "min_ms": min, "median_ms": med, "p90_ms": p90, "build_ms": build_ms,
+            "min_ms": min, "median_ms": med, "p90_ms": p90, "build_ms": build_ms, "peak_rss_bytes": rss,
         });
+        if let Some(p) = &prof {
+            j["profile"] = p.to_json();
+        }
         println!("{j}");
     } else {
         println!(
-            "{} on {device}: min {min:.3} ms, median {med:.3} ms, p90 {p90:.3} ms ({} iters, build {build_ms:.1} ms)",
+            "{} on {device}: min {min:.3} ms, median {med:.3} ms, p90 {p90:.3} ms ({} iters, build {build_ms:.1} ms, peak RSS {})",
             model.display(),
-            times.len()
+            times.len(),
+            rss.map(|b| suanli::plan::human_bytes(b as usize)).unwrap_or_else(|| "unknown".into())
         );
+        if let Some(p) = &prof {
+            print!("{}", p.report(opts.top));
+        }
     }
     Ok(())
 }
