@@ -64,6 +64,8 @@ pub enum Op {
     Signal(SignalOp),
     /// String ops.
     Text(TextOp),
+    /// Ops made by the graph passes (fused elementwise chains).
+    Fused(FusedOp),
 }
 
 impl Op {
@@ -83,6 +85,7 @@ impl Op {
             Op::Quant(o) => o,
             Op::Signal(o) => o,
             Op::Text(o) => o,
+            Op::Fused(o) => o,
         }
     }
 

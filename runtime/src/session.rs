@@ -122,8 +122,8 @@ impl SessionBuilder {
             }
         };
         if self.optimize {
-            passes::fold::fold_constants(&mut graph)?;
-            passes::dce::eliminate_dead_code(&mut graph);
+            let accept = |spec: &suanli_kernels::KernelSpec| devices.iter().all(|d| d.supports(spec).is_native());
+            passes::optimize(&mut graph, &accept)?;
         }
         Ok(Session {
             graph: Arc::new(graph),

@@ -3,6 +3,7 @@
 pub mod attention;
 pub mod conv;
 pub mod elementwise;
+pub mod fused;
 pub mod image;
 pub mod layout;
 pub mod linalg;
@@ -17,6 +18,7 @@ pub mod text;
 pub use attention::AttentionOp;
 pub use conv::ConvOp;
 pub use elementwise::ElementwiseOp;
+pub use fused::FusedOp;
 pub use image::ImageOp;
 pub use layout::LayoutOp;
 pub use linalg::LinalgOp;

@@ -1,4 +1,137 @@
-//! Graph passes: small functions `fn(&mut Graph) -> Result<…>`, one per file.
+//! Graph passes: small functions `fn(&mut Graph) -> Result<…>`, one per file, each with tests
+//! that show the graph before and after and check that outputs are unchanged.
+//!
+//! [`optimize`] runs them in order at session build.
 
+pub mod bn_affine;
+pub mod bn_fold;
 pub mod dce;
 pub mod fold;
+pub mod fuse_elementwise;
+
+use crate::error::Result;
+use crate::graph::{Graph, NodeOp, ValueId};
+use std::sync::Arc;
+use suanli_kernels::{KernelSpec, Op, Tensor};
+
+/// What the passes did, for logs and tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PassStats {
+    /// Nodes folded into constants.
+    pub folded: usize,
+    /// BatchNormalization nodes folded into the Conv before them.
+    pub bn_folded: usize,
+    /// BatchNormalization nodes rewritten as a per-channel multiply-add.
+    pub bn_affine: usize,
+    /// Elementwise nodes absorbed into fused chains.
+    pub fused_elementwise: usize,
+    /// Nodes removed as dead.
+    pub dead: usize,
+}
+
+/// Run every pass in order. `accept` says whether every device of the session runs a fused
+/// kernel spec natively; fusions it rejects are not made (each device then runs the ops it
+/// knows).
+pub fn optimize(g: &mut Graph, accept: &dyn Fn(&KernelSpec) -> bool) -> Result<PassStats> {
+    let mut st = PassStats {
+        folded: fold::fold_constants(g)?,
+        ..PassStats::default()
+    };
+    st.bn_folded = bn_fold::fold_batch_norms(g)?;
+    if accept(&fuse_elementwise::probe_spec()) {
+        st.bn_affine = bn_affine::batch_norm_to_affine(g);
+        st.fused_elementwise = fuse_elementwise::fuse_elementwise(g, accept);
+    }
+    st.dead = dce::eliminate_dead_code(g);
+    Ok(st)
+}
+
+/// How many node inputs read each value, plus one for every graph output.
+pub(crate) fn use_counts(g: &Graph) -> Vec<usize> {
+    let mut n = vec![0; g.values.len()];
+    for node in &g.nodes {
+        for v in node.inputs.iter().flatten() {
+            n[v.0] += 1;
+        }
+    }
+    for v in &g.outputs {
+        n[v.0] += 1;
+    }
+    n
+}
+
+/// The kernel op of node `i`, if it is one.
+pub(crate) fn kernel_op(g: &Graph, i: usize) -> Option<&Op> {
+    match &g.nodes[i].op {
+        NodeOp::Kernel(op) => Some(op),
+        _ => None,
+    }
+}
+
+/// The constant behind an optional input, if it is a constant.
+pub(crate) fn const_input(g: &Graph, v: Option<ValueId>) -> Option<&Arc<Tensor>> {
+    v.and_then(|v| g.constants.get(&v))
+}
+
+/// For each value, the node producing it.
+pub(crate) fn producers(g: &Graph) -> Vec<Option<usize>> {
+    let mut p = vec![None; g.values.len()];
+    for (i, node) in g.nodes.iter().enumerate() {
+        for v in node.outputs.iter().flatten() {
+            p[v.0] = Some(i);
+        }
+    }
+    p
+}
+
+/// Add a new constant value and return its id.
+pub(crate) fn add_constant(g: &mut Graph, name: String, t: Tensor) -> ValueId {
+    let ty = crate::graph::ValueType::Tensor(suanli_kernels::TensorType::known(t.dtype(), t.shape()));
+    let v = g.add_value(name, ty);
+    g.constants.insert(v, Arc::new(t));
+    v
+}
+
+/// Helpers for the passes' before/after tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::graph::Graph;
+    use crate::session::Session;
+    use suanli_kernels::Tensor;
+
+    /// A deterministic f32 tensor with values in `[lo, lo + 1)`.
+    pub fn rnd(shape: &[usize], seed: u64, lo: f32) -> Tensor {
+        let n: usize = shape.iter().product();
+        let mut s = seed;
+        let v: Vec<f32> = (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                lo + ((s >> 40) as f32 / (1u64 << 24) as f32)
+            })
+            .collect();
+        Tensor::from_vec(shape.to_vec(), v).expect("shape matches")
+    }
+
+    /// The op names of the graph's nodes in order.
+    pub fn op_names(g: &Graph) -> Vec<String> {
+        g.nodes.iter().map(|n| n.op.name().to_string()).collect()
+    }
+
+    /// Run both graphs unoptimised on the CPU and compare every output (rtol/atol 1e-5).
+    pub fn assert_same_outputs(before: Graph, after: Graph, inputs: &[(&str, Tensor)]) {
+        let run = |g: Graph| {
+            let s = Session::builder().optimize(false).build_from_graph(g).expect("session");
+            s.run(inputs).expect("run")
+        };
+        let (r0, r1) = (run(before), run(after));
+        assert_eq!(r0.len(), r1.len());
+        for ((n0, t0), (n1, t1)) in r0.iter().zip(&r1) {
+            assert_eq!(n0, n1);
+            assert_eq!(t0.shape(), t1.shape(), "{n0}");
+            let (a, b) = (t0.to_f32_vec().expect("f32"), t1.to_f32_vec().expect("f32"));
+            for (i, (p, q)) in a.iter().zip(&b).enumerate() {
+                assert!((p - q).abs() <= 1e-5 * (1.0 + q.abs()), "{n0}[{i}]: {p} vs {q}");
+            }
+        }
+    }
+}

@@ -1,0 +1,421 @@
+//! Fast CPU evaluation of f32 elementwise programs: one pass over memory for a whole chain.
+//!
+//! The output is walked in rows of its innermost (collapsed) dimension; each row is cut into
+//! blocks of [`BLOCK`] elements held in L1-resident register buffers, and every instruction is
+//! a tight loop over a block that the compiler vectorises. Inputs that broadcast along the row
+//! are splatted once per block. The scalar formulas are the same as the single-op CPU kernels'.
+
+use crate::codegen::elementwise::{ElementwiseProgram, Reg};
+use crate::dtype::DType;
+use crate::error::{KernelError, Result};
+use crate::ops::elementwise::{BinaryOp, ElementwiseOp, UnaryOp, VariadicOp};
+use crate::shape::{broadcast_shapes, broadcast_strides};
+use crate::tensor::Tensor;
+use rayon::prelude::*;
+
+/// Elements per register block.
+const BLOCK: usize = 256;
+
+/// One instruction in the fast form.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum FInst {
+    Un(Un, Reg),
+    Bin(Bin, Reg, Reg),
+    /// `x` clamped to `[lo, hi]` (registers or constants).
+    Clip(Reg, Bound, Bound),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Bound {
+    None,
+    Const(f32),
+    Reg(Reg),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Un {
+    Relu,
+    Neg,
+    Abs,
+    Sqrt,
+    Exp,
+    Log,
+    Tanh,
+    Sigmoid,
+    Erf,
+    Reciprocal,
+    LeakyRelu(f32),
+    HardSigmoid(f32, f32),
+    HardSwish,
+    Gelu,
+    GeluTanh,
+    Swish(f32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Bin {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Max,
+    Min,
+    PRelu,
+}
+
+/// An f32 program in the fast form, or `None` when some instruction is outside its op set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FastProgram {
+    inputs: usize,
+    insts: Vec<FInst>,
+    outputs: Vec<Reg>,
+}
+
+impl FastProgram {
+    /// Translate `p`; `None` unless every value is f32 and every op has a fast form.
+    pub fn new(p: &ElementwiseProgram) -> Option<FastProgram> {
+        if p.inputs.iter().any(|d| *d != DType::F32) || p.insts.iter().any(|i| i.dtype != DType::F32) {
+            return None;
+        }
+        let mut insts = Vec::with_capacity(p.insts.len());
+        for inst in &p.insts {
+            let a = |k: usize| inst.args.get(k).copied().flatten();
+            let f = match &inst.op {
+                ElementwiseOp::Unary(u) => FInst::Un(unary(u)?, a(0)?),
+                ElementwiseOp::Binary(b) if inst.args.len() == 2 => FInst::Bin(binary(b)?, a(0)?, a(1)?),
+                ElementwiseOp::Variadic(v) if inst.args.len() == 2 => {
+                    let b = match v {
+                        VariadicOp::Sum => Bin::Add,
+                        VariadicOp::Max => Bin::Max,
+                        VariadicOp::Min => Bin::Min,
+                        VariadicOp::Mean => return None,
+                    };
+                    FInst::Bin(b, a(0)?, a(1)?)
+                }
+                ElementwiseOp::Clip { min, max } => {
+                    // Bounds are scalars: attributes, or program inputs checked at eval.
+                    let bound = |k: usize, attr: &Option<f32>| match (a(k), attr) {
+                        (Some(r), _) if r < p.inputs.len() => Some(Bound::Reg(r)),
+                        (Some(_), _) => None,
+                        (None, Some(v)) => Some(Bound::Const(*v)),
+                        (None, None) => Some(Bound::None),
+                    };
+                    FInst::Clip(a(0)?, bound(1, min)?, bound(2, max)?)
+                }
+                _ => return None,
+            };
+            insts.push(f);
+        }
+        Some(FastProgram {
+            inputs: p.inputs.len(),
+            insts,
+            outputs: p.outputs.clone(),
+        })
+    }
+
+    /// Evaluate on f32 tensors that broadcast (numpy rules) to one output shape.
+    pub fn eval(&self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
+        const OP: &str = "FusedElementwise";
+        if inputs.len() != self.inputs {
+            return Err(KernelError::invalid(
+                OP,
+                format!("{} inputs given, {} expected", inputs.len(), self.inputs),
+            ));
+        }
+        let mut data = Vec::with_capacity(inputs.len());
+        for t in inputs {
+            data.push(t.as_slice::<f32>()?);
+        }
+        for (k, inst) in self.insts.iter().enumerate() {
+            if let FInst::Clip(_, lo, hi) = inst {
+                for b in [lo, hi] {
+                    if let Bound::Reg(r) = b {
+                        if *r < self.inputs && inputs[*r].len() != 1 {
+                            return Err(KernelError::invalid(
+                                OP,
+                                format!("Clip bound of instruction {k} is not a scalar"),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
+        let out_shape = broadcast_shapes(OP, &shapes)?;
+        let layout = Layout::new(&out_shape, &shapes);
+        let total: usize = out_shape.iter().product();
+        let mut outs: Vec<Vec<f32>> = self.outputs.iter().map(|_| vec![0.0; total]).collect();
+        if total > 0 {
+            self.run_rows(&layout, &data, &mut outs);
+        }
+        outs.into_iter()
+            .map(|v| Tensor::from_vec(out_shape.clone(), v))
+            .collect()
+    }
+
+    fn run_rows(&self, l: &Layout, data: &[&[f32]], outs: &mut [Vec<f32>]) {
+        let rows = l.rows();
+        let nregs = self.inputs + self.insts.len();
+        // One row: `offs` is scratch for the inputs' offsets, `dst[o]` the row of output `o`.
+        let row_task = |regs: &mut [f32], offs: &mut [usize], r: usize, dst: &mut [&mut [f32]], base: usize| {
+            l.offsets(r, offs);
+            let mut c0 = 0;
+            while c0 < l.inner {
+                let n = BLOCK.min(l.inner - c0);
+                for (i, d) in data.iter().enumerate() {
+                    let reg = &mut regs[i * BLOCK..i * BLOCK + n];
+                    if l.inner_stride[i] == 0 {
+                        reg.fill(d[offs[i]]);
+                    } else {
+                        reg.copy_from_slice(&d[offs[i] + c0..offs[i] + c0 + n]);
+                    }
+                }
+                for (k, inst) in self.insts.iter().enumerate() {
+                    let (src, rest) = regs.split_at_mut((self.inputs + k) * BLOCK);
+                    exec(*inst, src, &mut rest[..n], n);
+                }
+                for (o, &r) in dst.iter_mut().zip(&self.outputs) {
+                    o[base + c0..base + c0 + n].copy_from_slice(&regs[r * BLOCK..r * BLOCK + n]);
+                }
+                c0 += n;
+            }
+        };
+        // Rows per task: enough work per task to hide the fork/join cost.
+        let total = rows * l.inner;
+        let per_task = if total < 1 << 16 {
+            rows
+        } else {
+            (rows / (rayon::current_num_threads() * 4)).max(1)
+        };
+        let chunk = per_task * l.inner;
+        let mut slices: Vec<Vec<&mut [f32]>> = Vec::new();
+        let mut iters: Vec<_> = outs.iter_mut().map(|o| o.chunks_mut(chunk)).collect();
+        'outer: loop {
+            let mut group = Vec::with_capacity(iters.len());
+            for it in iters.iter_mut() {
+                match it.next() {
+                    Some(s) => group.push(s),
+                    None => break 'outer,
+                }
+            }
+            slices.push(group);
+        }
+        let work = |(t, mut group): (usize, Vec<&mut [f32]>)| {
+            let mut regs = vec![0.0f32; nregs * BLOCK];
+            let mut offs = vec![0usize; data.len()];
+            let r0 = t * per_task;
+            let r1 = (r0 + per_task).min(rows);
+            for r in r0..r1 {
+                row_task(&mut regs, &mut offs, r, &mut group, (r - r0) * l.inner);
+            }
+        };
+        if slices.len() > 1 {
+            slices.into_par_iter().enumerate().for_each(work);
+        } else {
+            slices.into_iter().enumerate().for_each(work);
+        }
+    }
+}
+
+/// Output shape collapsed to `[outer dims…, inner]` with per-input element strides.
+struct Layout {
+    outer: Vec<usize>,
+    outer_strides: Vec<Vec<usize>>,
+    inner: usize,
+    inner_stride: Vec<usize>,
+}
+
+impl Layout {
+    fn new(out: &[usize], shapes: &[&[usize]]) -> Layout {
+        let strides: Vec<Vec<usize>> = shapes.iter().map(|s| broadcast_strides(s, out)).collect();
+        // Merge adjacent dims while every input stays affine across the pair.
+        let mut dims: Vec<usize> = Vec::new();
+        let mut st: Vec<Vec<usize>> = vec![Vec::new(); shapes.len()];
+        for (d, &ext) in out.iter().enumerate() {
+            let mergeable = !dims.is_empty()
+                && strides.iter().enumerate().all(|(i, s)| {
+                    let prev = *st[i].last().unwrap_or(&0);
+                    prev == s[d] * ext
+                });
+            if mergeable {
+                if let Some(last) = dims.last_mut() {
+                    *last *= ext;
+                }
+                for (i, s) in strides.iter().enumerate() {
+                    if let Some(p) = st[i].last_mut() {
+                        *p = s[d];
+                    }
+                }
+            } else {
+                dims.push(ext);
+                for (i, s) in strides.iter().enumerate() {
+                    st[i].push(s[d]);
+                }
+            }
+        }
+        let inner = dims.pop().unwrap_or(1);
+        let inner_stride = st.iter_mut().map(|s| s.pop().unwrap_or(0)).collect();
+        Layout {
+            outer: dims,
+            outer_strides: st,
+            inner,
+            inner_stride,
+        }
+    }
+
+    fn rows(&self) -> usize {
+        self.outer.iter().product()
+    }
+
+    /// Element offset of each input at the start of row `r`, into `offs`.
+    fn offsets(&self, mut r: usize, offs: &mut [usize]) {
+        offs.fill(0);
+        for d in (0..self.outer.len()).rev() {
+            let i = r % self.outer[d];
+            r /= self.outer[d];
+            for (o, s) in offs.iter_mut().zip(&self.outer_strides) {
+                *o += i * s[d];
+            }
+        }
+    }
+}
+
+fn unary(u: &UnaryOp) -> Option<Un> {
+    Some(match *u {
+        UnaryOp::Relu => Un::Relu,
+        UnaryOp::Neg => Un::Neg,
+        UnaryOp::Abs => Un::Abs,
+        UnaryOp::Sqrt => Un::Sqrt,
+        UnaryOp::Exp => Un::Exp,
+        UnaryOp::Log => Un::Log,
+        UnaryOp::Tanh => Un::Tanh,
+        UnaryOp::Sigmoid => Un::Sigmoid,
+        UnaryOp::Erf => Un::Erf,
+        UnaryOp::Reciprocal => Un::Reciprocal,
+        UnaryOp::LeakyRelu { alpha } => Un::LeakyRelu(alpha),
+        UnaryOp::HardSigmoid { alpha, beta } => Un::HardSigmoid(alpha, beta),
+        UnaryOp::HardSwish => Un::HardSwish,
+        UnaryOp::Gelu { tanh: false } => Un::Gelu,
+        UnaryOp::Gelu { tanh: true } => Un::GeluTanh,
+        UnaryOp::Swish { alpha } => Un::Swish(alpha),
+        _ => return None,
+    })
+}
+
+fn binary(b: &BinaryOp) -> Option<Bin> {
+    Some(match b {
+        BinaryOp::Add => Bin::Add,
+        BinaryOp::Sub => Bin::Sub,
+        BinaryOp::Mul => Bin::Mul,
+        BinaryOp::Div => Bin::Div,
+        BinaryOp::PRelu => Bin::PRelu,
+        _ => return None,
+    })
+}
+
+#[inline]
+fn sigmoid(v: f32) -> f32 {
+    if v >= 0.0 {
+        1.0 / (1.0 + (-v).exp())
+    } else {
+        let e = v.exp();
+        e / (1.0 + e)
+    }
+}
+
+#[inline]
+fn clamp01(v: f32) -> f32 {
+    if v < 0.0 {
+        0.0
+    } else if v > 1.0 {
+        1.0
+    } else {
+        v
+    }
+}
+
+/// Run one instruction over a block: `src` holds the registers before it, `out` is its own.
+fn exec(inst: FInst, src: &[f32], out: &mut [f32], n: usize) {
+    let reg = |r: Reg| &src[r * BLOCK..r * BLOCK + n];
+    match inst {
+        FInst::Un(u, a) => {
+            let x = reg(a);
+            let map = |f: &dyn Fn(f32) -> f32, out: &mut [f32]| {
+                for (o, &v) in out.iter_mut().zip(x) {
+                    *o = f(v);
+                }
+            };
+            match u {
+                // The cheap ones as plain loops so they vectorise.
+                Un::Relu => {
+                    for (o, &v) in out.iter_mut().zip(x) {
+                        *o = if v < 0.0 { 0.0 } else { v };
+                    }
+                }
+                Un::Neg => {
+                    for (o, &v) in out.iter_mut().zip(x) {
+                        *o = -v;
+                    }
+                }
+                Un::Abs => {
+                    for (o, &v) in out.iter_mut().zip(x) {
+                        *o = v.abs();
+                    }
+                }
+                Un::LeakyRelu(a) => {
+                    for (o, &v) in out.iter_mut().zip(x) {
+                        *o = if v < 0.0 { a * v } else { v };
+                    }
+                }
+                Un::Sqrt => map(&|v| v.sqrt(), out),
+                Un::Exp => map(&|v| v.exp(), out),
+                Un::Log => map(&|v| v.ln(), out),
+                Un::Tanh => map(&|v| v.tanh(), out),
+                Un::Sigmoid => map(&sigmoid, out),
+                Un::Erf => map(&libm::erff, out),
+                Un::Reciprocal => map(&|v| 1.0 / v, out),
+                Un::HardSigmoid(a, b) => map(&|v| clamp01(a * v + b), out),
+                Un::HardSwish => map(&|v| v * clamp01(v / 6.0 + 0.5), out),
+                Un::Gelu => map(
+                    &|v| 0.5 * v * (1.0 + libm::erff(v * std::f32::consts::FRAC_1_SQRT_2)),
+                    out,
+                ),
+                Un::GeluTanh => {
+                    let s = (2.0f64 / std::f64::consts::PI).sqrt() as f32;
+                    map(&|v| 0.5 * v * (1.0 + (s * (v + 0.044715 * v * v * v)).tanh()), out)
+                }
+                Un::Swish(a) => map(&|v| v * sigmoid(a * v), out),
+            }
+        }
+        FInst::Bin(b, a, c) => {
+            let (x, y) = (reg(a), reg(c));
+            let it = out.iter_mut().zip(x.iter().zip(y));
+            match b {
+                Bin::Add => it.for_each(|(o, (&p, &q))| *o = p + q),
+                Bin::Sub => it.for_each(|(o, (&p, &q))| *o = p - q),
+                Bin::Mul => it.for_each(|(o, (&p, &q))| *o = p * q),
+                Bin::Div => it.for_each(|(o, (&p, &q))| *o = p / q),
+                // NaN propagates, as in numpy's maximum/minimum.
+                Bin::Max => it.for_each(|(o, (&p, &q))| *o = if p.is_nan() || p >= q { p } else { q }),
+                Bin::Min => it.for_each(|(o, (&p, &q))| *o = if p.is_nan() || p <= q { p } else { q }),
+                Bin::PRelu => it.for_each(|(o, (&p, &q))| *o = if p < 0.0 { q * p } else { p }),
+            }
+        }
+        FInst::Clip(a, lo, hi) => {
+            let bound = |b: Bound| match b {
+                Bound::None => None,
+                Bound::Const(v) => Some(v),
+                // Validated as one element (a broadcast scalar): its block is a splat.
+                Bound::Reg(r) => Some(src[r * BLOCK]),
+            };
+            let (l, h) = (
+                bound(lo).unwrap_or(f32::NEG_INFINITY),
+                bound(hi).unwrap_or(f32::INFINITY),
+            );
+            for (o, &v) in out.iter_mut().zip(reg(a)) {
+                let v = if v < l { l } else { v };
+                *o = if v > h { h } else { v };
+            }
+        }
+    }
+}

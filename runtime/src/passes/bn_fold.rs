@@ -1,0 +1,181 @@
+//! BatchNormalization folding: an inference-mode BatchNormalization whose input is a Conv with
+//! constant weights (and nothing else reads the Conv) becomes part of that Conv:
+//! `W'[m] = W[m]·s[m]`, `B'[m] = (B[m] − mean[m])·s[m] + beta[m]` with
+//! `s = scale / sqrt(var + epsilon)`, computed in f64 and rounded to the weights' dtype.
+
+use super::{add_constant, const_input, kernel_op, producers, use_counts};
+use crate::error::{Error, Result};
+use crate::graph::Graph;
+use suanli_kernels::ops::conv::ConvOp;
+use suanli_kernels::ops::norm::NormOp;
+use suanli_kernels::{Op, Tensor};
+
+/// Fold every foldable BatchNormalization into its Conv. Returns how many were folded.
+pub fn fold_batch_norms(g: &mut Graph) -> Result<usize> {
+    let uses = use_counts(g);
+    let prod = producers(g);
+    let mut remove = vec![false; g.nodes.len()];
+    let mut folded = 0;
+    for bi in 0..g.nodes.len() {
+        let Some(Op::Norm(NormOp::BatchNorm {
+            epsilon,
+            training: false,
+            ..
+        })) = kernel_op(g, bi)
+        else {
+            continue;
+        };
+        let eps = *epsilon as f64;
+        let bn = &g.nodes[bi];
+        if bn.inputs.len() != 5 || bn.outputs.iter().skip(1).flatten().any(|v| uses[v.0] > 0) {
+            continue;
+        }
+        let Some(y) = bn.inputs[0] else { continue };
+        let Some(ci) = prod[y.0] else { continue };
+        if uses[y.0] != 1 || remove[ci] || !matches!(kernel_op(g, ci), Some(Op::Conv(ConvOp::Conv { .. }))) {
+            continue;
+        }
+        let conv = &g.nodes[ci];
+        let (Some(w), bias) = (
+            const_input(g, conv.inputs.get(1).copied().flatten()),
+            conv.inputs.get(2).copied().flatten(),
+        ) else {
+            continue;
+        };
+        let b = match bias {
+            Some(_) => match const_input(g, bias) {
+                Some(b) => Some(b.clone()),
+                None => continue,
+            },
+            None => None,
+        };
+        let stats: Option<Vec<_>> = (1..5).map(|k| const_input(g, bn.inputs[k]).cloned()).collect();
+        let Some(stats) = stats else { continue };
+        let name = conv.name.clone();
+        let Some((w2, b2)) = fold(w, b.as_deref(), &stats, eps).map_err(|e| Error::kernel(&name, "Conv", e))? else {
+            continue;
+        };
+        let wv = add_constant(g, format!("{name}.W_bn"), w2);
+        let bv = add_constant(g, format!("{name}.B_bn"), b2);
+        let out = g.nodes[bi].outputs[0];
+        let conv = &mut g.nodes[ci];
+        conv.inputs.truncate(1);
+        conv.inputs.extend([Some(wv), Some(bv)]);
+        conv.formal_inputs = 3;
+        conv.outputs = vec![out];
+        remove[bi] = true;
+        folded += 1;
+    }
+    let mut it = remove.into_iter();
+    g.nodes.retain(|_| !it.next().unwrap_or(false));
+    Ok(folded)
+}
+
+/// The folded weights and bias, or `None` when the shapes do not line up (left unfolded).
+fn fold(
+    w: &Tensor,
+    b: Option<&Tensor>,
+    stats: &[std::sync::Arc<Tensor>],
+    eps: f64,
+) -> suanli_kernels::Result<Option<(Tensor, Tensor)>> {
+    let m = w.shape().first().copied().unwrap_or(0);
+    let dt = w.dtype();
+    if !dt.is_float()
+        || m == 0
+        || stats.iter().any(|t| t.len() != m || t.dtype() != dt)
+        || b.is_some_and(|b| b.len() != m)
+    {
+        return Ok(None);
+    }
+    let [scale, beta, mean, var] = [0, 1, 2, 3].map(|k| stats[k].to_f64_vec());
+    let (scale, beta, mean, var) = (scale?, beta?, mean?, var?);
+    let s: Vec<f64> = scale.iter().zip(&var).map(|(g, v)| g / (v + eps).sqrt()).collect();
+    let per = w.len() / m;
+    let wv: Vec<f64> = w
+        .to_f64_vec()?
+        .into_iter()
+        .enumerate()
+        .map(|(i, x)| x * s[i / per])
+        .collect();
+    let b0 = match b {
+        Some(b) => b.to_f64_vec()?,
+        None => vec![0.0; m],
+    };
+    let bv: Vec<f64> = (0..m).map(|c| (b0[c] - mean[c]) * s[c] + beta[c]).collect();
+    let w2 = Tensor::from_vec(w.shape().to_vec(), wv)?.cast(dt)?;
+    let b2 = Tensor::from_vec(vec![m], bv)?.cast(dt)?;
+    Ok(Some((w2, b2)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::builder::GraphBuilder;
+    use crate::passes::testing::{assert_same_outputs, op_names, rnd};
+    use suanli_kernels::ops::conv::{AutoPad, Window};
+    use suanli_kernels::{DType, Dim};
+
+    /// x → Conv(3×3, pad 1, bias) → BatchNorm → y, and a second BN reading a graph input.
+    fn graph() -> Graph {
+        let mut b = GraphBuilder::new();
+        let x = b.input(
+            "x",
+            DType::F32,
+            vec![Dim::Known(1), Dim::Known(3), Dim::Known(8), Dim::Known(8)],
+        );
+        let w = b.constant("w", rnd(&[4, 3, 3, 3], 1, -0.5));
+        let bias = b.constant("b", rnd(&[4], 2, -0.5));
+        let conv = Op::Conv(ConvOp::Conv {
+            window: Window {
+                kernel_shape: None,
+                strides: vec![],
+                dilations: vec![],
+                pads: vec![1, 1, 1, 1],
+                auto_pad: AutoPad::NotSet,
+            },
+            group: 1,
+        });
+        let c = b.op(conv, &[x, w, bias]);
+        let bn = |b: &mut GraphBuilder, input, c: usize, seed: u64| {
+            let ps: Vec<_> = (0..4)
+                .map(|k| {
+                    b.constant(
+                        &format!("bn{seed}_{k}"),
+                        rnd(&[c], seed + k, if k == 3 { 0.5 } else { -0.5 }),
+                    )
+                })
+                .collect();
+            let op = Op::Norm(NormOp::BatchNorm {
+                epsilon: 1e-5,
+                momentum: 0.9,
+                training: false,
+            });
+            b.op(op, &[input, ps[0], ps[1], ps[2], ps[3]])
+        };
+        let y = bn(&mut b, c, 4, 10);
+        let z = bn(&mut b, x, 3, 20);
+        b.output(y, "y");
+        b.output(z, "z");
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn conv_batchnorm_becomes_one_conv_with_the_same_outputs() {
+        let before = graph();
+        assert_eq!(op_names(&before), ["Conv", "BatchNormalization", "BatchNormalization"]);
+        let mut after = before.clone();
+        assert_eq!(fold_batch_norms(&mut after).unwrap(), 1);
+        // Only the BN after the Conv folds; the one reading a graph input stays.
+        assert_eq!(op_names(&after), ["Conv", "BatchNormalization"]);
+        assert_same_outputs(before, after, &[("x", rnd(&[1, 3, 8, 8], 99, -1.0))]);
+    }
+
+    #[test]
+    fn a_conv_read_twice_is_not_folded() {
+        let mut g = graph();
+        let conv_out = g.nodes[0].outputs[0].unwrap();
+        g.outputs.push(conv_out);
+        assert_eq!(fold_batch_norms(&mut g).unwrap(), 0);
+        assert_eq!(op_names(&g), ["Conv", "BatchNormalization", "BatchNormalization"]);
+    }
+}
