@@ -1,7 +1,8 @@
 //! Strided matrix-multiply core shared by MatMul, Gemm, Einsum and the convolutions.
 //!
-//! `f32`/`f64` go through the `matrixmultiply` crate (blocked, SIMD, internally threaded for
-//! large problems); `i64` uses a plain loop with wrapping arithmetic (ONNX integer MatMul wraps).
+//! `f32` goes through suanli's own [`sgemm`](super::sgemm) (cache-blocked, packed, AVX2 / AVX-512
+//! micro-kernels, parallel over the current rayon pool); `f64` through the `matrixmultiply` crate
+//! (single-threaded); `i64` uses a plain loop with wrapping arithmetic (ONNX integer MatMul wraps).
 
 use crate::dtype::{DType, Elem};
 use crate::error::{KernelError, Result};
@@ -42,7 +43,7 @@ impl<'a, T> MatRef<'a, T> {
 }
 
 /// Fail unless every element of a `rows × cols` strided view lies inside `len`.
-fn check_view(len: usize, off: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> Result<()> {
+pub(crate) fn check_view(len: usize, off: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> Result<()> {
     if rows == 0 || cols == 0 {
         return Ok(());
     }
@@ -147,7 +148,31 @@ macro_rules! mm_float {
         }
     };
 }
-mm_float!(f32, sgemm);
+impl GemmElem for f32 {
+    #[allow(clippy::too_many_arguments)]
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: f32,
+        a: MatRef<f32>,
+        b: MatRef<f32>,
+        beta: f32,
+        c: &mut [f32],
+        rsc: usize,
+    ) -> Result<()> {
+        use super::sgemm::{sgemm, AOperand, BOperand, Epilogue};
+        sgemm(m, k, n, alpha, AOperand::Plain(a), BOperand::Plain(b), beta, c, rsc, &Epilogue::none())
+    }
+    #[inline]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        a * b + c
+    }
+    #[inline]
+    fn add(a: f32, b: f32) -> f32 {
+        a + b
+    }
+}
 mm_float!(f64, dgemm);
 
 impl GemmElem for i64 {

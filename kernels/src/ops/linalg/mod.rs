@@ -4,6 +4,7 @@ pub mod det;
 pub mod einsum;
 pub mod gemm;
 pub mod matmul;
+pub mod sgemm;
 
 use crate::dtype::DType;
 use crate::error::{KernelError, Result};

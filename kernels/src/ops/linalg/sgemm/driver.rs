@@ -1,0 +1,301 @@
+//! The blocked driver (KC / MC / NC loops around the micro-kernel), the skinny `m ≤ 16` path and
+//! their rayon parallelisation over the current pool.
+
+use super::super::gemm::MatRef;
+use super::kernel::{act_scalar, Arch, Tile};
+use super::pack::{pack_a_block, pack_b_block, pack_b_panel, with_scratch, Scratch};
+use super::{Bias, Epilogue};
+use rayon::prelude::*;
+
+/// Problems below this many flops run on the calling thread (no fork / join).
+const PAR_MIN_FLOPS: f64 = 2.0e6;
+
+/// Rows up to this take the skinny path (no A packing, B panels read in place).
+const SKINNY_M: usize = 16;
+
+/// The left operand as the driver sees it.
+#[derive(Clone, Copy)]
+pub(crate) enum ASrc<'a> {
+    /// A validated strided view.
+    Plain(MatRef<'a, f32>),
+    /// Packed `mr`-row panels over the whole K (panel `ip` at `ip·k·mr`).
+    Packed(&'a [f32]),
+}
+
+/// The right operand as the driver sees it.
+#[derive(Clone, Copy)]
+pub(crate) enum BSrc<'a> {
+    /// A validated strided view.
+    Plain(MatRef<'a, f32>),
+    /// Packed `nr`-column panels over the whole K (panel `jp` at `jp·k·nr`).
+    Packed(&'a [f32]),
+}
+
+/// One validated problem.
+struct Ctx<'a> {
+    arch: &'static Arch,
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    beta: f32,
+    a: ASrc<'a>,
+    b: BSrc<'a>,
+    c: *mut f32,
+    ldc: usize,
+    epi: &'a Epilogue<'a>,
+}
+
+// SAFETY: the only non-Sync field is `c`; every parallel task writes a disjoint set of C tiles
+// (distinct row blocks or distinct column panels), and C is exclusively borrowed for the call.
+unsafe impl Sync for Ctx<'_> {}
+
+impl Ctx<'_> {
+    /// The write-back descriptor of the tile at (i0, j0). Pointers are only formed here
+    /// (wrapping arithmetic); the kernel dereferences them within the validated bounds.
+    #[allow(clippy::too_many_arguments)]
+    fn tile(&self, i0: usize, j0: usize, mv: usize, nv: usize, first: bool, last: bool) -> Tile {
+        let null = std::ptr::null();
+        let (bias_row, bias_col) = match self.epi.bias {
+            Bias::None => (null, null),
+            Bias::Row(v) => (v.as_ptr().wrapping_add(i0), null),
+            Bias::Col(v) => (null, v.as_ptr().wrapping_add(j0)),
+        };
+        let (res, res_rs) = match self.epi.residual {
+            Some((r, rs)) => (r.as_ptr().wrapping_add(i0 * rs + j0), rs),
+            None => (null, 0),
+        };
+        Tile {
+            c: self.c.wrapping_add(i0 * self.ldc + j0),
+            ldc: self.ldc,
+            mv,
+            nv,
+            alpha: self.alpha,
+            beta: self.beta,
+            first,
+            last,
+            bias_row,
+            bias_col,
+            res,
+            res_rs,
+            act: self.epi.act,
+        }
+    }
+}
+
+/// Run a validated problem (`m, n > 0`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run(
+    arch: &'static Arch,
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: ASrc,
+    b: BSrc,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+    epi: &Epilogue,
+) {
+    if k == 0 {
+        epilogue_only(m, n, beta, c, ldc, epi);
+        return;
+    }
+    let flops = 2.0 * m as f64 * k as f64 * n as f64;
+    let nt = if flops < PAR_MIN_FLOPS {
+        1
+    } else {
+        rayon::current_num_threads().max(1)
+    };
+    let x = Ctx {
+        arch,
+        m,
+        k,
+        n,
+        alpha,
+        beta,
+        a,
+        b,
+        c: c.as_mut_ptr(),
+        ldc,
+        epi,
+    };
+    if m <= SKINNY_M {
+        skinny(&x, nt);
+    } else {
+        general(&x, nt);
+    }
+}
+
+/// `k == 0`: C = act(beta·C + bias + residual).
+fn epilogue_only(m: usize, n: usize, beta: f32, c: &mut [f32], ldc: usize, epi: &Epilogue) {
+    for i in 0..m {
+        for j in 0..n {
+            let old = &mut c[i * ldc + j];
+            let mut x = if beta == 0.0 { 0.0 } else { beta * *old };
+            x += match epi.bias {
+                Bias::None => 0.0,
+                Bias::Row(v) => v[i],
+                Bias::Col(v) => v[j],
+            };
+            if let Some((r, rs)) = epi.residual {
+                x += r[i * rs + j];
+            }
+            *old = act_scalar(epi.act, x);
+        }
+    }
+}
+
+/// Run `count` tasks, in parallel when `nt > 1`.
+fn for_tasks(nt: usize, count: usize, f: impl Fn(usize) + Sync + Send) {
+    if nt > 1 && count > 1 {
+        (0..count).into_par_iter().for_each(f);
+    } else {
+        (0..count).for_each(f);
+    }
+}
+
+/// Blocked path: for each NC column block and KC depth block, pack B once (shared), then run
+/// (row block × column chunk) tasks that each pack their A block and sweep the micro-tiles.
+fn general(x: &Ctx, nt: usize) {
+    let ar = x.arch;
+    let nr = ar.nr;
+    for jc in (0..x.n).step_by(ar.nc) {
+        let nc = ar.nc.min(x.n - jc);
+        let np = nc.div_ceil(nr);
+        for pc in (0..x.k).step_by(ar.kc) {
+            let kc = ar.kc.min(x.k - pc);
+            let blk = Block {
+                jc,
+                nc,
+                pc,
+                kc,
+                first: pc == 0,
+                last: pc + kc == x.k,
+            };
+            match x.b {
+                BSrc::Packed(d) => {
+                    let base = &d[(jc / nr) * x.k * nr + pc * nr..];
+                    macro_block(x, nt, &blk, base, x.k * nr);
+                }
+                BSrc::Plain(bm) => with_scratch(Scratch::B, np * kc * nr, |buf| {
+                    if nt > 1 && np > 1 {
+                        // Disjoint ranges of panels, packed in parallel.
+                        let per = np.div_ceil((2 * nt).min(np));
+                        buf.par_chunks_mut(per * kc * nr).enumerate().for_each(|(ci, dst)| {
+                            let j0 = ci * per * nr;
+                            pack_b_block(dst, &bm, pc, kc, jc + j0, (nc - j0).min(per * nr), nr);
+                        });
+                    } else {
+                        pack_b_block(buf, &bm, pc, kc, jc, nc, nr);
+                    }
+                    macro_block(x, nt, &blk, buf, kc * nr);
+                }),
+            }
+        }
+    }
+}
+
+/// Position of one (NC, KC) block.
+struct Block {
+    jc: usize,
+    nc: usize,
+    pc: usize,
+    kc: usize,
+    first: bool,
+    last: bool,
+}
+
+/// Sweep one packed B block (`panel_stride` floats between its `nr`-column panels) with every
+/// row block of A.
+fn macro_block(x: &Ctx, nt: usize, blk: &Block, bpan: &[f32], panel_stride: usize) {
+    let ar = x.arch;
+    let (mr, nr) = (ar.mr, ar.nr);
+    let np = blk.nc.div_ceil(nr);
+    // Row blocks: about mc rows each, a multiple of nt of them, boundaries on mr.
+    let mut mb = x.m.div_ceil(ar.mc);
+    if nt > 1 {
+        mb = mb.div_ceil(nt) * nt;
+    }
+    mb = mb.min(x.m.div_ceil(mr));
+    let bound = |b: usize| if b == mb { x.m } else { (b * x.m / mb) / mr * mr };
+    // Column chunks when there are too few row blocks to keep the threads busy.
+    let nch = if nt > 1 { (4 * nt).div_ceil(mb).min(np) } else { 1 };
+    let per = np.div_ceil(nch);
+    let nch = np.div_ceil(per);
+    for_tasks(nt, mb * nch, |t| {
+        let (i0, i1) = (bound(t / nch), bound(t / nch + 1));
+        if i0 == i1 {
+            return;
+        }
+        let (jp0, jp1) = ((t % nch) * per, ((t % nch + 1) * per).min(np));
+        let sweep = |apan: &[f32], a_stride: usize| {
+            for jp in jp0..jp1 {
+                let j0 = blk.jc + jp * nr;
+                let nv = nr.min(x.n - j0);
+                let bp = bpan[jp * panel_stride..].as_ptr();
+                for (ip, r0) in (i0..i1).step_by(mr).enumerate() {
+                    let t = x.tile(r0, j0, mr.min(i1 - r0), nv, blk.first, blk.last);
+                    // SAFETY: the A panel has kc·mr floats at ip·a_stride and the B panel kc·nr
+                    // floats at jp·panel_stride (both packed, zero padded); the tile lies inside
+                    // the validated C / bias / residual, and no other task writes it.
+                    unsafe { (ar.packed)(blk.kc, apan[ip * a_stride..].as_ptr(), 0, 0, bp, nr, &t) };
+                }
+            }
+        };
+        match x.a {
+            ASrc::Packed(d) => sweep(&d[(i0 / mr) * x.k * mr + blk.pc * mr..], x.k * mr),
+            ASrc::Plain(am) => {
+                let len = (i1 - i0).div_ceil(mr) * blk.kc * mr;
+                with_scratch(Scratch::A, len, |buf| {
+                    pack_a_block(buf, &am, i0, i1 - i0, blk.pc, blk.kc, mr);
+                    sweep(buf, blk.kc * mr)
+                });
+            }
+        }
+    });
+}
+
+/// Skinny path (`m ≤ 16`): no A packing, the whole K in one pass, B panels read in place when
+/// packed or row-major; parallel over column-panel chunks.
+fn skinny(x: &Ctx, nt: usize) {
+    let ar = x.arch;
+    let (mr, nr) = (ar.mr, ar.nr);
+    let np = x.n.div_ceil(nr);
+    let chunks = if nt > 1 { (4 * nt).min(np) } else { 1 };
+    let per = np.div_ceil(chunks);
+    for_tasks(nt, np.div_ceil(per), |ci| {
+        for jp in ci * per..((ci + 1) * per).min(np) {
+            let j0 = jp * nr;
+            let nv = nr.min(x.n - j0);
+            let rows = |bp: *const f32, b_ks: usize| {
+                for r0 in (0..x.m).step_by(mr) {
+                    let t = x.tile(r0, j0, mr.min(x.m - r0), nv, true, true);
+                    // SAFETY: B has k rows of nr readable floats at bp + p·b_ks (packed panel,
+                    // full in-bounds row-major panel, or packed scratch); A rows r0.. are either a
+                    // packed panel of k·mr floats or validated strided rows (only rows < m are
+                    // read); the tile lies inside the validated C / bias / residual, and no other
+                    // task writes its columns.
+                    unsafe {
+                        match x.a {
+                            ASrc::Packed(d) => (ar.packed)(x.k, d[(r0 / mr) * x.k * mr..].as_ptr(), 0, 0, bp, b_ks, &t),
+                            ASrc::Plain(am) => {
+                                let ap = am.data.as_ptr().wrapping_add(am.off + r0 * am.rs);
+                                (ar.plain)(x.k, ap, am.rs, am.cs, bp, b_ks, &t)
+                            }
+                        }
+                    }
+                }
+            };
+            match x.b {
+                BSrc::Packed(d) => rows(d[jp * x.k * nr..].as_ptr(), nr),
+                BSrc::Plain(bm) if bm.cs == 1 && nv == nr => rows(bm.data[bm.off + j0..].as_ptr(), bm.rs),
+                BSrc::Plain(bm) => with_scratch(Scratch::A, x.k * nr, |buf| {
+                    pack_b_panel(buf, &bm, 0, x.k, j0, nv, nr);
+                    rows(buf.as_ptr(), nr)
+                }),
+            }
+        }
+    });
+}

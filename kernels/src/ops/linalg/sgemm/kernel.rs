@@ -1,0 +1,270 @@
+//! The register-blocked micro-kernel (written once against [`Simd`]), its fused epilogue, and the
+//! per-ISA entry points with their blocking parameters.
+
+use super::simd::{Portable, Simd};
+use super::Activation;
+
+/// One `mv × nv` output tile plus everything the fused write-back needs.
+///
+/// Pointers are pre-offset to the tile's first row / column; null means "absent".
+pub(crate) struct Tile {
+    /// C at (i0, j0).
+    pub c: *mut f32,
+    /// Row stride of C.
+    pub ldc: usize,
+    /// Valid rows (≤ MR).
+    pub mv: usize,
+    /// Valid columns (≤ NR).
+    pub nv: usize,
+    /// Scale of the product.
+    pub alpha: f32,
+    /// Scale of the old C (only read in the first K block).
+    pub beta: f32,
+    /// First K block: combine with `beta·C` instead of accumulating into C.
+    pub first: bool,
+    /// Last K block: apply bias, residual and activation.
+    pub last: bool,
+    /// Row bias at row i0, or null.
+    pub bias_row: *const f32,
+    /// Column bias at column j0, or null.
+    pub bias_col: *const f32,
+    /// Residual at (i0, j0), or null.
+    pub res: *const f32,
+    /// Row stride of the residual.
+    pub res_rs: usize,
+    /// Activation.
+    pub act: Activation,
+}
+
+/// Signature of a micro-kernel entry point: `kc` steps over an A micro-panel (packed: `a` with
+/// `MR` floats per step; plain: rows `a + i·a_rs`, step `a_cs`) and a B micro-panel (`NR`
+/// contiguous floats per step, step `b_ks`), then the fused write-back into `t`.
+pub(crate) type KernFn = unsafe fn(usize, *const f32, usize, usize, *const f32, usize, &Tile);
+
+/// Blocking parameters and kernels of one ISA.
+pub(crate) struct Arch {
+    /// Micro-tile rows.
+    pub mr: usize,
+    /// Micro-tile columns.
+    pub nr: usize,
+    /// K block (B micro-panel `kc × nr` stays in L1).
+    pub kc: usize,
+    /// M block (packed A block `mc × kc` stays in L2).
+    pub mc: usize,
+    /// N block (packed B block `kc × nc` stays in L3).
+    pub nc: usize,
+    /// Kernel reading a packed A micro-panel.
+    pub packed: KernFn,
+    /// Kernel reading A in place through strides.
+    pub plain: KernFn,
+}
+
+/// Scalar form of an activation (also used for the transcendental ones after the SIMD store).
+#[inline]
+pub(crate) fn act_scalar(act: Activation, x: f32) -> f32 {
+    match act {
+        Activation::None => x,
+        Activation::Relu => x.max(0.0),
+        Activation::LeakyRelu(a) => {
+            if x > 0.0 {
+                x
+            } else {
+                a * x
+            }
+        }
+        Activation::Clip(lo, hi) => x.max(lo).min(hi),
+        Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+        Activation::Tanh => x.tanh(),
+        Activation::Gelu => 0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2)),
+        Activation::Silu => x / (1.0 + (-x).exp()),
+    }
+}
+
+/// Whether the activation is applied by the scalar pass after the vector write-back.
+#[inline(always)]
+fn act_is_scalar(act: Activation) -> bool {
+    matches!(act, Activation::Sigmoid | Activation::Tanh | Activation::Gelu | Activation::Silu)
+}
+
+/// The micro-kernel: `MR × (NV·L)` accumulators in registers, then [`write_back`].
+///
+/// # Safety
+/// With `PA`, `a` points at `kc·MR` readable floats; without, rows `a + i·a_rs + p·a_cs` are
+/// readable for `i < t.mv`, `p < kc`. `b + p·b_ks` has `NV·L` readable floats for `p < kc`.
+/// The tile's pointers satisfy [`write_back`]'s contract.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const PA: bool>(
+    kc: usize,
+    a: *const f32,
+    a_rs: usize,
+    a_cs: usize,
+    b: *const f32,
+    b_ks: usize,
+    t: &Tile,
+) {
+    // SAFETY: every access below stays inside the ranges the caller guarantees.
+    unsafe {
+        let mut acc = [[S::zero(); NV]; MR];
+        let mut bp = b;
+        if PA {
+            let mut ap = a;
+            for _ in 0..kc {
+                let bv: [S::V; NV] = std::array::from_fn(|v| S::load(bp.add(v * S::L)));
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let av = S::splat(*ap.add(i));
+                    for v in 0..NV {
+                        row[v] = S::fmadd(av, bv[v], row[v]);
+                    }
+                }
+                ap = ap.add(MR);
+                bp = bp.add(b_ks);
+            }
+        } else {
+            // Rows past the valid ones alias row 0: computed, never written back.
+            let rows: [*const f32; MR] = std::array::from_fn(|i| if i < t.mv { a.add(i * a_rs) } else { a });
+            let mut off = 0usize;
+            for _ in 0..kc {
+                let bv: [S::V; NV] = std::array::from_fn(|v| S::load(bp.add(v * S::L)));
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let av = S::splat(*rows[i].add(off));
+                    for v in 0..NV {
+                        row[v] = S::fmadd(av, bv[v], row[v]);
+                    }
+                }
+                off += a_cs;
+                bp = bp.add(b_ks);
+            }
+        }
+        write_back::<S, MR, NV>(&acc, t);
+    }
+}
+
+/// Fused epilogue: `C = act(alpha·acc + beta·C + bias + residual)` over the valid `mv × nv` part
+/// (bias / residual / activation only in the last K block; later K blocks accumulate into C).
+///
+/// # Safety
+/// `t.c + i·ldc + j` is writable (and readable unless first with beta 0), `t.res + i·res_rs + j`
+/// readable, `t.bias_row + i` and `t.bias_col + j` readable, for `i < mv`, `j < nv`.
+#[inline(always)]
+unsafe fn write_back<S: Simd, const MR: usize, const NV: usize>(acc: &[[S::V; NV]; MR], t: &Tile) {
+    // SAFETY: lane counts are clipped to the valid tile; see the function contract.
+    unsafe {
+        let alpha = S::splat(t.alpha);
+        let beta = S::splat(t.beta);
+        let zero = S::zero();
+        let read_c = !t.first || t.beta != 0.0;
+        for (i, row) in acc.iter().enumerate().take(t.mv) {
+            let crow = t.c.add(i * t.ldc);
+            for (v, &a) in row.iter().enumerate() {
+                let j = v * S::L;
+                if j >= t.nv {
+                    break;
+                }
+                let n = t.nv - j;
+                let part = n < S::L;
+                let ld = |p: *const f32| if part { S::load_part(p, n) } else { S::load(p) };
+                let mut x = if read_c {
+                    let old = ld(crow.add(j));
+                    let old = if t.first { S::mul(old, beta) } else { old };
+                    S::fmadd(a, alpha, old)
+                } else {
+                    S::mul(a, alpha)
+                };
+                if t.last {
+                    if !t.bias_row.is_null() {
+                        x = S::add(x, S::splat(*t.bias_row.add(i)));
+                    }
+                    if !t.bias_col.is_null() {
+                        x = S::add(x, ld(t.bias_col.add(j)));
+                    }
+                    if !t.res.is_null() {
+                        x = S::add(x, ld(t.res.add(i * t.res_rs + j)));
+                    }
+                    match t.act {
+                        Activation::Relu => x = S::max(x, zero),
+                        Activation::LeakyRelu(s) => x = S::add(S::max(x, zero), S::mul(S::min(x, zero), S::splat(s))),
+                        Activation::Clip(lo, hi) => x = S::min(S::max(x, S::splat(lo)), S::splat(hi)),
+                        _ => {}
+                    }
+                }
+                if part {
+                    S::store_part(crow.add(j), x, n);
+                } else {
+                    S::store(crow.add(j), x);
+                }
+            }
+        }
+        if t.last && act_is_scalar(t.act) {
+            for i in 0..t.mv {
+                let crow = t.c.add(i * t.ldc);
+                for j in 0..t.nv {
+                    *crow.add(j) = act_scalar(t.act, *crow.add(j));
+                }
+            }
+        }
+    }
+}
+
+macro_rules! entry {
+    ($name:ident, $simd:ty, $mr:literal, $nv:literal, $pa:literal $(, $feat:literal)?) => {
+        /// Micro-kernel entry point (see [`KernFn`]).
+        ///
+        /// # Safety
+        /// The contract of `micro`; for x86 entry points the CPU has the enabled features.
+        $(#[target_feature(enable = $feat)])?
+        unsafe fn $name(kc: usize, a: *const f32, a_rs: usize, a_cs: usize, b: *const f32, b_ks: usize, t: &Tile) {
+            // SAFETY: forwarded contract.
+            unsafe { micro::<$simd, $mr, $nv, $pa>(kc, a, a_rs, a_cs, b, b_ks, t) }
+        }
+    };
+}
+
+entry!(generic_packed, Portable, 4, 1, true);
+entry!(generic_plain, Portable, 4, 1, false);
+
+/// Portable 4 × 8 kernel.
+pub(crate) static GENERIC: Arch = Arch {
+    mr: 4,
+    nr: 8,
+    kc: 256,
+    mc: 128,
+    nc: 4096,
+    packed: generic_packed,
+    plain: generic_plain,
+};
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::super::simd::{Avx2, Avx512};
+    use super::{micro, Arch, Tile};
+
+    entry!(avx2_packed, Avx2, 6, 2, true, "avx2,fma");
+    entry!(avx2_plain, Avx2, 6, 2, false, "avx2,fma");
+    entry!(avx512_packed, Avx512, 12, 2, true, "avx512f");
+    entry!(avx512_plain, Avx512, 12, 2, false, "avx512f");
+
+    /// AVX2+FMA 6 × 16 kernel (12 ymm accumulators).
+    pub(crate) static AVX2: Arch = Arch {
+        mr: 6,
+        nr: 16,
+        kc: 256,
+        mc: 144,
+        nc: 4096,
+        packed: avx2_packed,
+        plain: avx2_plain,
+    };
+
+    /// AVX-512F 12 × 32 kernel (24 zmm accumulators).
+    pub(crate) static AVX512: Arch = Arch {
+        mr: 12,
+        nr: 32,
+        kc: 192,
+        mc: 144,
+        nc: 4096,
+        packed: avx512_packed,
+        plain: avx512_plain,
+    };
+}
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::{AVX2, AVX512};
