@@ -1,10 +1,14 @@
 //! Forward convolution: im2col + gemm per (image, group), depthwise direct, 1×1 without copies.
 
-use super::geom::{valid_range, Geom};
+use super::geom::Geom;
 use super::im2col::im2col;
 use crate::error::{KernelError, Result};
 use crate::ops::linalg::gemm::{GemmElem, MatRef};
 use rayon::prelude::*;
+
+// Declared here rather than in `conv/mod.rs`; the file sits next to this one.
+#[path = "depthwise.rs"]
+pub mod depthwise;
 
 /// Elements of one im2col tile (bounds the scratch memory per gemm call).
 const TILE_ELEMS: usize = 1 << 20;
@@ -44,14 +48,14 @@ pub fn conv<T: GemmElem>(x: &[T], w: &[T], bias: Option<&[T]>, cs: &ConvShape) -
         let xg = &x[(b * cs.c + grp * cg) * in_sz..(b * cs.c + (grp + 1) * cg) * in_sz];
         let wg = &w[grp * mg * cg * ks..(grp + 1) * mg * cg * ks];
         let bg = bias.map(|bv| &bv[grp * mg..(grp + 1) * mg]);
+        if cg == 1 {
+            depthwise::depthwise(xg, wg, bg, dst, g, mg);
+            return Ok(());
+        }
         if let Some(bg) = bg {
             for (row, &bv) in dst.chunks_mut(out_sz).zip(bg) {
                 row.fill(bv);
             }
-        }
-        if cg == 1 {
-            depthwise(xg, wg, dst, g, mg);
-            return Ok(());
         }
         let beta = if bg.is_some() { T::one() } else { T::default() };
         group_gemm(xg, wg, dst, g, cg, mg, beta)
@@ -109,50 +113,4 @@ fn group_gemm<T: GemmElem>(xg: &[T], wg: &[T], dst: &mut [T], g: &Geom, cg: usiz
         r0 = r1;
     }
     Ok(())
-}
-
-/// Direct convolution for one input channel per group (depthwise): `mg` output channels.
-fn depthwise<T: GemmElem>(xc: &[T], wg: &[T], dst: &mut [T], g: &Geom, mg: usize) {
-    let (out_sz, ks) = (g.out_size(), g.k_size());
-    for (mo, orow) in dst.chunks_mut(out_sz).enumerate().take(mg) {
-        let wk = &wg[mo * ks..(mo + 1) * ks];
-        for (k, &wv) in wk.iter().enumerate() {
-            let [kd, kh, kw] = g.k_index(k);
-            let offw = (kw * g.d[2]) as isize - g.pb[2];
-            let (lo, hi) = valid_range(offw, g.s[2], g.inp[2], g.out[2]);
-            if lo >= hi {
-                continue;
-            }
-            for od in 0..g.out[0] {
-                let id = (od * g.s[0] + kd * g.d[0]) as isize - g.pb[0];
-                if id < 0 || id >= g.inp[0] as isize {
-                    continue;
-                }
-                for oh in 0..g.out[1] {
-                    let ih = (oh * g.s[1] + kh * g.d[1]) as isize - g.pb[1];
-                    if ih < 0 || ih >= g.inp[1] as isize {
-                        continue;
-                    }
-                    let base = (id as usize * g.inp[1] + ih as usize) * g.inp[2];
-                    let start = (base as isize + lo as isize * g.s[2] as isize + offw) as usize;
-                    let o = &mut orow[(od * g.out[1] + oh) * g.out[2] + lo..(od * g.out[1] + oh) * g.out[2] + hi];
-                    mul_add_row(o, &xc[start..], g.s[2], wv);
-                }
-            }
-        }
-    }
-}
-
-/// `o[j] += w · x[j·s]`.
-#[inline]
-fn mul_add_row<T: GemmElem>(o: &mut [T], x: &[T], s: usize, w: T) {
-    if s == 1 {
-        for (ov, &xv) in o.iter_mut().zip(x) {
-            *ov = T::mul_add(w, xv, *ov);
-        }
-    } else {
-        for (j, ov) in o.iter_mut().enumerate() {
-            *ov = T::mul_add(w, x[j * s], *ov);
-        }
-    }
 }

@@ -2,7 +2,8 @@
 //! GroupNormalization, RMSNormalization, LRN, LpNormalization, MeanVarianceNormalization.
 //!
 //! Inputs of any float dtype are read element by element into f64, statistics are computed in
-//! f64 (two-pass mean/variance), and results are rounded to the input dtype at the end.
+//! f64 (two-pass mean/variance), and results are rounded to the input dtype at the end. The
+//! per-channel affine of BatchNormalization and LRN have f32 fast paths (`fast`).
 //! Most ops normalise contiguous groups (`[groups, len]` after flattening), handled by one
 //! shared kernel with a per-group affine transform.
 
@@ -14,6 +15,10 @@ use crate::shape::{broadcast_strides, for_each_offset, norm_axis, Dim, TensorTyp
 use crate::tensor::{HostElem, Tensor, TensorData};
 use crate::util::{opt, req, req_ty};
 use rayon::prelude::*;
+
+mod fast;
+#[cfg(test)]
+mod tests;
 
 /// The norm ops.
 #[derive(Clone, Debug, PartialEq)]
@@ -455,6 +460,11 @@ fn batch_norm(
 
 /// `y = x * mul[c] + add[c]` over a `[N, C, spatial]` float tensor, in its own dtype.
 fn channel_affine(op: &str, x: &Tensor, c: usize, sp: usize, mul: &[f64], add: &[f64]) -> Result<Tensor> {
+    if x.dtype() == DType::F32 {
+        let (m, a): (Vec<f32>, Vec<f32>) = mul.iter().zip(add).map(|(&m, &a)| (m as f32, a as f32)).unzip();
+        let y = fast::channel_affine(x.as_slice::<f32>()?, c, sp, &m, &a);
+        return Tensor::from_vec(x.shape().to_vec(), y);
+    }
     fn go<T: HostElem>(x: &Tensor, c: usize, sp: usize, mul: &[f64], add: &[f64]) -> Result<TensorData> {
         let xs = x.as_slice::<T>()?;
         let mut y = vec![T::zero(); xs.len()];
@@ -476,6 +486,18 @@ fn lrn(op: &str, x: &Tensor, size: usize, alpha: f64, beta: f64, bias: f64) -> R
     let (_, c, sp) = nc_spatial(op, x)?;
     if size == 0 {
         return Err(KernelError::invalid(op, "size must be positive"));
+    }
+    if x.dtype() == DType::F32 {
+        let xs = x.as_slice::<f32>()?;
+        if xs.iter().all(|v| v.is_finite()) {
+            let p = fast::Lrn {
+                size,
+                alpha,
+                beta,
+                bias,
+            };
+            return Ok(vec![Tensor::from_vec(x.shape().to_vec(), fast::lrn(xs, c, sp, p))?]);
+        }
     }
     let lo = (size - 1) / 2;
     let hi = size - 1 - lo;
@@ -553,129 +575,4 @@ fn mvn(op: &str, x: &Tensor, axes: &[i64]) -> Result<Vec<Tensor>> {
         k += 1;
     });
     Ok(vec![from_f64(op, x.dtype(), x.shape().to_vec(), y)?])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn t(shape: &[usize], v: &[f32]) -> Tensor {
-        Tensor::from_vec(shape.to_vec(), v.to_vec()).unwrap()
-    }
-
-    fn close(a: &Tensor, b: &[f32]) {
-        let a = a.as_slice::<f32>().unwrap();
-        assert_eq!(a.len(), b.len(), "{a:?} vs {b:?}");
-        for (x, y) in a.iter().zip(b) {
-            assert!((x - y).abs() <= 1e-4 + 1e-4 * y.abs(), "{a:?} vs {b:?}");
-        }
-    }
-
-    #[test]
-    fn layer_norm_with_stats() {
-        let x = t(&[2, 2], &[1.0, 3.0, 0.0, 4.0]);
-        let s = t(&[2], &[1.0, 2.0]);
-        let b = t(&[2], &[0.0, 1.0]);
-        let op = NormOp::LayerNorm { axis: -1, epsilon: 0.0 };
-        let y = op.run(&[Some(&x), Some(&s), Some(&b)]).unwrap();
-        close(&y[0], &[-1.0, 3.0, -1.0, 3.0]);
-        close(&y[1], &[2.0, 2.0]);
-        assert_eq!(y[1].shape(), &[2, 1]);
-        let y = NormOp::RmsNorm { axis: 0, epsilon: 0.0 }
-            .run(&[Some(&t(&[2], &[3.0, 4.0])), Some(&t(&[1], &[2.0]))])
-            .unwrap();
-        let r = (12.5f32).sqrt();
-        close(&y[0], &[6.0 / r, 8.0 / r]);
-    }
-
-    #[test]
-    fn batch_and_instance_norm() {
-        let x = t(&[1, 2, 2], &[1.0, 3.0, 10.0, 20.0]);
-        let ones = t(&[2], &[1.0, 1.0]);
-        let zeros = t(&[2], &[0.0, 0.0]);
-        let op = NormOp::BatchNorm {
-            epsilon: 0.0,
-            momentum: 0.9,
-            training: false,
-        };
-        let y = op
-            .run(&[
-                Some(&x),
-                Some(&ones),
-                Some(&zeros),
-                Some(&t(&[2], &[1.0, 10.0])),
-                Some(&t(&[2], &[4.0, 25.0])),
-            ])
-            .unwrap();
-        close(&y[0], &[0.0, 1.0, 0.0, 2.0]);
-        let op = NormOp::BatchNorm {
-            epsilon: 0.0,
-            momentum: 0.5,
-            training: true,
-        };
-        let y = op
-            .run(&[Some(&x), Some(&ones), Some(&zeros), Some(&zeros), Some(&ones)])
-            .unwrap();
-        close(&y[0], &[-1.0, 1.0, -1.0, 1.0]);
-        close(&y[1], &[1.0, 7.5]);
-        close(&y[2], &[1.0, 13.0]);
-        let op = NormOp::InstanceNorm { epsilon: 0.0 };
-        let y = op
-            .run(&[Some(&x), Some(&t(&[2], &[1.0, 2.0])), Some(&t(&[2], &[0.0, 1.0]))])
-            .unwrap();
-        close(&y[0], &[-1.0, 1.0, -1.0, 3.0]);
-    }
-
-    #[test]
-    fn group_lrn_lp_mvn() {
-        let x = t(&[1, 4, 1], &[1.0, 3.0, 5.0, 9.0]);
-        let op = NormOp::GroupNorm {
-            num_groups: 2,
-            epsilon: 0.0,
-            per_channel: false,
-        };
-        let y = op
-            .run(&[Some(&x), Some(&t(&[2], &[1.0, 2.0])), Some(&t(&[2], &[0.0, 0.0]))])
-            .unwrap();
-        close(&y[0], &[-1.0, 1.0, -2.0, 2.0]);
-        let op = NormOp::Lrn {
-            size: 3,
-            alpha: 3.0,
-            beta: 1.0,
-            bias: 1.0,
-        };
-        let y = op.run(&[Some(&t(&[1, 2, 1], &[1.0, 2.0]))]).unwrap();
-        close(&y[0], &[1.0 / 6.0, 2.0 / 6.0]);
-        let y = NormOp::LpNorm { axis: -1, p: 2 }
-            .run(&[Some(&t(&[2, 2], &[3.0, 4.0, 0.0, 0.0]))])
-            .unwrap();
-        close(&y[0], &[0.6, 0.8, 0.0, 0.0]);
-        let y = NormOp::MeanVarianceNorm { axes: vec![1] }
-            .run(&[Some(&t(&[1, 2], &[1.0, 3.0]))])
-            .unwrap();
-        close(&y[0], &[-1.0, 1.0]);
-    }
-
-    #[test]
-    fn norm_errors() {
-        let x = t(&[1, 3, 1], &[1.0, 2.0, 3.0]);
-        let op = NormOp::GroupNorm {
-            num_groups: 2,
-            epsilon: 0.0,
-            per_channel: true,
-        };
-        assert!(op
-            .run(&[Some(&x), Some(&t(&[3], &[1.0; 3])), Some(&t(&[3], &[0.0; 3]))])
-            .is_err());
-        let op = NormOp::InstanceNorm { epsilon: 0.0 };
-        assert!(op
-            .run(&[Some(&x), Some(&t(&[2], &[1.0; 2])), Some(&t(&[3], &[0.0; 3]))])
-            .is_err());
-        assert!(NormOp::LayerNorm { axis: 3, epsilon: 0.0 }
-            .run(&[Some(&x), Some(&t(&[1], &[1.0]))])
-            .is_err());
-        assert!(NormOp::LpNorm { axis: 0, p: 2 }
-            .run(&[Some(&Tensor::from_vec(vec![1], vec![1i32]).unwrap())])
-            .is_err());
-    }
 }

@@ -1,7 +1,13 @@
 //! PoolOp family: MaxPool (with Indices), AveragePool, LpPool, their global forms, MaxUnpool.
 //!
-//! Windows use the conv geometry (`ops::conv::geom`), normalised to 3 spatial dims. Values are
-//! pooled in f64 and stored back in the input dtype (exact for every supported input type).
+//! Windows use the conv geometry (`ops::conv::geom`), normalised to 3 spatial dims. f32 Max and
+//! Average pools of at most two spatial dims (without Indices) and the f32 global Max / Average
+//! pools run the kernels in `fast`; everything else is pooled in f64 and stored back in the input
+//! dtype (exact for every supported input type).
+
+mod fast;
+#[cfg(test)]
+mod tests;
 
 use crate::dtype::DType;
 use crate::error::{KernelError, Result};
@@ -198,8 +204,21 @@ fn run_window(
         .as_ref()
         .ok_or_else(|| KernelError::invalid(op, "kernel_shape is required"))?;
     let g = w.resolve(op, &x.shape()[2..], kernel, ceil_mode)?;
-    let t = taps(&g);
     let planes = x.shape()[0] * x.shape()[1];
+    let mut shape = x.shape()[..2].to_vec();
+    shape.extend(g.out_dims());
+    let fast_kind = match kind {
+        Kind::Max => Some(fast::FastKind::Max),
+        Kind::Avg { include_pad } => Some(fast::FastKind::Avg { include_pad }),
+        Kind::Lp(_) => None,
+    };
+    if let (Some(fk), DType::F32, false) = (fast_kind, x.dtype(), want_idx) {
+        if fast::supports(&g) {
+            let y = fast::pool2d(x.as_slice::<f32>()?, planes, &g, fk);
+            return Ok(vec![Tensor::from_vec(shape, y)?]);
+        }
+    }
+    let t = taps(&g);
     let (isz, osz) = (g.in_size(), g.out_size());
     let xv = x.to_f64_vec()?;
     let mut out = vec![0.0f64; planes * osz];
@@ -221,8 +240,6 @@ fn run_window(
                 .for_each(|(pi, o)| plane(pi, o, &mut []));
         }
     }
-    let mut shape = x.shape()[..2].to_vec();
-    shape.extend(g.out_dims());
     let mut res = vec![store_f64(out, x.dtype(), shape.clone())?];
     if want_idx {
         res.push(Tensor::from_vec(shape, arg)?);
@@ -235,6 +252,12 @@ fn run_global(op: &str, x: &Tensor, kind: Kind) -> Result<Tensor> {
     check_input(op, x, false)?;
     let planes = x.shape()[0] * x.shape()[1];
     let sz: usize = x.shape()[2..].iter().product();
+    let mut shape = x.shape()[..2].to_vec();
+    shape.extend(std::iter::repeat_n(1, x.rank() - 2));
+    if x.dtype() == DType::F32 && matches!(kind, Kind::Max | Kind::Avg { .. }) {
+        let y = fast::global(x.as_slice::<f32>()?, planes, sz, kind == Kind::Max);
+        return Tensor::from_vec(shape, y);
+    }
     let xv = x.to_f64_vec()?;
     let out: Vec<f64> = (0..planes)
         .map(|p| {
@@ -246,8 +269,6 @@ fn run_global(op: &str, x: &Tensor, kind: Kind) -> Result<Tensor> {
             }
         })
         .collect();
-    let mut shape = x.shape()[..2].to_vec();
-    shape.extend(std::iter::repeat_n(1, x.rank() - 2));
     store_f64(out, x.dtype(), shape)
 }
 
@@ -467,92 +488,5 @@ impl OpImpl for PoolOp {
                 .flatten()
                 .map_or(out, |s| s.iter().product::<usize>() as u64),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ops::conv::geom::AutoPad;
-
-    fn win(k: &[usize], s: &[usize], pads: &[usize]) -> Window {
-        Window {
-            kernel_shape: Some(k.to_vec()),
-            strides: s.to_vec(),
-            dilations: vec![],
-            pads: pads.to_vec(),
-            auto_pad: AutoPad::NotSet,
-        }
-    }
-
-    fn x44() -> Tensor {
-        Tensor::from_vec(vec![1, 1, 4, 4], (1..=16).map(|v| v as f32).collect::<Vec<f32>>()).unwrap()
-    }
-
-    #[test]
-    fn maxpool_with_indices_and_ceil() {
-        let op = PoolOp::MaxPool {
-            window: win(&[3, 3], &[2, 2], &[]),
-            ceil_mode: true,
-            col_major: false,
-            with_indices: true,
-        };
-        let out = op.run(&[Some(&x44())]).unwrap();
-        assert_eq!(out[0].shape(), &[1, 1, 2, 2]);
-        assert_eq!(out[0].as_slice::<f32>().unwrap(), &[11., 12., 15., 16.]);
-        assert_eq!(out[1].as_slice::<i64>().unwrap(), &[10, 11, 14, 15]);
-        let op = PoolOp::MaxPool {
-            window: win(&[2, 2], &[2, 2], &[]),
-            ceil_mode: false,
-            col_major: true,
-            with_indices: true,
-        };
-        let out = op.run(&[Some(&x44())]).unwrap();
-        assert_eq!(out[1].as_slice::<i64>().unwrap(), &[5, 13, 7, 15]);
-    }
-
-    #[test]
-    fn averagepool_pads() {
-        let op = PoolOp::AveragePool {
-            window: win(&[3, 3], &[1, 1], &[1, 1, 1, 1]),
-            ceil_mode: false,
-            count_include_pad: false,
-        };
-        let y = op.run(&[Some(&x44())]).unwrap().remove(0);
-        let v = y.as_slice::<f32>().unwrap();
-        assert_eq!(v[0], (1. + 2. + 5. + 6.) / 4.);
-        let op = PoolOp::AveragePool {
-            window: win(&[3, 3], &[1, 1], &[1, 1, 1, 1]),
-            ceil_mode: false,
-            count_include_pad: true,
-        };
-        let y = op.run(&[Some(&x44())]).unwrap().remove(0);
-        assert_eq!(y.as_slice::<f32>().unwrap()[0], (1. + 2. + 5. + 6.) / 9.);
-    }
-
-    #[test]
-    fn global_and_lp() {
-        let y = PoolOp::GlobalAveragePool.run(&[Some(&x44())]).unwrap().remove(0);
-        assert_eq!(y.shape(), &[1, 1, 1, 1]);
-        assert_eq!(y.as_slice::<f32>().unwrap(), &[8.5]);
-        let x = Tensor::from_vec(vec![1, 1, 2], vec![3.0f32, 4.0]).unwrap();
-        let y = PoolOp::GlobalLpPool { p: 2.0 }.run(&[Some(&x)]).unwrap().remove(0);
-        assert_eq!(y.as_slice::<f32>().unwrap(), &[5.0]);
-    }
-
-    #[test]
-    fn unpool_roundtrip_and_errors() {
-        let x = Tensor::from_vec(vec![1, 1, 2, 2], vec![5.0f32, 6., 7., 8.]).unwrap();
-        let i = Tensor::from_vec(vec![1, 1, 2, 2], vec![5i64, 7, 13, 15]).unwrap();
-        let op = PoolOp::MaxUnpool {
-            window: win(&[2, 2], &[2, 2], &[]),
-        };
-        let y = op.run(&[Some(&x), Some(&i)]).unwrap().remove(0);
-        assert_eq!(y.shape(), &[1, 1, 4, 4]);
-        assert_eq!(y.as_slice::<f32>().unwrap()[5], 5.0);
-        let bad = Tensor::from_vec(vec![1, 1, 2, 2], vec![5i64, 7, 13, 99]).unwrap();
-        assert!(op.run(&[Some(&x), Some(&bad)]).is_err());
-        let flat = Tensor::from_vec(vec![4], vec![1.0f32; 4]).unwrap();
-        assert!(PoolOp::GlobalMaxPool.run(&[Some(&flat)]).is_err());
     }
 }

@@ -1,0 +1,288 @@
+//! Depthwise convolution (one input channel per group).
+//!
+//! f32 3×3 windows with stride 1 or 2 (any padding, no dilation, at most two spatial dims) copy
+//! the channel into a zero-padded plane once, then compute each output row with all nine taps in
+//! registers, vectorised over the output width. Everything else takes the generic direct path
+//! (one pass per tap over the valid output range).
+
+use crate::ops::conv::geom::{valid_range, Geom};
+use crate::ops::linalg::gemm::GemmElem;
+use std::any::TypeId;
+
+/// Convolve one input channel `xc` with `mg` filters `wg` (`mg × k_size`) into `dst`
+/// (`mg × out_size`), adding `bias` (`mg` values) when given.
+pub fn depthwise<T: GemmElem>(xc: &[T], wg: &[T], bias: Option<&[T]>, dst: &mut [T], g: &Geom, mg: usize) {
+    if let (Some(x), Some(w), Some(d)) = (as_f32(xc), as_f32(wg), as_f32_mut(dst)) {
+        if fast_3x3(g).is_some() {
+            let b = bias.and_then(as_f32);
+            return dw3x3(x, w, b, d, g, mg);
+        }
+    }
+    generic(xc, wg, bias, dst, g, mg)
+}
+
+/// `s` as an f32 slice when `T` is f32.
+fn as_f32<T: 'static>(s: &[T]) -> Option<&[f32]> {
+    (TypeId::of::<T>() == TypeId::of::<f32>()).then(|| {
+        // SAFETY: `T` is `f32` (same TypeId), so pointer, length, alignment and lifetime of the
+        // reinterpreted slice are exactly those of `s`.
+        unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len()) }
+    })
+}
+
+/// `s` as a mutable f32 slice when `T` is f32.
+fn as_f32_mut<T: 'static>(s: &mut [T]) -> Option<&mut [f32]> {
+    (TypeId::of::<T>() == TypeId::of::<f32>()).then(|| {
+        // SAFETY: `T` is `f32` (same TypeId); the new slice covers exactly the memory of `s`,
+        // which it borrows mutably for its whole lifetime.
+        unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<f32>(), s.len()) }
+    })
+}
+
+/// The stride (1 or 2) when the window is a plain 3×3 over at most two spatial dims.
+fn fast_3x3(g: &Geom) -> Option<usize> {
+    let two_d = g.inp[0] == 1 && g.k[0] == 1 && g.out[0] == 1 && g.pb[0] == 0;
+    let plain = g.k[1] == 3 && g.k[2] == 3 && g.d[1] == 1 && g.d[2] == 1 && g.s[1] == g.s[2];
+    (two_d && plain && (g.s[1] == 1 || g.s[1] == 2)).then_some(g.s[1])
+}
+
+/// f32 3×3 depthwise: pad the plane once, then one register-blocked pass per output row.
+fn dw3x3(x: &[f32], w: &[f32], bias: Option<&[f32]>, dst: &mut [f32], g: &Geom, mg: usize) {
+    let s = g.s[1];
+    let (ih, iw, oh, ow) = (g.inp[1], g.inp[2], g.out[1], g.out[2]);
+    if oh == 0 || ow == 0 {
+        return;
+    }
+    // The padded plane covers exactly the rows / columns the windows touch.
+    let (ph, pw) = ((oh - 1) * s + 3, (ow - 1) * s + 3);
+    let mut p = vec![0.0f32; ph * pw];
+    for (r, prow) in p.chunks_exact_mut(pw).enumerate() {
+        let y = r as isize - g.pb[1];
+        if y < 0 || y >= ih as isize {
+            continue;
+        }
+        let src = &x[y as usize * iw..(y as usize + 1) * iw];
+        // Columns c of the padded row hold input column c - pb.
+        let c0 = g.pb[2].max(0) as usize;
+        let skip = (-g.pb[2]).max(0) as usize;
+        if c0 < pw && skip < iw {
+            let n = (iw - skip).min(pw - c0);
+            prow[c0..c0 + n].copy_from_slice(&src[skip..skip + n]);
+        }
+    }
+    for (mo, out) in dst.chunks_exact_mut(oh * ow).enumerate().take(mg) {
+        let mut wk = [0.0f32; 9];
+        wk.copy_from_slice(&w[mo * 9..mo * 9 + 9]);
+        let b = bias.map_or(0.0, |b| b[mo]);
+        plane(&p, pw, &wk, b, s, out, ow);
+    }
+}
+
+/// All output rows of one filter, using AVX2 code generation where the CPU has it.
+fn plane(p: &[f32], pw: usize, w: &[f32; 9], b: f32, s: usize, out: &mut [f32], ow: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (detected just above), the only requirement of
+        // `plane_avx2`.
+        return unsafe { plane_avx2(p, pw, w, b, s, out, ow) };
+    }
+    plane_impl(p, pw, w, b, s, out, ow)
+}
+
+/// [`plane_impl`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn plane_avx2(p: &[f32], pw: usize, w: &[f32; 9], b: f32, s: usize, out: &mut [f32], ow: usize) {
+    plane_impl(p, pw, w, b, s, out, ow)
+}
+
+#[inline(always)]
+fn plane_impl(p: &[f32], pw: usize, w: &[f32; 9], b: f32, s: usize, out: &mut [f32], ow: usize) {
+    for (r, o) in out.chunks_exact_mut(ow).enumerate() {
+        let top = r * s * pw;
+        let rows = &p[top..top + 3 * pw];
+        let (r0, rest) = rows.split_at(pw);
+        let (r1, r2) = rest.split_at(pw);
+        if s == 1 {
+            row3::<1>(o, r0, r1, r2, w, b);
+        } else {
+            row3::<2>(o, r0, r1, r2, w, b);
+        }
+    }
+}
+
+/// `o[j] = b + Σ w[3i + k] · ri[S·j + k]`, summed in the generic path's tap order.
+#[inline(always)]
+fn row3<const S: usize>(o: &mut [f32], r0: &[f32], r1: &[f32], r2: &[f32], w: &[f32; 9], b: f32) {
+    let n = o.len();
+    let need = (n - 1) * S + 3;
+    let (r0, r1, r2) = (&r0[..need], &r1[..need], &r2[..need]);
+    for (j, ov) in o.iter_mut().enumerate() {
+        let c = j * S;
+        let mut acc = b;
+        acc += w[0] * r0[c];
+        acc += w[1] * r0[c + 1];
+        acc += w[2] * r0[c + 2];
+        acc += w[3] * r1[c];
+        acc += w[4] * r1[c + 1];
+        acc += w[5] * r1[c + 2];
+        acc += w[6] * r2[c];
+        acc += w[7] * r2[c + 1];
+        acc += w[8] * r2[c + 2];
+        *ov = acc;
+    }
+}
+
+/// Generic direct depthwise convolution: bias, then one pass per tap over the valid outputs.
+pub(super) fn generic<T: GemmElem>(xc: &[T], wg: &[T], bias: Option<&[T]>, dst: &mut [T], g: &Geom, mg: usize) {
+    let (out_sz, ks) = (g.out_size(), g.k_size());
+    for (mo, orow) in dst.chunks_mut(out_sz).enumerate().take(mg) {
+        orow.fill(bias.map_or(T::default(), |b| b[mo]));
+        let wk = &wg[mo * ks..(mo + 1) * ks];
+        for (k, &wv) in wk.iter().enumerate() {
+            let [kd, kh, kw] = g.k_index(k);
+            let offw = (kw * g.d[2]) as isize - g.pb[2];
+            let (lo, hi) = valid_range(offw, g.s[2], g.inp[2], g.out[2]);
+            if lo >= hi {
+                continue;
+            }
+            for od in 0..g.out[0] {
+                let id = (od * g.s[0] + kd * g.d[0]) as isize - g.pb[0];
+                if id < 0 || id >= g.inp[0] as isize {
+                    continue;
+                }
+                for oh in 0..g.out[1] {
+                    let ih = (oh * g.s[1] + kh * g.d[1]) as isize - g.pb[1];
+                    if ih < 0 || ih >= g.inp[1] as isize {
+                        continue;
+                    }
+                    let base = (id as usize * g.inp[1] + ih as usize) * g.inp[2];
+                    let start = (base as isize + lo as isize * g.s[2] as isize + offw) as usize;
+                    let o = &mut orow[(od * g.out[1] + oh) * g.out[2] + lo..(od * g.out[1] + oh) * g.out[2] + hi];
+                    mul_add_row(o, &xc[start..], g.s[2], wv);
+                }
+            }
+        }
+    }
+}
+
+/// `o[j] += w · x[j·s]`.
+#[inline]
+fn mul_add_row<T: GemmElem>(o: &mut [T], x: &[T], s: usize, w: T) {
+    if s == 1 {
+        for (ov, &xv) in o.iter_mut().zip(x) {
+            *ov = T::mul_add(w, xv, *ov);
+        }
+    } else {
+        for (j, ov) in o.iter_mut().enumerate() {
+            *ov = T::mul_add(w, x[j * s], *ov);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::conv::geom::{AutoPad, Window};
+
+    fn vals(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn geom(hw: [usize; 2], k: [usize; 2], s: usize, pads: [usize; 4], auto_pad: AutoPad) -> Geom {
+        let w = Window {
+            kernel_shape: Some(k.to_vec()),
+            strides: vec![s, s],
+            dilations: vec![],
+            pads: if auto_pad == AutoPad::NotSet {
+                pads.to_vec()
+            } else {
+                vec![]
+            },
+            auto_pad,
+        };
+        w.resolve("Conv", &hw, &k, false).unwrap()
+    }
+
+    /// The fast f32 kernel against the generic path, with and without bias and multiplier > 1.
+    fn check(g: &Geom) {
+        for (mg, with_bias) in [(1, true), (1, false), (3, true)] {
+            let x = vals(g.in_size(), 1);
+            let w = vals(mg * g.k_size(), 2);
+            let b = vals(mg, 3);
+            let bias = with_bias.then_some(&b[..]);
+            let mut fast = vec![f32::NAN; mg * g.out_size()];
+            let mut slow = vec![f32::NAN; mg * g.out_size()];
+            depthwise(&x, &w, bias, &mut fast, g, mg);
+            generic(&x, &w, bias, &mut slow, g, mg);
+            for (i, (p, q)) in fast.iter().zip(&slow).enumerate() {
+                assert!((p - q).abs() <= 1e-5, "{g:?} mg {mg} at {i}: {p} vs {q}");
+            }
+        }
+    }
+
+    #[test]
+    fn fast_3x3_matches_generic() {
+        for s in [1, 2] {
+            for hw in [[1, 1], [2, 3], [7, 7], [28, 28], [13, 9], [56, 57], [4, 40]] {
+                for pads in [[1, 1, 1, 1], [0, 0, 0, 0], [0, 1, 1, 0], [2, 2, 2, 2], [1, 0, 1, 0]] {
+                    let (ph, pw) = (hw[0] + pads[0] + pads[2], hw[1] + pads[1] + pads[3]);
+                    if ph >= 3 && pw >= 3 {
+                        check(&geom(hw, [3, 3], s, pads, AutoPad::NotSet));
+                    }
+                }
+                check(&geom(hw, [3, 3], s, [0; 4], AutoPad::SameUpper));
+                check(&geom(hw, [3, 3], s, [0; 4], AutoPad::SameLower));
+            }
+        }
+        assert_eq!(fast_3x3(&geom([8, 8], [3, 3], 1, [1; 4], AutoPad::NotSet)), Some(1));
+        assert_eq!(fast_3x3(&geom([8, 8], [3, 3], 2, [1; 4], AutoPad::NotSet)), Some(2));
+    }
+
+    #[test]
+    fn other_windows_take_the_generic_path() {
+        let g = geom([9, 9], [5, 5], 1, [2; 4], AutoPad::NotSet);
+        assert_eq!(fast_3x3(&g), None);
+        check(&g);
+        let g = geom([9, 9], [3, 3], 3, [1; 4], AutoPad::NotSet);
+        assert_eq!(fast_3x3(&g), None);
+        check(&g);
+        // f64 always takes the generic path and agrees with the f32 fast kernel.
+        let g = geom([6, 5], [3, 3], 2, [1; 4], AutoPad::NotSet);
+        let (x, w) = (vals(30, 4), vals(9, 5));
+        let mut f = vec![0.0f32; g.out_size()];
+        depthwise(&x, &w, None, &mut f, &g, 1);
+        let (x64, w64): (Vec<f64>, Vec<f64>) = (
+            x.iter().map(|&v| v as f64).collect(),
+            w.iter().map(|&v| v as f64).collect(),
+        );
+        let mut d = vec![0.0f64; g.out_size()];
+        depthwise(&x64, &w64, None, &mut d, &g, 1);
+        for (a, b) in f.iter().zip(&d) {
+            assert!((*a as f64 - b).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn depthwise_conv_rejects_mismatched_operands() {
+        let g = geom([5, 5], [3, 3], 1, [1; 4], AutoPad::NotSet);
+        let cs = super::super::ConvShape {
+            n: 1,
+            c: 2,
+            m: 2,
+            group: 2,
+            geom: g,
+        };
+        let x = vals(50, 1);
+        assert!(super::super::conv(&x, &vals(18, 2), None, &cs).is_ok());
+        assert!(super::super::conv(&x, &vals(17, 2), None, &cs).is_err());
+        assert!(super::super::conv(&x[..49], &vals(18, 2), None, &cs).is_err());
+        assert!(super::super::conv(&x, &vals(18, 2), Some(&[1.0][..]), &cs).is_err());
+    }
+}

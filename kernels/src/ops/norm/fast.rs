@@ -1,0 +1,109 @@
+//! f32 fast paths: the per-channel affine of BatchNormalization and LRN with a sliding window.
+
+use crate::ops::reduce::for_rows;
+use rayon::prelude::*;
+
+/// Elements below which LRN runs sequentially.
+const PAR_WORK: usize = 1 << 16;
+
+/// Channels per LRN task (each task restarts its window sum, then slides).
+const LRN_BLOCK: usize = 16;
+
+/// `y = x · mul[ch] + add[ch]` over a `[N, C, sp]` f32 tensor (`x.len() == N·C·sp`).
+pub(super) fn channel_affine(x: &[f32], c: usize, sp: usize, mul: &[f32], add: &[f32]) -> Vec<f32> {
+    let mut y = vec![0.0f32; x.len()];
+    if c == 0 || sp == 0 || mul.len() < c || add.len() < c {
+        return y;
+    }
+    for_rows(&mut y, sp, x.len(), |g, row| {
+        let (m, a) = (mul[g % c], add[g % c]);
+        for (o, &v) in row.iter_mut().zip(&x[g * sp..(g + 1) * sp]) {
+            *o = v * m + a;
+        }
+    });
+    y
+}
+
+/// LRN parameters.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Lrn {
+    /// Window size in channels.
+    pub size: usize,
+    /// Scale of the square sum.
+    pub alpha: f64,
+    /// Exponent.
+    pub beta: f64,
+    /// Offset.
+    pub bias: f64,
+}
+
+/// LRN over a `[N, C, sp]` f32 tensor of finite values: the channel window's sum of squares
+/// slides along the channels (one add and one subtract per element, in f64, where squares of f32
+/// values are exact), and the power is taken once per element (by square roots for the common
+/// exponents 0.5, 0.75 and 1). Non-finite inputs would poison the sliding sum: callers check.
+pub(super) fn lrn(x: &[f32], c: usize, sp: usize, p: Lrn) -> Vec<f32> {
+    let mut y = vec![0.0f32; x.len()];
+    if c == 0 || sp == 0 || p.size == 0 {
+        return y;
+    }
+    let img = c * sp;
+    for (xi, yi) in x.chunks_exact(img).zip(y.chunks_exact_mut(img)) {
+        let block = |(b, out): (usize, &mut [f32])| lrn_block(xi, c, sp, b * LRN_BLOCK, out, p);
+        if x.len() > PAR_WORK && c > LRN_BLOCK {
+            yi.par_chunks_mut(LRN_BLOCK * sp).enumerate().for_each(block);
+        } else {
+            yi.chunks_mut(LRN_BLOCK * sp).enumerate().for_each(block);
+        }
+    }
+    y
+}
+
+/// Channels `c0..c0 + out.len() / sp` of one image.
+fn lrn_block(x: &[f32], c: usize, sp: usize, c0: usize, out: &mut [f32], p: Lrn) {
+    let lo = (p.size - 1) / 2;
+    let hi = p.size - 1 - lo;
+    let plane = |ch: usize| &x[ch * sp..(ch + 1) * sp];
+    let mut sq = vec![0.0f64; sp];
+    let add = |sq: &mut [f64], ch: usize, sign: f64| {
+        for (s, &v) in sq.iter_mut().zip(plane(ch)) {
+            let v = v as f64;
+            *s += sign * (v * v);
+        }
+    };
+    for ch in c0.saturating_sub(lo)..=(c0 + hi).min(c - 1) {
+        add(&mut sq, ch, 1.0);
+    }
+    let scale = p.alpha / p.size as f64;
+    for (k, orow) in out.chunks_exact_mut(sp).enumerate() {
+        let ch = c0 + k;
+        // Slide: the window is now [ch - lo, ch + hi] clipped to the channels.
+        if k > 0 && ch + hi < c {
+            add(&mut sq, ch + hi, 1.0);
+        }
+        if k > 0 && ch > lo {
+            add(&mut sq, ch - lo - 1, -1.0);
+        }
+        let xr = plane(ch);
+        let t = |s: f64| (p.bias + scale * s.max(0.0)) as f32;
+        match p.beta {
+            0.5 => apply(orow, xr, &sq, |v, s| v / t(s).sqrt()),
+            0.75 => apply(orow, xr, &sq, |v, s| {
+                let r = t(s).sqrt();
+                v / (r * r.sqrt())
+            }),
+            1.0 => apply(orow, xr, &sq, |v, s| v / t(s)),
+            b => {
+                let b = b as f32;
+                apply(orow, xr, &sq, |v, s| v / t(s).powf(b))
+            }
+        }
+    }
+}
+
+/// `o[j] = f(x[j], sq[j])`.
+#[inline(always)]
+fn apply(o: &mut [f32], x: &[f32], sq: &[f64], f: impl Fn(f32, f64) -> f32) {
+    for ((o, &v), &s) in o.iter_mut().zip(x).zip(sq) {
+        *o = f(v, s);
+    }
+}

@@ -1,0 +1,226 @@
+//! Pool tests: semantics, the f32 fast paths against the generic f64 path, errors.
+
+use super::*;
+use crate::ops::conv::geom::AutoPad;
+
+fn win(k: &[usize], s: &[usize], pads: &[usize]) -> Window {
+    Window {
+        kernel_shape: Some(k.to_vec()),
+        strides: s.to_vec(),
+        dilations: vec![],
+        pads: pads.to_vec(),
+        auto_pad: AutoPad::NotSet,
+    }
+}
+
+fn x44() -> Tensor {
+    Tensor::from_vec(vec![1, 1, 4, 4], (1..=16).map(|v| v as f32).collect::<Vec<f32>>()).unwrap()
+}
+
+#[test]
+fn maxpool_with_indices_and_ceil() {
+    let op = PoolOp::MaxPool {
+        window: win(&[3, 3], &[2, 2], &[]),
+        ceil_mode: true,
+        col_major: false,
+        with_indices: true,
+    };
+    let out = op.run(&[Some(&x44())]).unwrap();
+    assert_eq!(out[0].shape(), &[1, 1, 2, 2]);
+    assert_eq!(out[0].as_slice::<f32>().unwrap(), &[11., 12., 15., 16.]);
+    assert_eq!(out[1].as_slice::<i64>().unwrap(), &[10, 11, 14, 15]);
+    let op = PoolOp::MaxPool {
+        window: win(&[2, 2], &[2, 2], &[]),
+        ceil_mode: false,
+        col_major: true,
+        with_indices: true,
+    };
+    let out = op.run(&[Some(&x44())]).unwrap();
+    assert_eq!(out[1].as_slice::<i64>().unwrap(), &[5, 13, 7, 15]);
+}
+
+#[test]
+fn averagepool_pads() {
+    let op = PoolOp::AveragePool {
+        window: win(&[3, 3], &[1, 1], &[1, 1, 1, 1]),
+        ceil_mode: false,
+        count_include_pad: false,
+    };
+    let y = op.run(&[Some(&x44())]).unwrap().remove(0);
+    let v = y.as_slice::<f32>().unwrap();
+    assert_eq!(v[0], (1. + 2. + 5. + 6.) / 4.);
+    let op = PoolOp::AveragePool {
+        window: win(&[3, 3], &[1, 1], &[1, 1, 1, 1]),
+        ceil_mode: false,
+        count_include_pad: true,
+    };
+    let y = op.run(&[Some(&x44())]).unwrap().remove(0);
+    assert_eq!(y.as_slice::<f32>().unwrap()[0], (1. + 2. + 5. + 6.) / 9.);
+}
+
+#[test]
+fn global_and_lp() {
+    let y = PoolOp::GlobalAveragePool.run(&[Some(&x44())]).unwrap().remove(0);
+    assert_eq!(y.shape(), &[1, 1, 1, 1]);
+    assert_eq!(y.as_slice::<f32>().unwrap(), &[8.5]);
+    let x = Tensor::from_vec(vec![1, 1, 2], vec![3.0f32, 4.0]).unwrap();
+    let y = PoolOp::GlobalLpPool { p: 2.0 }.run(&[Some(&x)]).unwrap().remove(0);
+    assert_eq!(y.as_slice::<f32>().unwrap(), &[5.0]);
+}
+
+#[test]
+fn unpool_roundtrip_and_errors() {
+    let x = Tensor::from_vec(vec![1, 1, 2, 2], vec![5.0f32, 6., 7., 8.]).unwrap();
+    let i = Tensor::from_vec(vec![1, 1, 2, 2], vec![5i64, 7, 13, 15]).unwrap();
+    let op = PoolOp::MaxUnpool {
+        window: win(&[2, 2], &[2, 2], &[]),
+    };
+    let y = op.run(&[Some(&x), Some(&i)]).unwrap().remove(0);
+    assert_eq!(y.shape(), &[1, 1, 4, 4]);
+    assert_eq!(y.as_slice::<f32>().unwrap()[5], 5.0);
+    let bad = Tensor::from_vec(vec![1, 1, 2, 2], vec![5i64, 7, 13, 99]).unwrap();
+    assert!(op.run(&[Some(&x), Some(&bad)]).is_err());
+    let flat = Tensor::from_vec(vec![4], vec![1.0f32; 4]).unwrap();
+    assert!(PoolOp::GlobalMaxPool.run(&[Some(&flat)]).is_err());
+}
+
+/// Deterministic pseudo-random values in [-4, 4), with repeats so ties occur.
+fn vals(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 33) % 64) as f32 / 8.0 - 4.0
+        })
+        .collect()
+}
+
+fn full_win(k: &[usize], s: &[usize], d: &[usize], pads: &[usize]) -> Window {
+    Window {
+        dilations: d.to_vec(),
+        ..win(k, s, pads)
+    }
+}
+
+/// Run `op` on `v` as f32 (fast path) and as f64 (generic path) and compare.
+fn check_fast(op: &PoolOp, shape: &[usize], v: Vec<f32>) {
+    let x32 = Tensor::from_vec(shape.to_vec(), v.clone()).unwrap();
+    let x64 = Tensor::from_vec(shape.to_vec(), v.iter().map(|&a| a as f64).collect::<Vec<f64>>()).unwrap();
+    let y32 = op.run(&[Some(&x32)]).unwrap().remove(0);
+    let y64 = op.run(&[Some(&x64)]).unwrap().remove(0);
+    assert_eq!(y32.shape(), y64.shape(), "{op:?} {shape:?}");
+    let exact = matches!(op, PoolOp::MaxPool { .. } | PoolOp::GlobalMaxPool);
+    let (a, b) = (y32.as_slice::<f32>().unwrap(), y64.as_slice::<f64>().unwrap());
+    for (i, (&p, &q)) in a.iter().zip(b).enumerate() {
+        let q = q as f32;
+        let ok = if exact {
+            p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan())
+        } else {
+            (p.is_nan() && q.is_nan()) || (p - q).abs() <= 1e-6 + 1e-6 * q.abs()
+        };
+        assert!(ok, "{op:?} {shape:?} at {i}: fast {p} vs generic {q}");
+    }
+}
+
+fn max_op(w: Window, ceil_mode: bool) -> PoolOp {
+    PoolOp::MaxPool {
+        window: w,
+        ceil_mode,
+        col_major: false,
+        with_indices: false,
+    }
+}
+
+fn avg_op(w: Window, ceil_mode: bool, count_include_pad: bool) -> PoolOp {
+    PoolOp::AveragePool {
+        window: w,
+        ceil_mode,
+        count_include_pad,
+    }
+}
+
+#[test]
+fn fast_windowed_pools_match_generic() {
+    // (input shape, kernel, strides, dilations, pads)
+    type Case<'a> = (&'a [usize], &'a [usize], &'a [usize], &'a [usize], &'a [usize]);
+    let cases: &[Case] = &[
+        (&[1, 3, 11, 13], &[3, 3], &[2, 2], &[], &[]),
+        (&[2, 2, 9, 7], &[3, 3], &[1, 1], &[], &[1, 1, 1, 1]),
+        (&[1, 2, 10, 9], &[2, 3], &[1, 2], &[2, 1], &[0, 1, 1, 0]),
+        (&[1, 1, 3, 3], &[5, 5], &[1, 1], &[], &[2, 2, 2, 2]),
+        (&[1, 1, 4, 5], &[2, 2], &[3, 3], &[], &[3, 3, 3, 3]),
+        (&[2, 3, 1, 1], &[1, 1], &[1, 1], &[], &[]),
+        (&[1, 2, 1, 1], &[3, 3], &[2, 2], &[], &[1, 1, 1, 1]),
+        (&[1, 2, 8, 17], &[3, 3], &[3, 3], &[2, 2], &[2, 0, 1, 2]),
+        (&[1, 2, 6, 6], &[2, 2], &[2, 2], &[], &[]),
+        (&[1, 2, 15], &[3], &[2], &[], &[1, 1]),
+        (&[1, 1, 12], &[4], &[3], &[2], &[0, 3]),
+        (&[4, 16, 40, 40], &[3, 3], &[1, 1], &[], &[1, 1, 1, 1]),
+        (&[1, 8, 33, 31], &[3, 3], &[2, 2], &[], &[0, 0, 1, 1]),
+    ];
+    for (i, &(shape, k, s, d, p)) in cases.iter().enumerate() {
+        let n: usize = shape.iter().product();
+        for ceil in [false, true] {
+            let w = full_win(k, s, d, p);
+            check_fast(&max_op(w.clone(), ceil), shape, vals(n, i as u64));
+            for inc in [false, true] {
+                check_fast(&avg_op(w.clone(), ceil, inc), shape, vals(n, i as u64 + 100));
+            }
+        }
+    }
+}
+
+#[test]
+fn fast_maxpool_keeps_nan_and_zero_sign_rules() {
+    let mut v = vals(2 * 7 * 9, 7);
+    for (i, x) in v.iter_mut().enumerate() {
+        *x = match i % 11 {
+            0 => f32::NAN,
+            3 => -0.0,
+            5 => 0.0,
+            7 => f32::NEG_INFINITY,
+            _ => *x - 8.0,
+        };
+    }
+    for (k, s, p) in [([3, 3], [1, 1], [1, 1, 1, 1]), ([2, 2], [2, 2], [0, 0, 1, 1])] {
+        check_fast(&max_op(win(&k, &s, &p), true), &[1, 2, 7, 9], v.clone());
+    }
+    check_fast(&PoolOp::GlobalMaxPool, &[1, 2, 7, 9], v);
+}
+
+#[test]
+fn fast_global_pools_match_generic() {
+    for (i, shape) in [
+        &[2, 3, 5, 7][..],
+        &[1, 4, 1, 1],
+        &[1, 2, 17],
+        &[2, 40, 30, 30],
+        &[1, 1, 2, 3, 4],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let n: usize = shape.iter().product();
+        check_fast(&PoolOp::GlobalMaxPool, shape, vals(n, i as u64));
+        check_fast(&PoolOp::GlobalAveragePool, shape, vals(n, i as u64 + 9));
+    }
+}
+
+#[test]
+fn fast_pool_errors() {
+    let x = x44();
+    let no_kernel = Window {
+        kernel_shape: None,
+        ..win(&[1, 1], &[], &[])
+    };
+    assert!(max_op(no_kernel, false).run(&[Some(&x)]).is_err());
+    assert!(avg_op(win(&[5, 5], &[1, 1], &[]), false, false)
+        .run(&[Some(&x)])
+        .is_err());
+    assert!(avg_op(win(&[2, 2], &[1, 1], &[1, 1]), false, false)
+        .run(&[Some(&x)])
+        .is_err());
+    let flat = Tensor::from_vec(vec![4, 4], vec![1.0f32; 16]).unwrap();
+    assert!(max_op(win(&[2], &[1], &[]), false).run(&[Some(&flat)]).is_err());
+    assert!(PoolOp::GlobalAveragePool.run(&[Some(&flat)]).is_err());
+}
