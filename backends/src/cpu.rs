@@ -15,6 +15,8 @@ pub struct CpuDevice {
 
 struct CpuKernel {
     spec: KernelSpec,
+    /// Weights packed once at compile time (GEMM / conv), when the op has constant ones.
+    packed: Option<suanli_kernels::ops::fused::Packed>,
 }
 
 impl Kernel for CpuKernel {
@@ -112,7 +114,20 @@ impl Device for CpuDevice {
     }
 
     fn compile(&self, spec: &KernelSpec) -> Result<Arc<dyn Kernel>> {
-        Ok(Arc::new(CpuKernel { spec: spec.clone() }))
+        Ok(Arc::new(CpuKernel {
+            spec: spec.clone(),
+            packed: None,
+        }))
+    }
+
+    fn compile_with(&self, spec: &KernelSpec, consts: &[Option<&Tensor>]) -> Result<Arc<dyn Kernel>> {
+        // Weights that cannot be packed (malformed shapes) run unpacked, so the launch reports
+        // the kernel's own error naming the node.
+        let packed = suanli_kernels::ops::fused::prepare(&spec.op, consts).ok().flatten();
+        Ok(Arc::new(CpuKernel {
+            spec: spec.clone(),
+            packed,
+        }))
     }
 
     fn launch(&self, kernel: &dyn Kernel, inputs: &[Option<&DeviceTensor>]) -> Result<Vec<DeviceTensor>> {
@@ -121,7 +136,14 @@ impl Device for CpuDevice {
             .map(|t| t.map(|t| self.host(t)).transpose())
             .collect::<Result<_>>()?;
         let op = &kernel.spec().op;
-        let outs = self.pool.install(|| op.run(&host))?;
+        let packed = kernel
+            .as_any()
+            .downcast_ref::<CpuKernel>()
+            .and_then(|k| k.packed.as_ref());
+        let outs = self.pool.install(|| match packed {
+            Some(p) => suanli_kernels::ops::fused::run_prepared(op, p, &host),
+            None => op.run(&host),
+        })?;
         Ok(outs.into_iter().map(|t| self.wrap(t)).collect())
     }
 }

@@ -133,6 +133,14 @@ pub trait Device: Send + Sync {
     fn download(&self, t: &DeviceTensor) -> Result<Tensor>;
     /// Required. Compile (or fetch from cache) a device program for `spec`.
     fn compile(&self, spec: &KernelSpec) -> Result<Arc<dyn Kernel>>;
+    /// Optional. Compile `spec` knowing the values of its constant inputs (`consts[i]` is
+    /// input `i` when it is a graph constant), so the device can transform weights once —
+    /// the CPU device packs GEMM and conv weights here. The constants are still passed to
+    /// every launch. The default ignores them and calls [`Device::compile`].
+    fn compile_with(&self, spec: &KernelSpec, consts: &[Option<&Tensor>]) -> Result<Arc<dyn Kernel>> {
+        let _ = consts;
+        self.compile(spec)
+    }
     /// Required. Launch a compiled kernel; outputs are allocated by the device. May return
     /// before the work completes (the outputs are then valid for later launches and downloads).
     /// `inputs[i]` is `None` for an omitted optional input.

@@ -212,10 +212,17 @@ pub fn build_plan(
                     inputs: vec![],
                     outputs: vec![],
                 });
-                let kernel = devices[dec.device].compile(&kernel_spec).map_err(|e| Error::Device {
-                    device: devices[dec.device].info().name.clone(),
-                    source: e,
-                })?;
+                let consts: Vec<Option<&suanli_kernels::Tensor>> = node
+                    .inputs
+                    .iter()
+                    .map(|v| v.and_then(|v| g.constants.get(&v)).map(|t| &**t))
+                    .collect();
+                let kernel = devices[dec.device]
+                    .compile_with(&kernel_spec, &consts)
+                    .map_err(|e| Error::Device {
+                        device: devices[dec.device].info().name.clone(),
+                        source: e,
+                    })?;
                 let mut ins = Vec::new();
                 for v in &node.inputs {
                     ins.push(match v {

@@ -125,14 +125,26 @@ impl SessionBuilder {
             let accept = |spec: &suanli_kernels::KernelSpec| devices.iter().all(|d| d.supports(spec).is_native());
             passes::optimize(&mut graph, &accept)?;
         }
-        Ok(Session {
+        let session = Session {
             graph: Arc::new(graph),
             devices,
             cpu,
             policy: self.policy,
             plans: Mutex::new(HashMap::new()),
             consts: Mutex::new(HashMap::new()),
-        })
+        };
+        // With fully static input shapes, plan (and so pack weights) now rather than in the
+        // first run. A failure here recurs, with the same error, when the model is run.
+        let static_inputs = session.graph.inputs.iter().all(|v| {
+            session.graph.values[v.0]
+                .ty
+                .tensor()
+                .is_some_and(|t| t.concrete().is_some())
+        });
+        if static_inputs {
+            let _ = session.default_plan();
+        }
+        Ok(session)
     }
 }
 

@@ -8,6 +8,7 @@ pub mod bn_fold;
 pub mod dce;
 pub mod fold;
 pub mod fuse_elementwise;
+pub mod fuse_epilogue;
 
 use crate::error::Result;
 use crate::graph::{Graph, NodeOp, ValueId};
@@ -21,6 +22,8 @@ pub struct PassStats {
     pub folded: usize,
     /// BatchNormalization nodes folded into the Conv before them.
     pub bn_folded: usize,
+    /// Nodes absorbed into Conv / MatMul / Gemm epilogues.
+    pub fused_epilogues: usize,
     /// BatchNormalization nodes rewritten as a per-channel multiply-add.
     pub bn_affine: usize,
     /// Elementwise nodes absorbed into fused chains.
@@ -38,6 +41,7 @@ pub fn optimize(g: &mut Graph, accept: &dyn Fn(&KernelSpec) -> bool) -> Result<P
         ..PassStats::default()
     };
     st.bn_folded = bn_fold::fold_batch_norms(g)?;
+    st.fused_epilogues = fuse_epilogue::fuse_epilogues(g, accept);
     if accept(&fuse_elementwise::probe_spec()) {
         st.bn_affine = bn_affine::batch_norm_to_affine(g);
         st.fused_elementwise = fuse_elementwise::fuse_elementwise(g, accept);

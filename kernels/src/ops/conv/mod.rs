@@ -1,6 +1,8 @@
 //! ConvOp family: Conv, ConvInteger, ConvTranspose, DeformConv, Col2Im, CausalConvWithState.
 
 pub mod deform;
+pub mod depthwise;
+pub mod fast;
 pub mod forward;
 pub mod geom;
 pub mod im2col;
@@ -118,8 +120,41 @@ fn run_conv(window: &Window, group: usize, inputs: &[Option<&Tensor>]) -> Result
     }
     match comp_kind(x.dtype()) {
         Some(CompKind::F64) => conv_in::<f64>(x, w, b, &cs),
+        _ if x.dtype() == DType::F32 => {
+            let epi = fast::ConvEpilogue {
+                bias: b.map(|b| b.as_slice::<f32>()).transpose()?,
+                residual: None,
+                act: crate::ops::linalg::sgemm::Activation::None,
+            };
+            conv_f32_with(
+                x,
+                fast::ConvWeights::Plain(w.as_slice::<f32>()?),
+                w.shape(),
+                &epi,
+                window,
+                group,
+            )
+        }
         _ => conv_in::<f32>(x, w, b, &cs),
     }
+}
+
+/// The f32 Conv of `x` with weights of shape `w_shape` (plain or prepacked), applying `epi`
+/// (bias, residual of the output's shape, activation).
+pub fn conv_f32_with(
+    x: &Tensor,
+    w: fast::ConvWeights,
+    w_shape: &[usize],
+    epi: &fast::ConvEpilogue,
+    window: &Window,
+    group: usize,
+) -> Result<Tensor> {
+    const OP: &str = "Conv";
+    let cs = conv_shape(OP, window, group, x.shape(), w_shape)?;
+    let out = fast::conv_f32(x.as_slice::<f32>()?, w, epi, &cs)?;
+    let mut shape = vec![cs.n, cs.m];
+    shape.extend(cs.geom.out_dims());
+    Tensor::from_vec(shape, out)
 }
 
 /// Values of an integer tensor minus a zero point (scalar, or one per `per`-sized block).

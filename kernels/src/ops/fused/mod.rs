@@ -1,15 +1,24 @@
 //! Fused ops: what the graph passes make of chains the CPU runs better in one kernel.
 //!
 //! `FusedElementwise` is a whole chain of elementwise ops as one [`ElementwiseProgram`] (the
-//! same IR the GPU code generators render), evaluated in one pass over memory.
+//! same IR the GPU code generators render), evaluated in one pass over memory. `FusedConv`,
+//! `FusedMatMul` and `FusedGemm` are the linear ops with their epilogue (bias, residual add,
+//! activation) applied in the GEMM write-back. [`prepare`] packs constant weights once.
 
+pub mod linear;
 pub mod program;
 
 use crate::codegen::elementwise::ElementwiseProgram;
 use crate::error::{KernelError, Result};
-use crate::op::{InferInput, OpImpl};
+use crate::op::{InferInput, Op, OpImpl};
+use crate::ops::conv::{ConvOp, Window};
+use crate::ops::linalg::matmul::GemmArgs;
+pub use crate::ops::linalg::sgemm::Activation;
+use crate::ops::linalg::LinalgOp;
 use crate::shape::{broadcast_dims, Dim, TensorType};
 use crate::tensor::Tensor;
+use crate::util::{opt, req};
+pub use linear::Packed;
 pub use program::FastProgram;
 
 /// The fused ops.
@@ -17,16 +26,153 @@ pub use program::FastProgram;
 pub enum FusedOp {
     /// A chain of elementwise ops: inputs broadcast to one shape, every output has it.
     Elementwise(ElementwiseProgram),
+    /// `act(Conv(X, W, B) + R)`: inputs X, W, optional B, and R (the output's shape) when
+    /// `residual`.
+    Conv {
+        /// Window attributes.
+        window: Window,
+        /// Groups.
+        group: usize,
+        /// Activation applied last.
+        act: Activation,
+        /// Input 3 is added before the activation.
+        residual: bool,
+    },
+    /// `act(A·B + bias)` with a 2-D B and an optional bias (input 2) of B's column count.
+    MatMul {
+        /// Activation applied last.
+        act: Activation,
+    },
+    /// `act(Gemm(A, B, C))`.
+    Gemm {
+        /// Gemm attributes.
+        args: GemmArgs,
+        /// Activation applied last.
+        act: Activation,
+    },
+}
+
+impl FusedOp {
+    /// The unfused op whose shapes and flops this op has.
+    fn base(&self) -> Option<Op> {
+        match self {
+            FusedOp::Elementwise(_) => None,
+            FusedOp::Conv { window, group, .. } => Some(Op::Conv(ConvOp::Conv {
+                window: window.clone(),
+                group: *group,
+            })),
+            FusedOp::MatMul { .. } => Some(Op::Linalg(LinalgOp::MatMul)),
+            FusedOp::Gemm { args, .. } => Some(Op::Linalg(LinalgOp::Gemm(*args))),
+        }
+    }
+
+    /// Run with weights packed by [`prepare`] (or without, when `packed` is `None`).
+    pub fn run_packed(&self, inputs: &[Option<&Tensor>], packed: Option<&Packed>) -> Result<Vec<Tensor>> {
+        let op = self.name();
+        let out = match self {
+            FusedOp::Elementwise(_) => return self.run(inputs),
+            FusedOp::Conv {
+                window,
+                group,
+                act,
+                residual,
+            } => {
+                let r = if *residual { Some(req(op, inputs, 3)?) } else { None };
+                linear::conv(
+                    window,
+                    *group,
+                    *act,
+                    req(op, inputs, 0)?,
+                    req(op, inputs, 1)?,
+                    opt(inputs, 2),
+                    r,
+                    packed,
+                )?
+            }
+            FusedOp::MatMul { act } => {
+                linear::matmul(*act, req(op, inputs, 0)?, req(op, inputs, 1)?, opt(inputs, 2), packed)?
+            }
+            FusedOp::Gemm { args, act } => linear::gemm(
+                args,
+                *act,
+                req(op, inputs, 0)?,
+                req(op, inputs, 1)?,
+                opt(inputs, 2),
+                packed,
+            )?,
+        };
+        Ok(vec![out])
+    }
+}
+
+/// Pack the constant weights of a Conv, MatMul or Gemm (plain or fused, f32) once; `None`
+/// when the op has nothing to pack. `consts[i]` is input `i` when it is a constant.
+pub fn prepare(op: &Op, consts: &[Option<&Tensor>]) -> Result<Option<Packed>> {
+    use crate::dtype::DType;
+    let Some(w) = consts.get(1).copied().flatten().filter(|w| w.dtype() == DType::F32) else {
+        return Ok(None);
+    };
+    let conv = |group: usize| -> Result<Option<Packed>> {
+        let p = crate::ops::conv::fast::PackedConvWeights::new(w.as_slice::<f32>()?, w.shape(), group)?;
+        Ok(Some(Packed::Conv(p)))
+    };
+    match op {
+        Op::Conv(ConvOp::Conv { group, .. }) | Op::Fused(FusedOp::Conv { group, .. }) if w.rank() >= 3 => conv(*group),
+        Op::Linalg(LinalgOp::MatMul) | Op::Fused(FusedOp::MatMul { .. }) if w.rank() == 2 => {
+            Ok(Some(linear::pack_right(w, false)?))
+        }
+        Op::Linalg(LinalgOp::Gemm(g)) | Op::Fused(FusedOp::Gemm { args: g, .. }) if w.rank() == 2 => {
+            Ok(Some(linear::pack_right(w, g.trans_b)?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Run `op` with weights packed by [`prepare`]: the f32 linear ops use them, anything else
+/// (or other dtypes) runs as usual.
+pub fn run_prepared(op: &Op, packed: &Packed, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    use crate::dtype::DType;
+    let f32_in = inputs
+        .first()
+        .copied()
+        .flatten()
+        .is_some_and(|x| x.dtype() == DType::F32);
+    if !f32_in {
+        return op.run(inputs);
+    }
+    let a = Activation::None;
+    match op {
+        Op::Fused(f) => f.run_packed(inputs, Some(packed)),
+        Op::Conv(ConvOp::Conv { window, group }) => FusedOp::Conv {
+            window: window.clone(),
+            group: *group,
+            act: a,
+            residual: false,
+        }
+        .run_packed(inputs, Some(packed)),
+        Op::Linalg(LinalgOp::MatMul) if inputs.first().copied().flatten().is_some_and(|x| x.rank() >= 2) => {
+            FusedOp::MatMul { act: a }.run_packed(&inputs[..inputs.len().min(2)], Some(packed))
+        }
+        Op::Linalg(LinalgOp::Gemm(g)) => FusedOp::Gemm { args: *g, act: a }.run_packed(inputs, Some(packed)),
+        _ => op.run(inputs),
+    }
 }
 
 impl OpImpl for FusedOp {
     fn name(&self) -> &'static str {
         match self {
             FusedOp::Elementwise(_) => "FusedElementwise",
+            FusedOp::Conv { .. } => "FusedConv",
+            FusedOp::MatMul { .. } => "FusedMatMul",
+            FusedOp::Gemm { .. } => "FusedGemm",
         }
     }
 
     fn infer(&self, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
+        if let Some(base) = self.base() {
+            let n = if matches!(self, FusedOp::MatMul { .. }) { 2 } else { 3 };
+            return base.infer(&inputs[..inputs.len().min(n)]);
+        }
         match self {
             FusedOp::Elementwise(p) => {
                 p.validate()?;
@@ -67,6 +213,7 @@ impl OpImpl for FusedOp {
                     })
                     .collect())
             }
+            _ => Err(KernelError::invalid(self.name(), "no base op")),
         }
     }
 
@@ -83,15 +230,16 @@ impl OpImpl for FusedOp {
                     None => p.eval(&xs),
                 }
             }
+            _ => self.run_packed(inputs, None),
         }
     }
 
-    fn flops(&self, _inputs: &[Option<&[usize]>], outputs: &[&[usize]]) -> u64 {
-        match self {
-            FusedOp::Elementwise(p) => {
-                let n: u64 = outputs.first().map(|s| s.iter().product::<usize>() as u64).unwrap_or(0);
-                n * p.insts.len() as u64
-            }
+    fn flops(&self, inputs: &[Option<&[usize]>], outputs: &[&[usize]]) -> u64 {
+        let n: u64 = outputs.first().map(|s| s.iter().product::<usize>() as u64).unwrap_or(0);
+        match (self, self.base()) {
+            (FusedOp::Elementwise(p), _) => n * p.insts.len() as u64,
+            (_, Some(base)) => base.imp().flops(&inputs[..inputs.len().min(2)], outputs) + n,
+            (_, None) => 0,
         }
     }
 }

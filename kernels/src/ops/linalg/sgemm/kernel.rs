@@ -83,7 +83,10 @@ pub(crate) fn act_scalar(act: Activation, x: f32) -> f32 {
 /// Whether the activation is applied by the scalar pass after the vector write-back.
 #[inline(always)]
 fn act_is_scalar(act: Activation) -> bool {
-    matches!(act, Activation::Sigmoid | Activation::Tanh | Activation::Gelu | Activation::Silu)
+    matches!(
+        act,
+        Activation::Sigmoid | Activation::Tanh | Activation::Gelu | Activation::Silu
+    )
 }
 
 /// The micro-kernel: `MR × (NV·L)` accumulators in registers, then [`write_back`].
