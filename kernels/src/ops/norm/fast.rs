@@ -58,52 +58,74 @@ pub(super) fn lrn(x: &[f32], c: usize, sp: usize, p: Lrn) -> Vec<f32> {
     y
 }
 
-/// Channels `c0..c0 + out.len() / sp` of one image.
+/// Channels `c0..c0 + out.len() / sp` of one image, using AVX2 code generation where the CPU
+/// has it.
 fn lrn_block(x: &[f32], c: usize, sp: usize, c0: usize, out: &mut [f32], p: Lrn) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (detected just above), the only requirement of
+        // `lrn_block_avx2`.
+        return unsafe { lrn_block_avx2(x, c, sp, c0, out, p) };
+    }
+    lrn_block_impl(x, c, sp, c0, out, p)
+}
+
+/// [`lrn_block_impl`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn lrn_block_avx2(x: &[f32], c: usize, sp: usize, c0: usize, out: &mut [f32], p: Lrn) {
+    lrn_block_impl(x, c, sp, c0, out, p)
+}
+
+#[inline(always)]
+fn lrn_block_impl(x: &[f32], c: usize, sp: usize, c0: usize, out: &mut [f32], p: Lrn) {
     let lo = (p.size - 1) / 2;
     let hi = p.size - 1 - lo;
     let plane = |ch: usize| &x[ch * sp..(ch + 1) * sp];
+    let zeros = vec![0.0f32; sp];
     let mut sq = vec![0.0f64; sp];
-    let add = |sq: &mut [f64], ch: usize, sign: f64| {
+    // The window of channel c0 minus its last channel; each step below adds the channel that
+    // enters (zeros past the end) and removes the one that leaves (zeros before the start).
+    for ch in c0.saturating_sub(lo)..(c0 + hi).min(c) {
         for (s, &v) in sq.iter_mut().zip(plane(ch)) {
-            let v = v as f64;
-            *s += sign * (v * v);
+            *s += v as f64 * v as f64;
         }
-    };
-    for ch in c0.saturating_sub(lo)..=(c0 + hi).min(c - 1) {
-        add(&mut sq, ch, 1.0);
     }
     let scale = p.alpha / p.size as f64;
     for (k, orow) in out.chunks_exact_mut(sp).enumerate() {
         let ch = c0 + k;
-        // Slide: the window is now [ch - lo, ch + hi] clipped to the channels.
-        if k > 0 && ch + hi < c {
-            add(&mut sq, ch + hi, 1.0);
-        }
-        if k > 0 && ch > lo {
-            add(&mut sq, ch - lo - 1, -1.0);
-        }
-        let xr = plane(ch);
+        let enter = if ch + hi < c { plane(ch + hi) } else { &zeros[..] };
+        let leave = if k > 0 && ch > lo {
+            plane(ch - lo - 1)
+        } else {
+            &zeros[..]
+        };
+        let rows = (plane(ch), enter, leave);
         let t = |s: f64| (p.bias + scale * s.max(0.0)) as f32;
         match p.beta {
-            0.5 => apply(orow, xr, &sq, |v, s| v / t(s).sqrt()),
-            0.75 => apply(orow, xr, &sq, |v, s| {
+            0.5 => slide(orow, rows, &mut sq, |v, s| v / t(s).sqrt()),
+            0.75 => slide(orow, rows, &mut sq, |v, s| {
                 let r = t(s).sqrt();
                 v / (r * r.sqrt())
             }),
-            1.0 => apply(orow, xr, &sq, |v, s| v / t(s)),
+            1.0 => slide(orow, rows, &mut sq, |v, s| v / t(s)),
             b => {
                 let b = b as f32;
-                apply(orow, xr, &sq, |v, s| v / t(s).powf(b))
+                slide(orow, rows, &mut sq, |v, s| v / t(s).powf(b))
             }
         }
     }
 }
 
-/// `o[j] = f(x[j], sq[j])`.
+/// One channel: `sq += enter² - leave²`, then `o[j] = f(x[j], sq[j])`.
 #[inline(always)]
-fn apply(o: &mut [f32], x: &[f32], sq: &[f64], f: impl Fn(f32, f64) -> f32) {
-    for ((o, &v), &s) in o.iter_mut().zip(x).zip(sq) {
-        *o = f(v, s);
+fn slide(o: &mut [f32], (x, enter, leave): (&[f32], &[f32], &[f32]), sq: &mut [f64], f: impl Fn(f32, f64) -> f32) {
+    let n = o.len();
+    let (x, enter, leave, sq) = (&x[..n], &enter[..n], &leave[..n], &mut sq[..n]);
+    for j in 0..n {
+        let (e, l) = (enter[j] as f64, leave[j] as f64);
+        let s = sq[j] + e * e - l * l;
+        sq[j] = s;
+        o[j] = f(x[j], s);
     }
 }

@@ -1,8 +1,8 @@
 //! f32 fast paths for 1-D / 2-D NCHW MaxPool and AveragePool and for the global pools.
 //!
-//! Per `(n, c)` plane and output row, the interior columns (every tap in bounds) run one
-//! vectorisable pass per tap over the output row; border columns and rows walk only their valid
-//! taps. Taps are visited in the same (row, column) order as the generic path, and a max only
+//! Per `(n, c)` plane and output row, the interior columns (every tap in bounds) are computed in
+//! register blocks of 8 (or 4) outputs that walk the taps with constant-stride loads (vectorised);
+//! border columns and rows walk only their valid taps. Taps are visited in the same (row, column) order as the generic path, and a max only
 //! replaces on a strictly greater value, so MaxPool results (NaNs and signed zeros included) are
 //! identical to the generic path. Averages are summed in f32.
 
@@ -135,29 +135,6 @@ fn pool_plane_avx2(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, out: &mut [f
     pool_plane_impl(x, ah, aw, kind, out)
 }
 
-/// `o[j] ← f(o[j], src[j·s])` for every `j`; `src` must hold `(o.len() - 1)·s + 1` values.
-#[inline(always)]
-fn tap_pass(o: &mut [f32], src: &[f32], s: usize, f: impl Fn(f32, f32) -> f32) {
-    let n = o.len();
-    if n == 0 {
-        return;
-    }
-    let src = &src[..(n - 1) * s + 1];
-    match s {
-        1 => o.iter_mut().zip(src).for_each(|(a, &v)| *a = f(*a, v)),
-        2 => {
-            for (a, c) in o.iter_mut().zip(src.chunks_exact(2)) {
-                *a = f(*a, c[0]);
-            }
-            o[n - 1] = f(o[n - 1], src[2 * (n - 1)]);
-        }
-        _ => o
-            .iter_mut()
-            .zip(src.iter().step_by(s))
-            .for_each(|(a, &v)| *a = f(*a, v)),
-    }
-}
-
 /// Max that keeps the accumulator unless `v` is strictly greater (the generic path's rule).
 #[inline(always)]
 fn keep_max(a: f32, v: f32) -> f32 {
@@ -168,48 +145,95 @@ fn keep_max(a: f32, v: f32) -> f32 {
     }
 }
 
+/// Dispatch on the stride so the common strides 1 and 2 get constant-stride loads.
 #[inline(always)]
 fn pool_plane_impl(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, out: &mut [f32]) {
-    let (iw, ow_n) = (aw.n_in, aw.lo.len());
-    for (oh, orow) in out.chunks_exact_mut(ow_n).enumerate() {
-        let (h0, h1) = (ah.lo[oh], ah.hi[oh]);
-        // Interior columns: one pass over the row per tap.
-        let (a, b) = (aw.int_lo, aw.int_hi);
-        if h0 < h1 && a < b {
-            let oi = &mut orow[a..b];
-            let first = ah.at(oh, h0) * iw + aw.at(a, 0);
-            match kind {
-                FastKind::Max => tap_pass(oi, &x[first..], aw.s, |_, v| v),
-                FastKind::Avg { .. } => {
-                    oi.fill(0.0);
-                    tap_pass(oi, &x[first..], aw.s, |s, v| s + v);
-                }
-            }
-            for th in h0..h1 {
-                let row = ah.at(oh, th) * iw;
-                for tw in 0..aw.k {
-                    if th == h0 && tw == 0 {
-                        continue;
-                    }
-                    let src = &x[row + aw.at(a, tw)..];
-                    match kind {
-                        FastKind::Max => tap_pass(oi, src, aw.s, keep_max),
-                        FastKind::Avg { .. } => tap_pass(oi, src, aw.s, |s, v| s + v),
-                    }
-                }
-            }
-            if let FastKind::Avg { include_pad } = kind {
-                let cnt = if include_pad {
-                    ah.padded[oh] * aw.k
-                } else {
-                    (h1 - h0) * aw.k
-                };
-                let c = cnt as f32;
-                oi.iter_mut().for_each(|v| *v /= c);
+    match aw.s {
+        1 => plane_s::<1>(x, ah, aw, kind, out),
+        2 => plane_s::<2>(x, ah, aw, kind, out),
+        _ => plane_s::<0>(x, ah, aw, kind, out),
+    }
+}
+
+/// Reduce the window of the `L` consecutive outputs starting at column `j0` (every tap in
+/// bounds) over the input rows starting at offsets `rows`; taps in (row, column) order.
+#[inline(always)]
+fn block<const L: usize, const S: usize>(x: &[f32], rows: &[usize], aw: &Axis, j0: usize, max: bool) -> [f32; L] {
+    let s = if S == 0 { aw.s } else { S };
+    let span = (L - 1) * s + 1;
+    let col0 = aw.at(j0, 0);
+    let load = |base: usize| -> [f32; L] {
+        let src = &x[base..base + span];
+        std::array::from_fn(|l| src[l * s])
+    };
+    let mut acc = load(rows[0] + col0);
+    for (ri, &r) in rows.iter().enumerate() {
+        for tw in usize::from(ri == 0)..aw.k {
+            let v = load(r + col0 + tw * aw.d);
+            for l in 0..L {
+                acc[l] = if max { keep_max(acc[l], v[l]) } else { acc[l] + v[l] };
             }
         }
-        // Border columns (and every column of a row without interior): valid taps only.
-        let border = (0..ow_n).filter(|&ow| !(h0 < h1 && ow >= a && ow < b));
+    }
+    acc
+}
+
+/// Outputs `[a, b)` (`b - a >= L`) of one row in blocks of `L`; the last block overlaps the
+/// previous one instead of leaving a remainder. Averages are divided by `cnt`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn blocks<const L: usize, const S: usize>(
+    x: &[f32],
+    rows: &[usize],
+    aw: &Axis,
+    (a, b): (usize, usize),
+    max: bool,
+    cnt: f32,
+    orow: &mut [f32],
+) {
+    let mut j = a;
+    loop {
+        let j0 = j.min(b - L);
+        let mut acc = block::<L, S>(x, rows, aw, j0, max);
+        if !max {
+            acc.iter_mut().for_each(|v| *v /= cnt);
+        }
+        orow[j0..j0 + L].copy_from_slice(&acc);
+        if j0 + L >= b {
+            break;
+        }
+        j += L;
+    }
+}
+
+#[inline(always)]
+fn plane_s<const S: usize>(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, out: &mut [f32]) {
+    let (iw, ow_n) = (aw.n_in, aw.lo.len());
+    let mut rows = Vec::with_capacity(ah.k);
+    for (oh, orow) in out.chunks_exact_mut(ow_n).enumerate() {
+        let (h0, h1) = (ah.lo[oh], ah.hi[oh]);
+        rows.clear();
+        rows.extend((h0..h1).map(|th| ah.at(oh, th) * iw));
+        // Interior columns at least four wide: register blocks of 8 (or 4) outputs.
+        let (mut a, mut b) = (aw.int_lo, aw.int_hi);
+        if h0 >= h1 || b - a < 4 {
+            (a, b) = (0, 0);
+        } else {
+            let (max, cnt) = match kind {
+                FastKind::Max => (true, 1.0),
+                FastKind::Avg { include_pad } => {
+                    let h = if include_pad { ah.padded[oh] } else { h1 - h0 };
+                    (false, (h * aw.k) as f32)
+                }
+            };
+            if b - a >= 8 {
+                blocks::<8, S>(x, &rows, aw, (a, b), max, cnt, orow);
+            } else {
+                blocks::<4, S>(x, &rows, aw, (a, b), max, cnt, orow);
+            }
+        }
+        // Border columns (and narrow interiors): valid taps only.
+        let border = (0..ow_n).filter(|&ow| ow < a || ow >= b);
         for ow in border {
             let (w0, w1) = (aw.lo[ow], aw.hi[ow]);
             let empty = h0 >= h1 || w0 >= w1;
