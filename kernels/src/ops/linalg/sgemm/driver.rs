@@ -121,7 +121,7 @@ pub(crate) fn run(
         ldc,
         epi,
     };
-    if m <= SKINNY_M {
+    if m <= std::env::var("SG_SK").ok().and_then(|s| s.parse().ok()).unwrap_or(SKINNY_M) { // TUNE
         skinny(&x, nt);
     } else {
         general(&x, nt);
@@ -271,7 +271,8 @@ fn skinny(x: &Ctx, nt: usize) {
             let nv = nr.min(x.n - j0);
             let rows = |bp: *const f32, b_ks: usize| {
                 for r0 in (0..x.m).step_by(mr) {
-                    let t = x.tile(r0, j0, mr.min(x.m - r0), nv, true, true);
+                    let mv = mr.min(x.m - r0);
+                    let t = x.tile(r0, j0, mv, nv, true, true);
                     // SAFETY: B has k rows of nr readable floats at bp + p·b_ks (packed panel,
                     // full in-bounds row-major panel, or packed scratch); A rows r0.. are either a
                     // packed panel of k·mr floats or validated strided rows (only rows < m are
@@ -282,7 +283,7 @@ fn skinny(x: &Ctx, nt: usize) {
                             ASrc::Packed(d) => (ar.packed)(x.k, d[(r0 / mr) * x.k * mr..].as_ptr(), 0, 0, bp, b_ks, &t),
                             ASrc::Plain(am) => {
                                 let ap = am.data.as_ptr().wrapping_add(am.off + r0 * am.rs);
-                                (ar.plain)(x.k, ap, am.rs, am.cs, bp, b_ks, &t)
+                                (ar.plain[mv - 1])(x.k, ap, am.rs, am.cs, bp, b_ks, &t)
                             }
                         }
                     }

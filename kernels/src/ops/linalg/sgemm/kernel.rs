@@ -55,8 +55,9 @@ pub(crate) struct Arch {
     pub nc: usize,
     /// Kernel reading a packed A micro-panel.
     pub packed: KernFn,
-    /// Kernel reading A in place through strides.
-    pub plain: KernFn,
+    /// Kernels reading A in place through strides, by row count: `plain[r - 1]` computes `r`
+    /// rows (so a short row group wastes no FMAs).
+    pub plain: &'static [KernFn],
 }
 
 /// Scalar form of an activation (also used for the transcendental ones after the SIMD store).
@@ -108,6 +109,12 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const PA: bool>(
 ) {
     // SAFETY: every access below stays inside the ranges the caller guarantees.
     unsafe {
+        // Start pulling the C tile in now; it is read / written after the K loop.
+        for i in 0..MR.min(t.mv) {
+            let row = t.c.wrapping_add(i * t.ldc);
+            S::prefetch(row);
+            S::prefetch(row.wrapping_add(t.nv - 1));
+        }
         let mut acc = [[S::zero(); NV]; MR];
         let mut bp = b;
         if PA {
@@ -120,14 +127,13 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const PA: bool>(
                         row[v] = S::fmadd(av, bv[v], row[v]);
                     }
                 }
-                ap = ap.add(MR);
-                bp = bp.add(b_ks);
+                ap = ap.wrapping_add(MR);
+                bp = bp.wrapping_add(b_ks);
             }
         } else {
             // Rows past the valid ones alias row 0: computed, never written back.
             let rows: [*const f32; MR] = std::array::from_fn(|i| if i < t.mv { a.add(i * a_rs) } else { a });
-            let mut off = 0usize;
-            for _ in 0..kc {
+            let step = |acc: &mut [[S::V; NV]; MR], off: usize, bp: *const f32| {
                 let bv: [S::V; NV] = std::array::from_fn(|v| S::load(bp.add(v * S::L)));
                 for (i, row) in acc.iter_mut().enumerate() {
                     let av = S::splat(*rows[i].add(off));
@@ -135,8 +141,41 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const PA: bool>(
                         row[v] = S::fmadd(av, bv[v], row[v]);
                     }
                 }
+            };
+            // Few rows give too few independent FMA chains to hide the FMA latency: split K
+            // over `ku` accumulator sets (summed at the end).
+            let ku = if MR * NV <= 2 {
+                4
+            } else if MR * NV <= 6 {
+                2
+            } else {
+                1
+            };
+            let mut extra = [[[S::zero(); NV]; MR]; 3];
+            let (mut off, mut p) = (0usize, 0usize);
+            while p + ku <= kc {
+                step(&mut acc, off, bp);
+                for set in extra.iter_mut().take(ku - 1) {
+                    off += a_cs;
+                    bp = bp.wrapping_add(b_ks);
+                    step(set, off, bp);
+                }
                 off += a_cs;
-                bp = bp.add(b_ks);
+                bp = bp.wrapping_add(b_ks);
+                p += ku;
+            }
+            while p < kc {
+                step(&mut acc, off, bp);
+                off += a_cs;
+                bp = bp.wrapping_add(b_ks);
+                p += 1;
+            }
+            for set in extra.iter().take(ku - 1) {
+                for (row, srow) in acc.iter_mut().zip(set) {
+                    for v in 0..NV {
+                        row[v] = S::add(row[v], srow[v]);
+                    }
+                }
             }
         }
         write_back::<S, MR, NV>(&acc, t);
@@ -224,7 +263,10 @@ macro_rules! entry {
 }
 
 entry!(generic_packed, Portable, 4, 1, true);
-entry!(generic_plain, Portable, 4, 1, false);
+entry!(generic_plain1, Portable, 1, 1, false);
+entry!(generic_plain2, Portable, 2, 1, false);
+entry!(generic_plain3, Portable, 3, 1, false);
+entry!(generic_plain4, Portable, 4, 1, false);
 
 /// Portable 4 × 8 kernel.
 pub(crate) static GENERIC: Arch = Arch {
@@ -234,7 +276,7 @@ pub(crate) static GENERIC: Arch = Arch {
     mc: 128,
     nc: 4096,
     packed: generic_packed,
-    plain: generic_plain,
+    plain: &[generic_plain1, generic_plain2, generic_plain3, generic_plain4],
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -243,9 +285,19 @@ mod x86 {
     use super::{micro, Arch, Tile};
 
     entry!(avx2_packed, Avx2, 6, 2, true, "avx2,fma");
-    entry!(avx2_plain, Avx2, 6, 2, false, "avx2,fma");
+    entry!(avx2_plain1, Avx2, 1, 2, false, "avx2,fma");
+    entry!(avx2_plain2, Avx2, 2, 2, false, "avx2,fma");
+    entry!(avx2_plain3, Avx2, 3, 2, false, "avx2,fma");
+    entry!(avx2_plain4, Avx2, 4, 2, false, "avx2,fma");
+    entry!(avx2_plain5, Avx2, 5, 2, false, "avx2,fma");
+    entry!(avx2_plain6, Avx2, 6, 2, false, "avx2,fma");
     entry!(avx512_packed, Avx512, 12, 2, true, "avx512f");
-    entry!(avx512_plain, Avx512, 12, 2, false, "avx512f");
+    entry!(avx512_plain2, Avx512, 2, 2, false, "avx512f");
+    entry!(avx512_plain4, Avx512, 4, 2, false, "avx512f");
+    entry!(avx512_plain6, Avx512, 6, 2, false, "avx512f");
+    entry!(avx512_plain8, Avx512, 8, 2, false, "avx512f");
+    entry!(avx512_plain10, Avx512, 10, 2, false, "avx512f");
+    entry!(avx512_plain12, Avx512, 12, 2, false, "avx512f");
 
     /// AVX2+FMA 6 × 16 kernel (12 ymm accumulators).
     pub(crate) static AVX2: Arch = Arch {
@@ -255,7 +307,7 @@ mod x86 {
         mc: 144,
         nc: 4096,
         packed: avx2_packed,
-        plain: avx2_plain,
+        plain: &[avx2_plain1, avx2_plain2, avx2_plain3, avx2_plain4, avx2_plain5, avx2_plain6],
     };
 
     /// AVX-512F 12 × 32 kernel (24 zmm accumulators).
@@ -266,7 +318,21 @@ mod x86 {
         mc: 144,
         nc: 4096,
         packed: avx512_packed,
-        plain: avx512_plain,
+        // Odd row counts use the next even kernel (its extra row re-reads row 0, never stored).
+        plain: &[
+            avx512_plain2,
+            avx512_plain2,
+            avx512_plain4,
+            avx512_plain4,
+            avx512_plain6,
+            avx512_plain6,
+            avx512_plain8,
+            avx512_plain8,
+            avx512_plain10,
+            avx512_plain10,
+            avx512_plain12,
+            avx512_plain12,
+        ],
     };
 }
 #[cfg(target_arch = "x86_64")]

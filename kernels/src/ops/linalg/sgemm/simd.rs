@@ -38,6 +38,8 @@ pub(crate) unsafe trait Simd {
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
     /// Lane-wise minimum.
     unsafe fn min(a: Self::V, b: Self::V) -> Self::V;
+    /// Hint that the cache line holding `p` will be accessed soon (any address is allowed).
+    unsafe fn prefetch(_p: *const f32) {}
 }
 
 /// Portable 8-lane "vector" (plain arrays; the compiler vectorises what it can).
@@ -178,6 +180,11 @@ mod x86 {
         unsafe fn min(a: __m256, b: __m256) -> __m256 {
             unsafe { _mm256_min_ps(a, b) }
         }
+        #[inline(always)]
+        unsafe fn prefetch(p: *const f32) {
+            // SAFETY: prefetches never fault.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+        }
     }
 
     /// 16 × f32 in a zmm register (AVX-512F).
@@ -236,6 +243,11 @@ mod x86 {
         #[inline(always)]
         unsafe fn min(a: __m512, b: __m512) -> __m512 {
             unsafe { _mm512_min_ps(a, b) }
+        }
+        #[inline(always)]
+        unsafe fn prefetch(p: *const f32) {
+            // SAFETY: prefetches never fault.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
         }
     }
 }

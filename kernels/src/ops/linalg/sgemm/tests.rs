@@ -483,3 +483,39 @@ fn bad_shapes_are_errors() {
         assert_eq!(r.is_ok(), Isa::available().contains(&isa));
     }
 }
+
+/// Manual timing probe: `SGEMM_PROBE=1 cargo test --release sgemm::tests::perf_probe -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn perf_probe() {
+    let shapes = [(1024, 1024, 1024), (2048, 2048, 2048), (256, 256, 256), (512, 512, 512), (1, 384, 1536), (16, 384, 1536), (128, 384, 1536)];
+    let threads: usize = std::env::var("T").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+    in_pool(threads, || {
+        let mut rng = Rng(1);
+        let only = std::env::var("S").unwrap_or_default();
+        for (m, k, n) in shapes {
+            if !only.is_empty() && !only.split(',').any(|s| s == format!("{m}x{k}x{n}")) {
+                continue;
+            }
+            let (ad, bd) = (rng.vec(m * k), rng.vec(k * n));
+            let (a, b) = (MatRef::rows(&ad, 0, k), MatRef::rows(&bd, 0, n));
+            let pb = pack_b(k, n, b).unwrap();
+            let mut c = vec![0.0f32; m * n];
+            for packed in [false, true] {
+                let bop = if packed { BOperand::Packed(&pb) } else { BOperand::Plain(b) };
+                let run = |c: &mut [f32]| sgemm(m, k, n, 1.0, AOperand::Plain(a), bop, 0.0, c, n, &Epilogue::none()).unwrap();
+                run(&mut c);
+                let reps = ((4e9 / (2.0 * (m * k * n) as f64)) as usize).clamp(3, 20000);
+                let mut best = f64::MAX;
+                for _ in 0..3 {
+                    let t = std::time::Instant::now();
+                    for _ in 0..reps {
+                        run(&mut c);
+                    }
+                    best = best.min(t.elapsed().as_secs_f64() / reps as f64);
+                }
+                println!("T{threads} {m}x{k}x{n} packedB={packed}: {:.1} GFLOP/s", 2.0 * (m * k * n) as f64 / best / 1e9);
+            }
+        }
+    });
+}
