@@ -9,6 +9,7 @@ pub mod dce;
 pub mod fold;
 pub mod fuse_elementwise;
 pub mod fuse_epilogue;
+pub mod fuse_gelu;
 
 use crate::error::Result;
 use crate::graph::{Graph, NodeOp, ValueId};
@@ -22,6 +23,8 @@ pub struct PassStats {
     pub folded: usize,
     /// BatchNormalization nodes folded into the Conv before them.
     pub bn_folded: usize,
+    /// GELU patterns rewritten as one Gelu node.
+    pub gelu: usize,
     /// Nodes absorbed into Conv / MatMul / Gemm epilogues.
     pub fused_epilogues: usize,
     /// BatchNormalization nodes rewritten as a per-channel multiply-add.
@@ -41,6 +44,7 @@ pub fn optimize(g: &mut Graph, accept: &dyn Fn(&KernelSpec) -> bool) -> Result<P
         ..PassStats::default()
     };
     st.bn_folded = bn_fold::fold_batch_norms(g)?;
+    st.gelu = fuse_gelu::fuse_gelu(g);
     st.fused_epilogues = fuse_epilogue::fuse_epilogues(g, accept);
     if accept(&fuse_elementwise::probe_spec()) {
         st.bn_affine = bn_affine::batch_norm_to_affine(g);

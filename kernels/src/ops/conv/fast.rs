@@ -3,7 +3,7 @@
 //! the GEMM write-back. Weights may be prepacked once ([`PackedConvWeights`]) so that a run
 //! only packs the image side. Depthwise groups use the direct kernel, then the epilogue.
 
-use super::depthwise::depthwise;
+use super::forward::depthwise::depthwise;
 use super::forward::ConvShape;
 use super::geom::Geom;
 use super::im2col::im2col;

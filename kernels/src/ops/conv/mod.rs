@@ -1,7 +1,6 @@
 //! ConvOp family: Conv, ConvInteger, ConvTranspose, DeformConv, Col2Im, CausalConvWithState.
 
 pub mod deform;
-pub mod depthwise;
 pub mod fast;
 pub mod forward;
 pub mod geom;

@@ -307,7 +307,14 @@ mod x86 {
         mc: 144,
         nc: 4096,
         packed: avx2_packed,
-        plain: &[avx2_plain1, avx2_plain2, avx2_plain3, avx2_plain4, avx2_plain5, avx2_plain6],
+        plain: &[
+            avx2_plain1,
+            avx2_plain2,
+            avx2_plain3,
+            avx2_plain4,
+            avx2_plain5,
+            avx2_plain6,
+        ],
     };
 
     /// AVX-512F 12 × 32 kernel (24 zmm accumulators).

@@ -488,7 +488,15 @@ fn bad_shapes_are_errors() {
 #[test]
 #[ignore]
 fn perf_probe() {
-    let shapes = [(1024, 1024, 1024), (2048, 2048, 2048), (256, 256, 256), (512, 512, 512), (1, 384, 1536), (16, 384, 1536), (128, 384, 1536)];
+    let shapes = [
+        (1024, 1024, 1024),
+        (2048, 2048, 2048),
+        (256, 256, 256),
+        (512, 512, 512),
+        (1, 384, 1536),
+        (16, 384, 1536),
+        (128, 384, 1536),
+    ];
     let threads: usize = std::env::var("T").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
     in_pool(threads, || {
         let mut rng = Rng(1);
@@ -502,8 +510,13 @@ fn perf_probe() {
             let pb = pack_b(k, n, b).unwrap();
             let mut c = vec![0.0f32; m * n];
             for packed in [false, true] {
-                let bop = if packed { BOperand::Packed(&pb) } else { BOperand::Plain(b) };
-                let run = |c: &mut [f32]| sgemm(m, k, n, 1.0, AOperand::Plain(a), bop, 0.0, c, n, &Epilogue::none()).unwrap();
+                let bop = if packed {
+                    BOperand::Packed(&pb)
+                } else {
+                    BOperand::Plain(b)
+                };
+                let run =
+                    |c: &mut [f32]| sgemm(m, k, n, 1.0, AOperand::Plain(a), bop, 0.0, c, n, &Epilogue::none()).unwrap();
                 run(&mut c);
                 let reps = ((4e9 / (2.0 * (m * k * n) as f64)) as usize).clamp(3, 20000);
                 let mut best = f64::MAX;
@@ -514,7 +527,10 @@ fn perf_probe() {
                     }
                     best = best.min(t.elapsed().as_secs_f64() / reps as f64);
                 }
-                println!("T{threads} {m}x{k}x{n} packedB={packed}: {:.1} GFLOP/s", 2.0 * (m * k * n) as f64 / best / 1e9);
+                println!(
+                    "T{threads} {m}x{k}x{n} packedB={packed}: {:.1} GFLOP/s",
+                    2.0 * (m * k * n) as f64 / best / 1e9
+                );
             }
         }
     });
