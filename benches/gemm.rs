@@ -40,21 +40,46 @@ fn bench_gemm(cr: &mut Criterion) {
         g.warm_up_time(Duration::from_millis(if big { 1000 } else { 300 }));
         g.measurement_time(Duration::from_millis(if big { 3000 } else { 1000 }));
         for threads in [1usize, 2] {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool");
             let (ar, br) = (MatRef::rows(&a, 0, k), MatRef::rows(&b, 0, n));
             g.bench_function(BenchmarkId::new("suanli", format!("t{threads}")), |bch| {
                 pool.install(|| {
                     bch.iter(|| {
-                        sgemm(m, k, n, 1.0, AOperand::Plain(ar), BOperand::Plain(br), 0.0, &mut c, n, &Epilogue::none())
-                            .expect("sgemm")
+                        sgemm(
+                            m,
+                            k,
+                            n,
+                            1.0,
+                            AOperand::Plain(ar),
+                            BOperand::Plain(br),
+                            0.0,
+                            &mut c,
+                            n,
+                            &Epilogue::none(),
+                        )
+                        .expect("sgemm")
                     })
                 })
             });
             g.bench_function(BenchmarkId::new("suanli_packed_b", format!("t{threads}")), |bch| {
                 pool.install(|| {
                     bch.iter(|| {
-                        sgemm(m, k, n, 1.0, AOperand::Plain(ar), BOperand::Packed(&pb), 0.0, &mut c, n, &Epilogue::none())
-                            .expect("sgemm")
+                        sgemm(
+                            m,
+                            k,
+                            n,
+                            1.0,
+                            AOperand::Plain(ar),
+                            BOperand::Packed(&pb),
+                            0.0,
+                            &mut c,
+                            n,
+                            &Epilogue::none(),
+                        )
+                        .expect("sgemm")
                     })
                 })
             });

@@ -162,7 +162,18 @@ impl GemmElem for f32 {
         rsc: usize,
     ) -> Result<()> {
         use super::sgemm::{sgemm, AOperand, BOperand, Epilogue};
-        sgemm(m, k, n, alpha, AOperand::Plain(a), BOperand::Plain(b), beta, c, rsc, &Epilogue::none())
+        sgemm(
+            m,
+            k,
+            n,
+            alpha,
+            AOperand::Plain(a),
+            BOperand::Plain(b),
+            beta,
+            c,
+            rsc,
+            &Epilogue::none(),
+        )
     }
     #[inline]
     fn mul_add(a: f32, b: f32, c: f32) -> f32 {

@@ -84,7 +84,10 @@ pub(crate) fn act_scalar(act: Activation, x: f32) -> f32 {
 /// Whether the activation is applied by the scalar pass after the vector write-back.
 #[inline(always)]
 fn act_is_scalar(act: Activation) -> bool {
-    matches!(act, Activation::Sigmoid | Activation::Tanh | Activation::Gelu | Activation::Silu)
+    matches!(
+        act,
+        Activation::Sigmoid | Activation::Tanh | Activation::Gelu | Activation::Silu
+    )
 }
 
 /// The micro-kernel: `MR × (NV·L)` accumulators in registers, then [`write_back`].
@@ -130,15 +133,6 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const PA: bool>(
         } else {
             // Rows past the valid ones alias row 0: computed, never written back.
             let rows: [*const f32; MR] = std::array::from_fn(|i| if i < t.mv { a.add(i * a_rs) } else { a });
-            let step = |acc: &mut [[S::V; NV]; MR], off: usize, bp: *const f32| {
-                let bv: [S::V; NV] = std::array::from_fn(|v| S::load(bp.add(v * S::L)));
-                for (i, row) in acc.iter_mut().enumerate() {
-                    let av = S::splat(*rows[i].add(off));
-                    for v in 0..NV {
-                        row[v] = S::fmadd(av, bv[v], row[v]);
-                    }
-                }
-            };
             // Few rows give too few independent FMA chains to hide the FMA latency: split K
             // over `ku` accumulator sets (summed at the end).
             let ku = if MR * NV <= 2 {
@@ -151,18 +145,18 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const PA: bool>(
             let mut extra = [[[S::zero(); NV]; MR]; 3];
             let (mut off, mut p) = (0usize, 0usize);
             while p + ku <= kc {
-                step(&mut acc, off, bp);
+                step::<S, MR, NV>(&mut acc, &rows, off, bp);
                 for set in extra.iter_mut().take(ku - 1) {
                     off += a_cs;
                     bp = bp.wrapping_add(b_ks);
-                    step(set, off, bp);
+                    step::<S, MR, NV>(set, &rows, off, bp);
                 }
                 off += a_cs;
                 bp = bp.wrapping_add(b_ks);
                 p += ku;
             }
             while p < kc {
-                step(&mut acc, off, bp);
+                step::<S, MR, NV>(&mut acc, &rows, off, bp);
                 off += a_cs;
                 bp = bp.wrapping_add(b_ks);
                 p += 1;
@@ -176,6 +170,29 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const PA: bool>(
             }
         }
         write_back::<S, MR, NV>(&acc, t);
+    }
+}
+
+/// One K step of the plain-A kernel: `acc[i] += A[i][off] · B[bp..bp + NV·L]`.
+///
+/// # Safety
+/// `rows[i] + off` is readable and `bp` has `NV·L` readable floats.
+#[inline(always)]
+unsafe fn step<S: Simd, const MR: usize, const NV: usize>(
+    acc: &mut [[S::V; NV]; MR],
+    rows: &[*const f32; MR],
+    off: usize,
+    bp: *const f32,
+) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let bv: [S::V; NV] = std::array::from_fn(|v| S::load(bp.add(v * S::L)));
+        for (i, row) in acc.iter_mut().enumerate() {
+            let av = S::splat(*rows[i].add(off));
+            for v in 0..NV {
+                row[v] = S::fmadd(av, bv[v], row[v]);
+            }
+        }
     }
 }
 
@@ -304,7 +321,14 @@ mod x86 {
         mc: 144,
         nc: 4096,
         packed: avx2_packed,
-        plain: &[avx2_plain1, avx2_plain2, avx2_plain3, avx2_plain4, avx2_plain5, avx2_plain6],
+        plain: &[
+            avx2_plain1,
+            avx2_plain2,
+            avx2_plain3,
+            avx2_plain4,
+            avx2_plain5,
+            avx2_plain6,
+        ],
     };
 
     /// AVX-512F 12 × 32 kernel (24 zmm accumulators).

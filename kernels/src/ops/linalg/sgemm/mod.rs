@@ -142,7 +142,10 @@ pub(crate) fn arch_of(isa: Isa) -> Result<&'static Arch> {
         Isa::Avx512 if is_x86_feature_detected!("avx512f") => return Ok(&kernel::AVX512),
         _ => {}
     }
-    Err(KernelError::unsupported("sgemm", format!("ISA {isa:?} not available on this CPU")))
+    Err(KernelError::unsupported(
+        "sgemm",
+        format!("ISA {isa:?} not available on this CPU"),
+    ))
 }
 
 /// `C = act(alpha·A·B + beta·C + bias + residual)` with the best kernel for this CPU.

@@ -74,8 +74,18 @@ fn case(rng: &mut Rng, isa: Isa, m: usize, k: usize, n: usize, pack_a_too: bool,
     let (la, lb) = (rng.below(4), rng.below(4));
     let (ad, ao, ars, acs) = layout(rng, m, k, la);
     let (bd, bo, brs, bcs) = layout(rng, k, n, lb);
-    let a = MatRef { data: &ad, off: ao, rs: ars, cs: acs };
-    let b = MatRef { data: &bd, off: bo, rs: brs, cs: bcs };
+    let a = MatRef {
+        data: &ad,
+        off: ao,
+        rs: ars,
+        cs: acs,
+    };
+    let b = MatRef {
+        data: &bd,
+        off: bo,
+        rs: brs,
+        cs: bcs,
+    };
     let alpha = [1.0, 0.5, -2.0][rng.below(3)];
     let beta = [0.0, 1.0, -0.75][rng.below(3)];
     let ldc = n + rng.below(3);
@@ -92,19 +102,34 @@ fn case(rng: &mut Rng, isa: Isa, m: usize, k: usize, n: usize, pack_a_too: bool,
     };
     let res_rs = n + 1;
     let res_v = rng.vec(m * res_rs);
-    let residual = if rng.below(2) == 0 { Some((&res_v[..], res_rs)) } else { None };
+    let residual = if rng.below(2) == 0 {
+        Some((&res_v[..], res_rs))
+    } else {
+        None
+    };
     let act = ACTS[rng.below(ACTS.len())];
     let epi = Epilogue { bias, residual, act };
     let pa = pack_a_isa(isa, m, k, a).unwrap();
     let pb = pack_b_isa(isa, k, n, b).unwrap();
-    let aop = if pack_a_too { AOperand::Packed(&pa) } else { AOperand::Plain(a) };
-    let bop = if pack_b_too { BOperand::Packed(&pb) } else { BOperand::Plain(b) };
+    let aop = if pack_a_too {
+        AOperand::Packed(&pa)
+    } else {
+        AOperand::Plain(a)
+    };
+    let bop = if pack_b_too {
+        BOperand::Packed(&pb)
+    } else {
+        BOperand::Plain(b)
+    };
     sgemm_isa(isa, m, k, n, alpha, aop, bop, beta, &mut c, ldc, &epi).unwrap();
     for i in 0..m {
         for j in 0..ldc {
             let got = c[i * ldc + j];
             if j >= n {
-                assert!(got.to_bits() == c0[i * ldc + j].to_bits(), "padding touched at ({i},{j})");
+                assert!(
+                    got.to_bits() == c0[i * ldc + j].to_bits(),
+                    "padding touched at ({i},{j})"
+                );
                 continue;
             }
             let (mut s, mut mag) = (0f64, 0f64);
@@ -140,7 +165,11 @@ fn case(rng: &mut Rng, isa: Isa, m: usize, k: usize, n: usize, pack_a_too: bool,
 
 /// Run `f` inside a rayon pool of `threads` threads.
 fn in_pool(threads: usize, f: impl FnOnce() + Send) {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(f)
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
 }
 
 const DIMS: [usize; 16] = [1, 2, 3, 5, 7, 8, 15, 16, 17, 31, 33, 64, 65, 127, 129, 300];
@@ -204,11 +233,27 @@ fn every_activation_and_bias_kind() {
                         _ => Bias::Col(&bias_v[..n]),
                     };
                     let res = rng.vec(m * n);
-                    let epi = Epilogue { bias, residual: Some((&res, n)), act };
+                    let epi = Epilogue {
+                        bias,
+                        residual: Some((&res, n)),
+                        act,
+                    };
                     let mut c = vec![f32::NAN; m * n];
                     let (a, b) = (MatRef::rows(&ad, 0, k), MatRef::rows(&bd, 0, n));
-                    sgemm_isa(isa, m, k, n, 1.0, AOperand::Plain(a), BOperand::Plain(b), 0.0, &mut c, n, &epi)
-                        .unwrap();
+                    sgemm_isa(
+                        isa,
+                        m,
+                        k,
+                        n,
+                        1.0,
+                        AOperand::Plain(a),
+                        BOperand::Plain(b),
+                        0.0,
+                        &mut c,
+                        n,
+                        &epi,
+                    )
+                    .unwrap();
                     for i in 0..m {
                         for j in 0..n {
                             let mut s: f64 = (0..k).map(|p| ad[i * k + p] as f64 * bd[p * n + j] as f64).sum();
@@ -220,7 +265,10 @@ fn every_activation_and_bias_kind() {
                             s += res[i * n + j] as f64;
                             let want = ref_act(act, s);
                             let got = c[i * n + j] as f64;
-                            assert!((got - want).abs() < 1e-4, "{isa:?} {act:?} {bias_kind} ({i},{j}) {got} {want}");
+                            assert!(
+                                (got - want).abs() < 1e-4,
+                                "{isa:?} {act:?} {bias_kind} ({i},{j}) {got} {want}"
+                            );
                         }
                     }
                 }
@@ -233,10 +281,26 @@ fn every_activation_and_bias_kind() {
 fn zero_k_applies_epilogue_only() {
     let mut c = vec![1.0f32, 2.0, 3.0, 4.0];
     let bias = [10.0f32, 20.0];
-    let epi = Epilogue { bias: Bias::Col(&bias), residual: None, act: Activation::Relu };
+    let epi = Epilogue {
+        bias: Bias::Col(&bias),
+        residual: None,
+        act: Activation::Relu,
+    };
     let a = MatRef::rows(&[] as &[f32], 0, 0);
     let b = MatRef::rows(&[] as &[f32], 0, 2);
-    sgemm(2, 0, 2, 1.0, AOperand::Plain(a), BOperand::Plain(b), -1.0, &mut c, 2, &epi).unwrap();
+    sgemm(
+        2,
+        0,
+        2,
+        1.0,
+        AOperand::Plain(a),
+        BOperand::Plain(b),
+        -1.0,
+        &mut c,
+        2,
+        &epi,
+    )
+    .unwrap();
     assert_eq!(c, vec![9.0, 18.0, 7.0, 16.0]);
 }
 
@@ -251,9 +315,35 @@ fn packed_for_another_isa_still_works() {
     let mut want = vec![0.0; m * n];
     let mut got = vec![0.0; m * n];
     let e = Epilogue::none();
-    sgemm_isa(Isa::Generic, m, k, n, 1.0, AOperand::Plain(a), BOperand::Plain(b), 0.0, &mut want, n, &e).unwrap();
+    sgemm_isa(
+        Isa::Generic,
+        m,
+        k,
+        n,
+        1.0,
+        AOperand::Plain(a),
+        BOperand::Plain(b),
+        0.0,
+        &mut want,
+        n,
+        &e,
+    )
+    .unwrap();
     for isa in Isa::available() {
-        sgemm_isa(isa, m, k, n, 1.0, AOperand::Packed(&pa), BOperand::Packed(&pb), 0.0, &mut got, n, &e).unwrap();
+        sgemm_isa(
+            isa,
+            m,
+            k,
+            n,
+            1.0,
+            AOperand::Packed(&pa),
+            BOperand::Packed(&pb),
+            0.0,
+            &mut got,
+            n,
+            &e,
+        )
+        .unwrap();
         for (g, w) in got.iter().zip(&want) {
             assert!((g - w).abs() < 1e-4, "{isa:?}");
         }
@@ -269,7 +359,19 @@ fn nested_parallel_calls_share_scratch_safely() {
     let (a, b) = (MatRef::rows(&ad, 0, k), MatRef::rows(&bd, 0, n));
     let mut want = vec![0.0; m * n];
     let e = Epilogue::none();
-    sgemm(m, k, n, 1.0, AOperand::Plain(a), BOperand::Plain(b), 0.0, &mut want, n, &e).unwrap();
+    sgemm(
+        m,
+        k,
+        n,
+        1.0,
+        AOperand::Plain(a),
+        BOperand::Plain(b),
+        0.0,
+        &mut want,
+        n,
+        &e,
+    )
+    .unwrap();
     in_pool(2, || {
         let outs: Vec<Vec<f32>> = (0..8)
             .into_par_iter()
@@ -291,7 +393,18 @@ fn gemm_elem_f32_uses_sgemm() {
     let a = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
     let b = [1.0f32, 0.0, 0.0, 1.0, 1.0, 1.0];
     let mut c = [0.0f32; 4];
-    f32::gemm(2, 3, 2, 1.0, MatRef::rows(&a, 0, 3), MatRef::rows(&b, 0, 2), 0.0, &mut c, 2).unwrap();
+    f32::gemm(
+        2,
+        3,
+        2,
+        1.0,
+        MatRef::rows(&a, 0, 3),
+        MatRef::rows(&b, 0, 2),
+        0.0,
+        &mut c,
+        2,
+    )
+    .unwrap();
     assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
 }
 
@@ -302,13 +415,31 @@ fn bad_shapes_are_errors() {
     let b = MatRef::rows(&d, 0, 3);
     let e = Epilogue::none();
     let mut c = vec![0.0f32; 9];
-    let ok = |c: &mut [f32], a: AOperand, b: BOperand, ldc: usize, e: &Epilogue| {
-        sgemm(3, 4, 3, 1.0, a, b, 0.0, c, ldc, e)
-    };
+    let ok =
+        |c: &mut [f32], a: AOperand, b: BOperand, ldc: usize, e: &Epilogue| sgemm(3, 4, 3, 1.0, a, b, 0.0, c, ldc, e);
     assert!(ok(&mut c, AOperand::Plain(a), BOperand::Plain(b), 3, &e).is_ok());
     // Out-of-bounds views.
-    assert!(ok(&mut c, AOperand::Plain(MatRef::rows(&d, 1, 4)), BOperand::Plain(b), 3, &e).is_err());
-    assert!(ok(&mut c, AOperand::Plain(a), BOperand::Plain(MatRef { data: &d, off: 0, rs: 4, cs: 1 }), 3, &e).is_err());
+    assert!(ok(
+        &mut c,
+        AOperand::Plain(MatRef::rows(&d, 1, 4)),
+        BOperand::Plain(b),
+        3,
+        &e
+    )
+    .is_err());
+    assert!(ok(
+        &mut c,
+        AOperand::Plain(a),
+        BOperand::Plain(MatRef {
+            data: &d,
+            off: 0,
+            rs: 4,
+            cs: 1
+        }),
+        3,
+        &e
+    )
+    .is_err());
     assert!(ok(&mut c[..8], AOperand::Plain(a), BOperand::Plain(b), 3, &e).is_err());
     assert!(ok(&mut c, AOperand::Plain(a), BOperand::Plain(b), 2, &e).is_err());
     // Wrong packed shapes.
@@ -321,14 +452,34 @@ fn bad_shapes_are_errors() {
     // Short bias / residual.
     let short = [0.0f32; 2];
     for bias in [Bias::Row(&short), Bias::Col(&short)] {
-        let e = Epilogue { bias, residual: None, act: Activation::None };
+        let e = Epilogue {
+            bias,
+            residual: None,
+            act: Activation::None,
+        };
         assert!(ok(&mut c, AOperand::Plain(a), BOperand::Plain(b), 3, &e).is_err());
     }
-    let e = Epilogue { bias: Bias::None, residual: Some((&d[..8], 3)), act: Activation::None };
+    let e = Epilogue {
+        bias: Bias::None,
+        residual: Some((&d[..8], 3)),
+        act: Activation::None,
+    };
     assert!(ok(&mut c, AOperand::Plain(a), BOperand::Plain(b), 3, &e).is_err());
     // An ISA this CPU lacks.
     for isa in [Isa::Avx2Fma, Isa::Avx512] {
-        let r = sgemm_isa(isa, 3, 4, 3, 1.0, AOperand::Plain(a), BOperand::Plain(b), 0.0, &mut c, 3, &Epilogue::none());
+        let r = sgemm_isa(
+            isa,
+            3,
+            4,
+            3,
+            1.0,
+            AOperand::Plain(a),
+            BOperand::Plain(b),
+            0.0,
+            &mut c,
+            3,
+            &Epilogue::none(),
+        );
         assert_eq!(r.is_ok(), Isa::available().contains(&isa));
     }
 }
@@ -337,7 +488,15 @@ fn bad_shapes_are_errors() {
 #[test]
 #[ignore]
 fn perf_probe() {
-    let shapes = [(1024, 1024, 1024), (2048, 2048, 2048), (256, 256, 256), (512, 512, 512), (1, 384, 1536), (16, 384, 1536), (128, 384, 1536)];
+    let shapes = [
+        (1024, 1024, 1024),
+        (2048, 2048, 2048),
+        (256, 256, 256),
+        (512, 512, 512),
+        (1, 384, 1536),
+        (16, 384, 1536),
+        (128, 384, 1536),
+    ];
     let threads: usize = std::env::var("T").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
     in_pool(threads, || {
         let mut rng = Rng(1);
@@ -351,8 +510,13 @@ fn perf_probe() {
             let pb = pack_b(k, n, b).unwrap();
             let mut c = vec![0.0f32; m * n];
             for packed in [false, true] {
-                let bop = if packed { BOperand::Packed(&pb) } else { BOperand::Plain(b) };
-                let run = |c: &mut [f32]| sgemm(m, k, n, 1.0, AOperand::Plain(a), bop, 0.0, c, n, &Epilogue::none()).unwrap();
+                let bop = if packed {
+                    BOperand::Packed(&pb)
+                } else {
+                    BOperand::Plain(b)
+                };
+                let run =
+                    |c: &mut [f32]| sgemm(m, k, n, 1.0, AOperand::Plain(a), bop, 0.0, c, n, &Epilogue::none()).unwrap();
                 run(&mut c);
                 let reps = ((4e9 / (2.0 * (m * k * n) as f64)) as usize).clamp(3, 20000);
                 let mut best = f64::MAX;
@@ -363,7 +527,10 @@ fn perf_probe() {
                     }
                     best = best.min(t.elapsed().as_secs_f64() / reps as f64);
                 }
-                println!("T{threads} {m}x{k}x{n} packedB={packed}: {:.1} GFLOP/s", 2.0 * (m * k * n) as f64 / best / 1e9);
+                println!(
+                    "T{threads} {m}x{k}x{n} packedB={packed}: {:.1} GFLOP/s",
+                    2.0 * (m * k * n) as f64 / best / 1e9
+                );
             }
         }
     });
