@@ -121,12 +121,7 @@ pub(crate) fn run(
         ldc,
         epi,
     };
-    if m <= std::env::var("SG_SK")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(SKINNY_M)
-    {
-        // TUNE
+    if m <= SKINNY_M {
         skinny(&x, nt);
     } else {
         general(&x, nt);

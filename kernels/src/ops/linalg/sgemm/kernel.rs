@@ -133,15 +133,6 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const PA: bool>(
         } else {
             // Rows past the valid ones alias row 0: computed, never written back.
             let rows: [*const f32; MR] = std::array::from_fn(|i| if i < t.mv { a.add(i * a_rs) } else { a });
-            let step = |acc: &mut [[S::V; NV]; MR], off: usize, bp: *const f32| {
-                let bv: [S::V; NV] = std::array::from_fn(|v| S::load(bp.add(v * S::L)));
-                for (i, row) in acc.iter_mut().enumerate() {
-                    let av = S::splat(*rows[i].add(off));
-                    for v in 0..NV {
-                        row[v] = S::fmadd(av, bv[v], row[v]);
-                    }
-                }
-            };
             // Few rows give too few independent FMA chains to hide the FMA latency: split K
             // over `ku` accumulator sets (summed at the end).
             let ku = if MR * NV <= 2 {
@@ -154,18 +145,18 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const PA: bool>(
             let mut extra = [[[S::zero(); NV]; MR]; 3];
             let (mut off, mut p) = (0usize, 0usize);
             while p + ku <= kc {
-                step(&mut acc, off, bp);
+                step::<S, MR, NV>(&mut acc, &rows, off, bp);
                 for set in extra.iter_mut().take(ku - 1) {
                     off += a_cs;
                     bp = bp.wrapping_add(b_ks);
-                    step(set, off, bp);
+                    step::<S, MR, NV>(set, &rows, off, bp);
                 }
                 off += a_cs;
                 bp = bp.wrapping_add(b_ks);
                 p += ku;
             }
             while p < kc {
-                step(&mut acc, off, bp);
+                step::<S, MR, NV>(&mut acc, &rows, off, bp);
                 off += a_cs;
                 bp = bp.wrapping_add(b_ks);
                 p += 1;
@@ -179,6 +170,29 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const PA: bool>(
             }
         }
         write_back::<S, MR, NV>(&acc, t);
+    }
+}
+
+/// One K step of the plain-A kernel: `acc[i] += A[i][off] · B[bp..bp + NV·L]`.
+///
+/// # Safety
+/// `rows[i] + off` is readable and `bp` has `NV·L` readable floats.
+#[inline(always)]
+unsafe fn step<S: Simd, const MR: usize, const NV: usize>(
+    acc: &mut [[S::V; NV]; MR],
+    rows: &[*const f32; MR],
+    off: usize,
+    bp: *const f32,
+) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let bv: [S::V; NV] = std::array::from_fn(|v| S::load(bp.add(v * S::L)));
+        for (i, row) in acc.iter_mut().enumerate() {
+            let av = S::splat(*rows[i].add(off));
+            for v in 0..NV {
+                row[v] = S::fmadd(av, bv[v], row[v]);
+            }
+        }
     }
 }
 
