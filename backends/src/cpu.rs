@@ -15,8 +15,9 @@ pub struct CpuDevice {
 
 struct CpuKernel {
     spec: KernelSpec,
-    /// Weights packed once at compile time (GEMM / conv), when the op has constant ones.
-    packed: Option<suanli_kernels::ops::fused::Packed>,
+    /// What was derived once at compile time: packed constant weights (GEMM / conv) or a
+    /// fused program's fast form.
+    prepared: Option<suanli_kernels::ops::fused::Prepared>,
 }
 
 impl Kernel for CpuKernel {
@@ -116,17 +117,17 @@ impl Device for CpuDevice {
     fn compile(&self, spec: &KernelSpec) -> Result<Arc<dyn Kernel>> {
         Ok(Arc::new(CpuKernel {
             spec: spec.clone(),
-            packed: None,
+            prepared: None,
         }))
     }
 
     fn compile_with(&self, spec: &KernelSpec, consts: &[Option<&Tensor>]) -> Result<Arc<dyn Kernel>> {
         // Weights that cannot be packed (malformed shapes) run unpacked, so the launch reports
         // the kernel's own error naming the node.
-        let packed = suanli_kernels::ops::fused::prepare(&spec.op, consts).ok().flatten();
+        let prepared = suanli_kernels::ops::fused::prepare(&spec.op, consts).ok().flatten();
         Ok(Arc::new(CpuKernel {
             spec: spec.clone(),
-            packed,
+            prepared,
         }))
     }
 
@@ -136,11 +137,11 @@ impl Device for CpuDevice {
             .map(|t| t.map(|t| self.host(t)).transpose())
             .collect::<Result<_>>()?;
         let op = &kernel.spec().op;
-        let packed = kernel
+        let prepared = kernel
             .as_any()
             .downcast_ref::<CpuKernel>()
-            .and_then(|k| k.packed.as_ref());
-        let outs = self.pool.install(|| match packed {
+            .and_then(|k| k.prepared.as_ref());
+        let outs = self.pool.install(|| match prepared {
             Some(p) => suanli_kernels::ops::fused::run_prepared(op, p, &host),
             None => op.run(&host),
         })?;

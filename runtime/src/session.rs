@@ -217,17 +217,28 @@ impl Session {
 
     /// Run with named values (tensors, sequences, optionals).
     pub fn run_values(&self, inputs: Vec<(String, Value)>) -> Result<Vec<(String, Value)>> {
+        Ok(self.run_with(inputs, None)?.0)
+    }
+
+    /// Bind the inputs, fetch the plan for their signature and execute it (timing every step
+    /// into `times` when given); returns the named outputs and the plan.
+    fn run_with(
+        &self,
+        inputs: Vec<(String, Value)>,
+        times: Option<&mut Vec<f64>>,
+    ) -> Result<(Vec<(String, Value)>, Arc<Plan>)> {
         let ordered = self.bind_inputs(inputs)?;
         let sig: Vec<ValueType> = ordered.iter().map(value_type_of).collect();
         let plan = self.plan_for(&sig)?;
-        let outs = self.execute(&plan, ordered, None)?;
-        Ok(self
+        let outs = self.execute(&plan, ordered, times)?;
+        let named = self
             .graph
             .outputs
             .iter()
             .map(|v| self.graph.name(*v).to_string())
             .zip(outs)
-            .collect())
+            .collect();
+        Ok((named, plan))
     }
 
     /// The plan for a signature of concrete input types (built once, then cached).
@@ -384,18 +395,8 @@ impl Session {
     /// Run once with per-step timing (each step is synchronised on its device, so the times
     /// are the steps' own). Returns the outputs, the plan used and the seconds of every step.
     pub fn run_profiled(&self, inputs: Vec<(String, Value)>) -> Result<(Vec<(String, Value)>, Arc<Plan>, Vec<f64>)> {
-        let ordered = self.bind_inputs(inputs)?;
-        let sig: Vec<ValueType> = ordered.iter().map(value_type_of).collect();
-        let plan = self.plan_for(&sig)?;
-        let mut times = Vec::with_capacity(plan.steps.len());
-        let outs = self.execute(&plan, ordered, Some(&mut times))?;
-        let named = self
-            .graph
-            .outputs
-            .iter()
-            .map(|v| self.graph.name(*v).to_string())
-            .zip(outs)
-            .collect();
+        let mut times = Vec::new();
+        let (named, plan) = self.run_with(inputs, Some(&mut times))?;
         Ok((named, plan, times))
     }
 

@@ -2,44 +2,32 @@
 //! constants `s = scale / sqrt(var + epsilon)`, `t = beta − mean·s` shaped `[C, 1, …]`, so
 //! that elementwise fusion can merge it with the activation after it (DenseNet's BN → ReLU).
 
-use super::{add_constant, const_input, kernel_op, use_counts};
+use super::{add_constant, batch_norm_affine, const_input, inference_batch_norm, use_counts};
 use crate::graph::{Graph, Node, NodeOp, ValueType};
 use suanli_kernels::ops::elementwise::{BinaryOp, ElementwiseOp};
-use suanli_kernels::ops::norm::NormOp;
-use suanli_kernels::{DType, Op, Tensor, TensorType};
+use suanli_kernels::{DType, Op, Tensor};
 
 /// Rewrite every eligible f32 BatchNormalization. Returns how many were rewritten.
 pub fn batch_norm_to_affine(g: &mut Graph) -> usize {
     let uses = use_counts(g);
-    let mut out = Vec::with_capacity(g.nodes.len());
+    let nodes = std::mem::take(&mut g.nodes);
+    let mut out = Vec::with_capacity(nodes.len());
     let mut rewritten = 0;
-    for i in 0..g.nodes.len() {
-        match rewrite(g, i, &uses) {
+    for n in nodes {
+        match rewrite(g, &n, &uses) {
             Some(pair) => {
                 out.extend(pair);
                 rewritten += 1;
             }
-            None => out.push(g.nodes[i].clone()),
+            None => out.push(n),
         }
     }
     g.nodes = out;
     rewritten
 }
 
-fn rewrite(g: &mut Graph, i: usize, uses: &[usize]) -> Option<[Node; 2]> {
-    let Some(Op::Norm(NormOp::BatchNorm {
-        epsilon,
-        training: false,
-        ..
-    })) = kernel_op(g, i)
-    else {
-        return None;
-    };
-    let eps = *epsilon as f64;
-    let n = &g.nodes[i];
-    if n.inputs.len() != 5 || n.outputs.iter().skip(1).flatten().any(|v| uses[v.0] > 0) {
-        return None;
-    }
+fn rewrite(g: &mut Graph, n: &Node, uses: &[usize]) -> Option<[Node; 2]> {
+    let eps = inference_batch_norm(n, uses)?;
     let (x, y) = (n.inputs[0]?, n.outputs[0]?);
     let xt = g.values[x.0].ty.tensor()?.clone();
     let rank = xt.rank()?;
@@ -53,15 +41,15 @@ fn rewrite(g: &mut Graph, i: usize, uses: &[usize]) -> Option<[Node; 2]> {
     if stats.iter().any(|s| s.len() != c) || xt.shape.as_ref()?[1].known().is_some_and(|d| d != c) {
         return None;
     }
-    let s: Vec<f64> = (0..c).map(|k| stats[0][k] / (stats[3][k] + eps).sqrt()).collect();
-    let t: Vec<f32> = (0..c).map(|k| (stats[1][k] - stats[2][k] * s[k]) as f32).collect();
-    let s: Vec<f32> = s.into_iter().map(|v| v as f32).collect();
+    let (s, t) = batch_norm_affine(&stats, eps);
+    let to_f32 = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<f32>>();
+    let (s, t) = (to_f32(s), to_f32(t));
     let mut shape = vec![c];
     shape.resize(rank - 1, 1);
     let name = n.name.clone();
     let sv = add_constant(g, format!("{name}.scale"), Tensor::from_vec(shape.clone(), s).ok()?);
     let tv = add_constant(g, format!("{name}.shift"), Tensor::from_vec(shape, t).ok()?);
-    let mid = g.add_value(format!("{name}.scaled"), ValueType::Tensor(TensorType { ..xt }));
+    let mid = g.add_value(format!("{name}.scaled"), ValueType::Tensor(xt));
     let bin = |op: BinaryOp| NodeOp::Kernel(Op::Elementwise(ElementwiseOp::Binary(op)));
     Some([
         Node {
@@ -87,6 +75,7 @@ mod tests {
     use crate::graph::builder::GraphBuilder;
     use crate::passes::testing::{assert_same_outputs, op_names, rnd};
     use suanli_kernels::ops::elementwise::UnaryOp;
+    use suanli_kernels::ops::norm::NormOp;
     use suanli_kernels::Dim;
 
     #[test]

@@ -3,11 +3,10 @@
 //! `W'[m] = W[m]·s[m]`, `B'[m] = (B[m] − mean[m])·s[m] + beta[m]` with
 //! `s = scale / sqrt(var + epsilon)`, computed in f64 and rounded to the weights' dtype.
 
-use super::{add_constant, const_input, kernel_op, producers, use_counts};
+use super::{add_constant, batch_norm_affine, const_input, inference_batch_norm, kernel_op, producers, use_counts};
 use crate::error::{Error, Result};
 use crate::graph::Graph;
 use suanli_kernels::ops::conv::ConvOp;
-use suanli_kernels::ops::norm::NormOp;
 use suanli_kernels::{Op, Tensor};
 
 /// Fold every foldable BatchNormalization into its Conv. Returns how many were folded.
@@ -17,19 +16,10 @@ pub fn fold_batch_norms(g: &mut Graph) -> Result<usize> {
     let mut remove = vec![false; g.nodes.len()];
     let mut folded = 0;
     for bi in 0..g.nodes.len() {
-        let Some(Op::Norm(NormOp::BatchNorm {
-            epsilon,
-            training: false,
-            ..
-        })) = kernel_op(g, bi)
-        else {
+        let Some(eps) = inference_batch_norm(&g.nodes[bi], &uses) else {
             continue;
         };
-        let eps = *epsilon as f64;
         let bn = &g.nodes[bi];
-        if bn.inputs.len() != 5 || bn.outputs.iter().skip(1).flatten().any(|v| uses[v.0] > 0) {
-            continue;
-        }
         let Some(y) = bn.inputs[0] else { continue };
         let Some(ci) = prod[y.0] else { continue };
         if uses[y.0] != 1 || remove[ci] || !matches!(kernel_op(g, ci), Some(Op::Conv(ConvOp::Conv { .. }))) {
@@ -66,8 +56,7 @@ pub fn fold_batch_norms(g: &mut Graph) -> Result<usize> {
         remove[bi] = true;
         folded += 1;
     }
-    let mut it = remove.into_iter();
-    g.nodes.retain(|_| !it.next().unwrap_or(false));
+    super::splice(g, &remove, Default::default());
     Ok(folded)
 }
 
@@ -87,9 +76,11 @@ fn fold(
     {
         return Ok(None);
     }
-    let [scale, beta, mean, var] = [0, 1, 2, 3].map(|k| stats[k].to_f64_vec());
-    let (scale, beta, mean, var) = (scale?, beta?, mean?, var?);
-    let s: Vec<f64> = scale.iter().zip(&var).map(|(g, v)| g / (v + eps).sqrt()).collect();
+    let stats = stats
+        .iter()
+        .map(|t| t.to_f64_vec())
+        .collect::<suanli_kernels::Result<Vec<_>>>()?;
+    let (s, t) = batch_norm_affine(&stats, eps);
     let per = w.len() / m;
     let wv: Vec<f64> = w
         .to_f64_vec()?
@@ -101,7 +92,7 @@ fn fold(
         Some(b) => b.to_f64_vec()?,
         None => vec![0.0; m],
     };
-    let bv: Vec<f64> = (0..m).map(|c| (b0[c] - mean[c]) * s[c] + beta[c]).collect();
+    let bv: Vec<f64> = (0..m).map(|c| b0[c] * s[c] + t[c]).collect();
     let w2 = Tensor::from_vec(w.shape().to_vec(), wv)?.cast(dt)?;
     let b2 = Tensor::from_vec(vec![m], bv)?.cast(dt)?;
     Ok(Some((w2, b2)))
@@ -111,8 +102,8 @@ fn fold(
 mod tests {
     use super::*;
     use crate::graph::builder::GraphBuilder;
-    use crate::passes::testing::{assert_same_outputs, op_names, rnd};
-    use suanli_kernels::ops::conv::{AutoPad, Window};
+    use crate::passes::testing::{assert_same_outputs, conv_op, op_names, rnd};
+    use suanli_kernels::ops::norm::NormOp;
     use suanli_kernels::{DType, Dim};
 
     /// x → Conv(3×3, pad 1, bias) → BatchNorm → y, and a second BN reading a graph input.
@@ -125,17 +116,7 @@ mod tests {
         );
         let w = b.constant("w", rnd(&[4, 3, 3, 3], 1, -0.5));
         let bias = b.constant("b", rnd(&[4], 2, -0.5));
-        let conv = Op::Conv(ConvOp::Conv {
-            window: Window {
-                kernel_shape: None,
-                strides: vec![],
-                dilations: vec![],
-                pads: vec![1, 1, 1, 1],
-                auto_pad: AutoPad::NotSet,
-            },
-            group: 1,
-        });
-        let c = b.op(conv, &[x, w, bias]);
+        let c = b.op(conv_op(1), &[x, w, bias]);
         let bn = |b: &mut GraphBuilder, input, c: usize, seed: u64| {
             let ps: Vec<_> = (0..4)
                 .map(|k| {

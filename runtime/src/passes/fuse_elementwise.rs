@@ -60,13 +60,7 @@ pub fn fuse_elementwise(g: &mut Graph, accept: &dyn Fn(&KernelSpec) -> bool) -> 
         absorbed += ms.len() - 1;
         replace.insert(last, node);
     }
-    let old = std::mem::take(&mut g.nodes);
-    for (i, n) in old.into_iter().enumerate() {
-        if remove[i] {
-            continue;
-        }
-        g.nodes.push(replace.remove(&i).unwrap_or(n));
-    }
+    super::splice(g, &remove, replace);
     absorbed
 }
 

@@ -123,12 +123,7 @@ pub fn fuse_epilogues(g: &mut Graph, accept: &dyn Fn(&KernelSpec) -> bool) -> us
         absorbed += taken.len();
         replace.insert(last, node);
     }
-    let old = std::mem::take(&mut g.nodes);
-    for (i, n) in old.into_iter().enumerate() {
-        if !remove[i] {
-            g.nodes.push(replace.remove(&i).unwrap_or(n));
-        }
-    }
+    super::splice(g, &remove, replace);
     absorbed
 }
 
@@ -209,22 +204,8 @@ fn activation(g: &Graph, j: usize) -> Option<Activation> {
 mod tests {
     use super::*;
     use crate::graph::builder::GraphBuilder;
-    use crate::passes::testing::{assert_same_outputs, op_names, rnd};
-    use suanli_kernels::ops::conv::{AutoPad, Window};
+    use crate::passes::testing::{assert_same_outputs, conv_op, op_names, rnd};
     use suanli_kernels::Dim;
-
-    fn conv_op(pads: usize) -> Op {
-        Op::Conv(ConvOp::Conv {
-            window: Window {
-                kernel_shape: None,
-                strides: vec![],
-                dilations: vec![],
-                pads: vec![pads; 4],
-                auto_pad: AutoPad::NotSet,
-            },
-            group: 1,
-        })
-    }
 
     /// A ResNet block tail: relu(conv3x3(x) + conv1x1(x)), and a dense layer relu(x·W + b).
     fn graph() -> Graph {

@@ -2,7 +2,7 @@
 //! Div → Erf → Add(1) → Mul(x) → Mul(0.5) (either operand order, and with the 0.5 applied to
 //! `x` first), becomes one `Gelu` node that epilogue fusion can then fold into a MatMul.
 
-use super::{const_input, kernel_op, use_counts};
+use super::{const_input, kernel_op, producers, use_counts};
 use crate::graph::{Graph, Node, NodeOp, ValueId};
 use std::collections::HashMap;
 use suanli_kernels::ops::elementwise::{BinaryOp, ElementwiseOp, UnaryOp};
@@ -11,12 +11,7 @@ use suanli_kernels::Op;
 /// Rewrite every GELU pattern. Returns how many were rewritten.
 pub fn fuse_gelu(g: &mut Graph) -> usize {
     let uses = use_counts(g);
-    let mut producer: HashMap<ValueId, usize> = HashMap::new();
-    for (i, n) in g.nodes.iter().enumerate() {
-        for v in n.outputs.iter().flatten() {
-            producer.insert(*v, i);
-        }
-    }
+    let producer = producers(g);
     let mut remove = vec![false; g.nodes.len()];
     let mut replace: HashMap<usize, Node> = HashMap::new();
     for i in 0..g.nodes.len() {
@@ -42,12 +37,7 @@ pub fn fuse_gelu(g: &mut Graph) -> usize {
         );
     }
     let count = replace.len();
-    let old = std::mem::take(&mut g.nodes);
-    for (i, n) in old.into_iter().enumerate() {
-        if !remove[i] {
-            g.nodes.push(replace.remove(&i).unwrap_or(n));
-        }
-    }
+    super::splice(g, &remove, replace);
     count
 }
 
@@ -72,9 +62,9 @@ fn near(a: Option<f64>, b: f64) -> bool {
 }
 
 /// If node `i` ends a GELU pattern: its input `x` and the other nodes of the pattern.
-fn matches(g: &Graph, i: usize, producer: &HashMap<ValueId, usize>, uses: &[usize]) -> Option<(ValueId, Vec<usize>)> {
+fn matches(g: &Graph, i: usize, producer: &[Option<usize>], uses: &[usize]) -> Option<(ValueId, Vec<usize>)> {
     let (p, q) = binary(g, i, BinaryOp::Mul)?;
-    let inner = |v: ValueId| producer.get(&v).copied().filter(|_| uses[v.0] == 1);
+    let inner = |v: ValueId| producer[v.0].filter(|_| uses[v.0] == 1);
     let half = |v: ValueId| near(scalar(g, v), 0.5);
     // Mul(Mul(x, A), 0.5): one operand is 0.5, the other multiplies x by the erf part.
     for (m_v, h) in [(p, q), (q, p)] {

@@ -12,8 +12,10 @@ pub mod fuse_epilogue;
 pub mod fuse_gelu;
 
 use crate::error::Result;
-use crate::graph::{Graph, NodeOp, ValueId};
+use crate::graph::{Graph, Node, NodeOp, ValueId};
+use std::collections::HashMap;
 use std::sync::Arc;
+use suanli_kernels::ops::norm::NormOp;
 use suanli_kernels::{KernelSpec, Op, Tensor};
 
 /// What the passes did, for logs and tests.
@@ -92,6 +94,41 @@ pub(crate) fn producers(g: &Graph) -> Vec<Option<usize>> {
     p
 }
 
+/// Rebuild the node list: drop the nodes marked in `remove`, put each node of `replace` in
+/// place of the node with its index.
+pub(crate) fn splice(g: &mut Graph, remove: &[bool], mut replace: HashMap<usize, Node>) {
+    let old = std::mem::take(&mut g.nodes);
+    for (i, n) in old.into_iter().enumerate() {
+        if !remove.get(i).copied().unwrap_or(false) {
+            g.nodes.push(replace.remove(&i).unwrap_or(n));
+        }
+    }
+}
+
+/// The epsilon of `n` if it is an inference-mode BatchNormalization with its five inputs
+/// whose extra outputs nobody reads.
+pub(crate) fn inference_batch_norm(n: &Node, uses: &[usize]) -> Option<f64> {
+    let NodeOp::Kernel(Op::Norm(NormOp::BatchNorm {
+        epsilon,
+        training: false,
+        ..
+    })) = &n.op
+    else {
+        return None;
+    };
+    let extra_read = n.outputs.iter().skip(1).flatten().any(|v| uses[v.0] > 0);
+    (n.inputs.len() == 5 && !extra_read).then_some(*epsilon as f64)
+}
+
+/// BatchNormalization as `y = x·s + t` per channel, from its constants `[scale, beta, mean,
+/// var]`: `s = scale / sqrt(var + eps)`, `t = beta − mean·s`.
+pub(crate) fn batch_norm_affine(stats: &[Vec<f64>], eps: f64) -> (Vec<f64>, Vec<f64>) {
+    let [scale, beta, mean, var] = [&stats[0], &stats[1], &stats[2], &stats[3]];
+    let s: Vec<f64> = scale.iter().zip(var).map(|(g, v)| g / (v + eps).sqrt()).collect();
+    let t = beta.iter().zip(mean).zip(&s).map(|((b, m), s)| b - m * s).collect();
+    (s, t)
+}
+
 /// Add a new constant value and return its id.
 pub(crate) fn add_constant(g: &mut Graph, name: String, t: Tensor) -> ValueId {
     let ty = crate::graph::ValueType::Tensor(suanli_kernels::TensorType::known(t.dtype(), t.shape()));
@@ -118,6 +155,21 @@ pub(crate) mod testing {
             })
             .collect();
         Tensor::from_vec(shape.to_vec(), v).expect("shape matches")
+    }
+
+    /// A 2-D Conv (group 1) with `pads` on every side; the kernel comes from the weights.
+    pub fn conv_op(pads: usize) -> suanli_kernels::Op {
+        use suanli_kernels::ops::conv::{AutoPad, ConvOp, Window};
+        suanli_kernels::Op::Conv(ConvOp::Conv {
+            window: Window {
+                kernel_shape: None,
+                strides: vec![],
+                dilations: vec![],
+                pads: vec![pads; 4],
+                auto_pad: AutoPad::NotSet,
+            },
+            group: 1,
+        })
     }
 
     /// The op names of the graph's nodes in order.

@@ -4,7 +4,7 @@
 //! only packs the image side. Depthwise groups use the direct kernel, then the epilogue.
 
 use super::forward::depthwise::depthwise;
-use super::forward::ConvShape;
+use super::forward::{is_pointwise, ConvShape, TILE_ELEMS};
 use super::geom::Geom;
 use super::im2col::im2col;
 use crate::error::{KernelError, Result};
@@ -12,9 +12,6 @@ use crate::ops::linalg::gemm::MatRef;
 use crate::ops::linalg::sgemm::{pack_a, sgemm, AOperand, Activation, BOperand, Bias, Epilogue, PackedA};
 use rayon::prelude::*;
 use std::cell::RefCell;
-
-/// Elements of one im2col tile (bounds the scratch memory per gemm call).
-const TILE_ELEMS: usize = 1 << 20;
 
 /// Conv weights packed once for the GEMM (one panel set per group), or kept plain for
 /// depthwise groups.
@@ -151,32 +148,11 @@ fn finish(dst: &mut [f32], res: Option<&[f32]>, act: Activation) {
             *d += v;
         }
     }
-    let f: fn(f32, &Activation) -> f32 = |v, act| match *act {
-        Activation::None => v,
-        Activation::Relu => v.max(0.0),
-        Activation::LeakyRelu(a) => {
-            if v < 0.0 {
-                a * v
-            } else {
-                v
-            }
-        }
-        Activation::Clip(lo, hi) => v.max(lo).min(hi),
-        Activation::Sigmoid => 1.0 / (1.0 + (-v).exp()),
-        Activation::Tanh => v.tanh(),
-        Activation::Gelu => 0.5 * v * (1.0 + libm::erff(v * std::f32::consts::FRAC_1_SQRT_2)),
-        Activation::Silu => v / (1.0 + (-v).exp()),
-    };
     if act != Activation::None {
         for d in dst.iter_mut() {
-            *d = f(*d, &act);
+            *d = act.apply(*d);
         }
     }
-}
-
-/// True when the window is a plain 1×1 (no padding, unit stride): the input is its own im2col.
-fn is_pointwise(g: &Geom) -> bool {
-    g.k == [1, 1, 1] && g.s == [1, 1, 1] && g.pb == [0, 0, 0] && g.pe == [0, 0, 0]
 }
 
 /// One group of one image: im2col tiles and sgemm with the epilogue fused.

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 pub mod depthwise;
 
 /// Elements of one im2col tile (bounds the scratch memory per gemm call).
-const TILE_ELEMS: usize = 1 << 20;
+pub(super) const TILE_ELEMS: usize = 1 << 20;
 
 /// Shapes of one convolution call (all already validated against each other).
 #[derive(Clone, Debug)]
@@ -70,7 +70,7 @@ pub fn conv<T: GemmElem>(x: &[T], w: &[T], bias: Option<&[T]>, cs: &ConvShape) -
 }
 
 /// True when the window is a plain 1×1 (no padding, unit stride): the input is its own im2col.
-fn is_pointwise(g: &Geom) -> bool {
+pub(super) fn is_pointwise(g: &Geom) -> bool {
     g.k == [1, 1, 1] && g.s == [1, 1, 1] && g.pb == [0, 0, 0] && g.pe == [0, 0, 0]
 }
 

@@ -105,33 +105,56 @@ impl FusedOp {
     }
 }
 
-/// Pack the constant weights of a Conv, MatMul or Gemm (plain or fused, f32) once; `None`
-/// when the op has nothing to pack. `consts[i]` is input `i` when it is a constant.
-pub fn prepare(op: &Op, consts: &[Option<&Tensor>]) -> Result<Option<Packed>> {
+/// What the CPU derives once, when a kernel is compiled, instead of on every run.
+#[derive(Debug)]
+pub enum Prepared {
+    /// Constant Conv / MatMul / Gemm weights packed for the GEMM.
+    Weights(Packed),
+    /// A fused elementwise program translated to its fast f32 form.
+    Program(FastProgram),
+}
+
+/// Prepare `op` once: pack the constant f32 weights of a Conv, MatMul or Gemm (plain or fused),
+/// or translate a fused elementwise program. `None` when there is nothing to prepare.
+/// `consts[i]` is input `i` when it is a constant.
+pub fn prepare(op: &Op, consts: &[Option<&Tensor>]) -> Result<Option<Prepared>> {
     use crate::dtype::DType;
+    if let Op::Fused(FusedOp::Elementwise(p)) = op {
+        return Ok(FastProgram::new(p).map(Prepared::Program));
+    }
     let Some(w) = consts.get(1).copied().flatten().filter(|w| w.dtype() == DType::F32) else {
         return Ok(None);
     };
-    let conv = |group: usize| -> Result<Option<Packed>> {
-        let p = crate::ops::conv::fast::PackedConvWeights::new(w.as_slice::<f32>()?, w.shape(), group)?;
-        Ok(Some(Packed::Conv(p)))
-    };
-    match op {
-        Op::Conv(ConvOp::Conv { group, .. }) | Op::Fused(FusedOp::Conv { group, .. }) if w.rank() >= 3 => conv(*group),
+    let packed = match op {
+        Op::Conv(ConvOp::Conv { group, .. }) | Op::Fused(FusedOp::Conv { group, .. }) if w.rank() >= 3 => Packed::Conv(
+            crate::ops::conv::fast::PackedConvWeights::new(w.as_slice::<f32>()?, w.shape(), *group)?,
+        ),
         Op::Linalg(LinalgOp::MatMul) | Op::Fused(FusedOp::MatMul { .. }) if w.rank() == 2 => {
-            Ok(Some(linear::pack_right(w, false)?))
+            linear::pack_right(w, false)?
         }
         Op::Linalg(LinalgOp::Gemm(g)) | Op::Fused(FusedOp::Gemm { args: g, .. }) if w.rank() == 2 => {
-            Ok(Some(linear::pack_right(w, g.trans_b)?))
+            linear::pack_right(w, g.trans_b)?
         }
-        _ => Ok(None),
-    }
+        _ => return Ok(None),
+    };
+    Ok(Some(Prepared::Weights(packed)))
 }
 
-/// Run `op` with weights packed by [`prepare`]: the f32 linear ops use them, anything else
-/// (or other dtypes) runs as usual.
-pub fn run_prepared(op: &Op, packed: &Packed, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+/// Run `op` with what [`prepare`] made: the fast program, or the packed weights for the f32
+/// linear ops; anything else (or other dtypes) runs as usual.
+pub fn run_prepared(op: &Op, prepared: &Prepared, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     use crate::dtype::DType;
+    let packed = match prepared {
+        Prepared::Program(fast) => {
+            let xs = inputs
+                .iter()
+                .enumerate()
+                .map(|(i, t)| t.ok_or_else(|| KernelError::invalid(op.name(), format!("input {i} is missing"))))
+                .collect::<Result<Vec<_>>>()?;
+            return fast.eval(&xs);
+        }
+        Prepared::Weights(p) => p,
+    };
     let f32_in = inputs
         .first()
         .copied()

@@ -2,7 +2,7 @@
 //! their rayon parallelisation over the current pool.
 
 use super::super::gemm::MatRef;
-use super::kernel::{act_scalar, Arch, Tile};
+use super::kernel::{Arch, Tile};
 use super::pack::{pack_a_block, pack_b_block, pack_b_panel, with_scratch, Scratch};
 use super::{Bias, Epilogue};
 use rayon::prelude::*;
@@ -142,7 +142,7 @@ fn epilogue_only(m: usize, n: usize, beta: f32, c: &mut [f32], ldc: usize, epi: 
             if let Some((r, rs)) = epi.residual {
                 x += r[i * rs + j];
             }
-            *old = act_scalar(epi.act, x);
+            *old = epi.act.apply(x);
         }
     }
 }

@@ -60,27 +60,6 @@ pub(crate) struct Arch {
     pub plain: &'static [KernFn],
 }
 
-/// Scalar form of an activation (also used for the transcendental ones after the SIMD store).
-#[inline]
-pub(crate) fn act_scalar(act: Activation, x: f32) -> f32 {
-    match act {
-        Activation::None => x,
-        Activation::Relu => x.max(0.0),
-        Activation::LeakyRelu(a) => {
-            if x > 0.0 {
-                x
-            } else {
-                a * x
-            }
-        }
-        Activation::Clip(lo, hi) => x.max(lo).min(hi),
-        Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-        Activation::Tanh => x.tanh(),
-        Activation::Gelu => 0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2)),
-        Activation::Silu => x / (1.0 + (-x).exp()),
-    }
-}
-
 /// Whether the activation is applied by the scalar pass after the vector write-back.
 #[inline(always)]
 fn act_is_scalar(act: Activation) -> bool {
@@ -255,7 +234,7 @@ unsafe fn write_back<S: Simd, const MR: usize, const NV: usize>(acc: &[[S::V; NV
             for i in 0..t.mv {
                 let crow = t.c.add(i * t.ldc);
                 for j in 0..t.nv {
-                    *crow.add(j) = act_scalar(t.act, *crow.add(j));
+                    *crow.add(j) = t.act.apply(*crow.add(j));
                 }
             }
         }

@@ -39,6 +39,29 @@ pub enum Activation {
     Silu,
 }
 
+impl Activation {
+    /// The activation of one value (the vector write-back applies the same formulas).
+    #[inline]
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Activation::None => x,
+            Activation::Relu => x.max(0.0),
+            Activation::LeakyRelu(a) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    a * x
+                }
+            }
+            Activation::Clip(lo, hi) => x.max(lo).min(hi),
+            Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Activation::Tanh => x.tanh(),
+            Activation::Gelu => 0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2)),
+            Activation::Silu => x / (1.0 + (-x).exp()),
+        }
+    }
+}
+
 /// Bias added before the activation.
 #[derive(Clone, Copy, Debug)]
 pub enum Bias<'a> {
