@@ -3,6 +3,8 @@
 
 pub mod conformance;
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 pub mod device;
 pub mod registry;
 #[cfg(feature = "wgpu")]
