@@ -33,11 +33,7 @@ pub fn enumerate() -> Vec<DeviceEntry> {
         Err(e) => out.push(absent("cpu", "cpu", &e.to_string())),
     }
     wgpu_entries(&mut out);
-    out.push(absent(
-        "cuda:0",
-        "cuda",
-        "this build has no CUDA backend yet (the `cuda` cargo feature is not implemented)",
-    ));
+    cuda_entries(&mut out);
     out.push(absent("ascend:0", "ascend", "no Ascend NPU port in this build"));
     out.push(absent("mlu:0", "mlu", "no Cambricon MLU port in this build"));
     out
@@ -98,6 +94,57 @@ fn wgpu_entries(out: &mut Vec<DeviceEntry>) {
     ));
 }
 
+#[cfg(feature = "cuda")]
+fn cuda_entries(out: &mut Vec<DeviceEntry>) {
+    match crate::cuda::device_count() {
+        Ok(0) => out.push(absent("cuda:0", "cuda", "the CUDA driver reports no devices")),
+        Ok(n) => {
+            for i in 0..n {
+                let name = format!("cuda:{i}");
+                match shared_cuda(i) {
+                    Ok(d) => out.push(DeviceEntry {
+                        name,
+                        kind: "cuda".into(),
+                        available: true,
+                        reason: d.info().description.clone(),
+                        info: Some(d.info().clone()),
+                    }),
+                    Err(e) => out.push(absent(&name, "cuda", &e.to_string())),
+                }
+            }
+        }
+        Err(reason) => out.push(absent("cuda:0", "cuda", &reason)),
+    }
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_entries(out: &mut Vec<DeviceEntry>) {
+    out.push(absent(
+        "cuda:0",
+        "cuda",
+        "this build has no CUDA backend (built without the `cuda` cargo feature)",
+    ));
+}
+
+/// CUDA devices are opened once per process and shared by every session (a context is
+/// expensive, and sessions share its memory pool and loaded kernels).
+#[cfg(feature = "cuda")]
+fn shared_cuda(index: usize) -> Result<Arc<dyn Device>> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static OPEN: OnceLock<Mutex<HashMap<usize, Arc<crate::cuda::CudaDevice>>>> = OnceLock::new();
+    let map = OPEN.get_or_init(Default::default);
+    let mut map = map
+        .lock()
+        .map_err(|_| DeviceError::Driver("CUDA device table poisoned by an earlier panic".into()))?;
+    if let Some(d) = map.get(&index) {
+        return Ok(d.clone());
+    }
+    let d = Arc::new(crate::cuda::CudaDevice::open(index)?);
+    map.insert(index, d.clone());
+    Ok(d)
+}
+
 fn absent(name: &str, kind: &str, reason: &str) -> DeviceEntry {
     DeviceEntry {
         name: name.into(),
@@ -134,7 +181,20 @@ pub fn open(name: &str, opts: &OpenOptions) -> Result<Arc<dyn Device>> {
             device: name.to_string(),
             reason: "this build has no wgpu backend (built without the `wgpu` cargo feature)".into(),
         }),
-        "cuda" | "ascend" | "mlu" => {
+        #[cfg(feature = "cuda")]
+        "cuda" => {
+            let index = match name.split_once(':') {
+                None => 0,
+                Some((_, n)) => n.parse().map_err(|_| DeviceError::UnknownDevice(name.to_string()))?,
+            };
+            shared_cuda(index)
+        }
+        #[cfg(not(feature = "cuda"))]
+        "cuda" => Err(DeviceError::Absent {
+            device: name.to_string(),
+            reason: "this build has no CUDA backend (built without the `cuda` cargo feature)".into(),
+        }),
+        "ascend" | "mlu" => {
             let reason = enumerate()
                 .into_iter()
                 .find(|e| e.kind == kind)

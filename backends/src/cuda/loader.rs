@@ -44,7 +44,7 @@ impl Lib {
     /// Where it usually comes from, for the reason printed when it is missing.
     fn hint(self) -> &'static str {
         match self {
-            Lib::Driver => "it ships with the NVIDIA driver; this machine has no NVIDIA driver installed",
+            Lib::Driver => "ships with the NVIDIA driver: none is installed",
             Lib::Nvrtc => "install the CUDA toolkit or `pip install nvidia-cuda-nvrtc-cu12`",
             Lib::Cublas | Lib::CublasLt => "install the CUDA toolkit or `pip install nvidia-cublas-cu12`",
         }
@@ -113,25 +113,30 @@ fn check(lib: Lib) -> Result<(), String> {
     if lib.present() || (preload(lib) && lib.present()) {
         return Ok(());
     }
-    let dirs: Vec<String> = search_dirs().iter().map(|d| d.display().to_string()).collect();
-    Err(format!(
-        "lib{}.so was not found ({}; searched the loader path and {})",
-        lib.name(),
-        lib.hint(),
-        dirs.join(", ")
-    ))
+    Err(format!("lib{}.so ({})", lib.name(), lib.hint()))
 }
 
-/// Check the libraries in `libs` (each checked once per process); the first missing one is the
-/// error.
+/// Check the libraries in `libs` (each checked once per process); the error names every
+/// missing one.
 pub fn require(libs: &[Lib]) -> Result<(), String> {
     static STATE: OnceLock<[Result<(), String>; 4]> = OnceLock::new();
     let state = STATE.get_or_init(|| Lib::ALL.map(check));
-    for lib in libs {
-        let i = Lib::ALL.iter().position(|l| l == lib).unwrap_or(0);
-        state[i].clone()?;
+    let missing: Vec<String> = libs
+        .iter()
+        .filter_map(|lib| {
+            let i = Lib::ALL.iter().position(|l| l == lib).unwrap_or(0);
+            state[i].clone().err()
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let dirs: Vec<String> = search_dirs().iter().map(|d| d.display().to_string()).collect();
+    Err(format!(
+        "not found: {} (searched the loader path and {})",
+        missing.join(", "),
+        dirs.join(", ")
+    ))
 }
 
 /// Every library the device needs.

@@ -6,6 +6,11 @@
 //! dialect and hand-written sources from `shaders/*.cu`, compiled with NVRTC (PTX cached per
 //! source in memory and on disk), GEMMs through cuBLAS / cuBLASLt.
 
+pub mod blas;
+pub mod compile;
+pub mod device;
 pub mod launch;
 pub mod loader;
 pub mod ops;
+
+pub use device::{device_count, CudaDevice};
