@@ -22,6 +22,16 @@ if ! python3 -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
   echo "installing python packages: onnx==1.22.0 onnxruntime numpy"
   python3 -m pip install --quiet --disable-pip-version-check "onnx==1.22.0" onnxruntime numpy
 fi
+# NVRTC from PyPI: the CUDA device's test compiles every CUDA source with it (no GPU needed).
+if ! python3 -c "import nvidia.cuda_nvrtc" 2>/dev/null; then
+  echo "installing python package: nvidia-cuda-nvrtc-cu12 (NVRTC, for the CUDA compile test)"
+  python3 -m pip install --quiet --disable-pip-version-check nvidia-cuda-nvrtc-cu12 \
+    || echo "note: could not install nvidia-cuda-nvrtc-cu12: the NVRTC test will be SKIPPED"
+fi
+NVRTC_DIR="$(python3 -c 'import nvidia.cuda_nvrtc, os; print(os.path.join(list(nvidia.cuda_nvrtc.__path__)[0], "lib"))' 2>/dev/null || true)"
+if [ -n "$NVRTC_DIR" ]; then
+  export SUANLI_CUDA_LIB_DIR="${SUANLI_CUDA_LIB_DIR:+$SUANLI_CUDA_LIB_DIR:}$NVRTC_DIR"
+fi
 ./scripts/fetch_onnx_tests.sh
 if [ ! -f .cache/onnx/light-prepared/.complete ]; then
   echo "preparing light models (random weights + onnxruntime references) ..."

@@ -155,6 +155,13 @@ pub trait Device: Send + Sync {
     fn measured_peak_gflops(&self) -> Option<f64> {
         None
     }
+    /// Optional. A session's plan peaks at `bytes` of intermediates on this device: a device
+    /// with a memory pool grows it once here, so runs do not wait on the driver for memory.
+    /// The default does nothing.
+    fn reserve(&self, bytes: usize) -> Result<()> {
+        let _ = bytes;
+        Ok(())
+    }
     /// Optional. Wait until all enqueued work has finished; the default does nothing
     /// (right for synchronous devices).
     fn synchronize(&self) -> Result<()> {

@@ -247,6 +247,15 @@ impl Session {
             return Ok(p.clone());
         }
         let plan = Arc::new(build_plan(&self.graph, &self.devices, self.cpu, self.policy, sig)?);
+        // Let pooling devices size their pools to the plan's peak once, before the first run.
+        for m in &plan.memory {
+            if let Some(d) = self.devices.iter().find(|d| d.info().name == m.device) {
+                d.reserve(m.peak_bytes).map_err(|source| Error::Device {
+                    device: m.device.clone(),
+                    source,
+                })?;
+            }
+        }
         self.plans
             .lock()
             .map_err(|_| poisoned())?

@@ -6,8 +6,8 @@
 //!   synchronisation; only [`Device::download`] waits. cudarc's event tracking orders a buffer
 //!   written on one stream before its use on another.
 //! - **Memory.** Buffers come from the device's stream-ordered pool (`cuMemAllocAsync`) whose
-//!   release threshold is raised so freed memory stays in the pool; [`CudaDevice::reserve`]
-//!   grows it once to a session's planned peak.
+//!   release threshold is raised so freed memory stays in the pool; `reserve` grows it once
+//!   to a session's planned peak.
 //! - **Transfers** go through a page-locked staging buffer per lane.
 
 use super::blas::{self, LtHandle};
@@ -278,16 +278,6 @@ impl CudaDevice {
         }
     }
 
-    /// Grow the memory pool to at least `bytes` (a session's planned peak), so runs do not
-    /// wait on the driver for memory.
-    pub fn reserve(&self, bytes: usize) -> Result<()> {
-        let lane = self.lane()?;
-        let lane = Self::lock(&lane)?;
-        // Allocating and freeing on the stream leaves the memory in the pool.
-        drop(self.alloc(&lane.stream, bytes)?);
-        Ok(())
-    }
-
     /// Upload on the calling thread's lane.
     fn upload_on(&self, lane: &mut Lane, t: &Tensor) -> Result<DeviceTensor> {
         let bytes = t.to_le_bytes().map_err(DeviceError::Kernel)?;
@@ -518,7 +508,12 @@ impl Device for CudaDevice {
                         .map_err(|e| driver(&format!("launching {name}"), e))?;
                     }
                     Step::Gemm(g) => {
-                        let (a, b, c) = (addr(g.a)?, addr(g.b)?, addr(g.c)?);
+                        let es = g.dtype.size() as u64;
+                        let (a, b, c) = (
+                            addr(g.a)? + g.a_off as u64 * es,
+                            addr(g.b)? + g.b_off as u64 * es,
+                            addr(g.c)? + g.c_off as u64 * es,
+                        );
                         // SAFETY: extents verified by `signature::check` in the tests; buffers
                         // live until the guards drop; both handles are bound to this stream.
                         unsafe {
@@ -575,6 +570,18 @@ impl Device for CudaDevice {
             });
         }
         Ok(out)
+    }
+
+    fn reserve(&self, bytes: usize) -> Result<()> {
+        if bytes == 0 {
+            return Ok(());
+        }
+        let lane = self.lane()?;
+        let lane = Self::lock(&lane)?;
+        // Allocating and freeing on the stream leaves the memory in the pool (its release
+        // threshold was raised at open).
+        drop(self.alloc(&lane.stream, bytes)?);
+        Ok(())
     }
 
     fn synchronize(&self) -> Result<()> {

@@ -149,12 +149,62 @@ impl CudaOp for MatMul {
         );
         match (stride_a, stride_b) {
             // B shared by every batch and A contiguous: one tall GEMM.
-            (Some(sa_), Some(0)) if sa_ != 0 || batch == 1 => cx.gemm(gemm(self.dtype, batch * m, n, k, 1, Buf::In(0), 0, Buf::In(1), 0, target)),
-            (Some(sa_), Some(sb_)) => cx.gemm(gemm(self.dtype, m, n, k, batch, Buf::In(0), sa_, Buf::In(1), sb_, target)),
+            (Some(sa_), Some(0)) if sa_ != 0 || batch == 1 => cx.gemm(gemm(
+                self.dtype,
+                batch * m,
+                n,
+                k,
+                1,
+                Buf::In(0),
+                0,
+                Buf::In(1),
+                0,
+                target,
+            )),
+            (Some(sa_), Some(sb_)) => cx.gemm(gemm(
+                self.dtype,
+                m,
+                n,
+                k,
+                batch,
+                Buf::In(0),
+                sa_,
+                Buf::In(1),
+                sb_,
+                target,
+            )),
             _ => {
-                return Err(cx.invalid(format!(
-                    "batch broadcast of {sa:?} x {sb:?} is not one strided batch (the CUDA device needs each operand's batch contiguous or fully broadcast)"
-                )))
+                // General broadcast: one strided batch over the innermost batch dim per index
+                // of the outer ones.
+                let (st_a, st_b) = (batch_strides(ba, &out_batch), batch_strides(bb, &out_batch));
+                let last = out_batch.len() - 1;
+                let inner = out_batch[last];
+                let outer: usize = out_batch[..last].iter().product();
+                for o in 0..outer {
+                    let (mut rem, mut off_a, mut off_b) = (o, 0, 0);
+                    for d in (0..last).rev() {
+                        let i = rem % out_batch[d];
+                        rem /= out_batch[d];
+                        off_a += i * st_a[d];
+                        off_b += i * st_b[d];
+                    }
+                    let mut g = gemm(
+                        self.dtype,
+                        m,
+                        n,
+                        k,
+                        inner,
+                        Buf::In(0),
+                        st_a[last] * m * k,
+                        Buf::In(1),
+                        st_b[last] * k * n,
+                        target,
+                    );
+                    g.a_off = off_a * m * k;
+                    g.b_off = off_b * k * n;
+                    g.c_off = o * inner * m * n;
+                    cx.gemm(g);
+                }
             }
         }
         if fused {
@@ -189,14 +239,17 @@ fn gemm(
         k,
         batch,
         a,
+        a_off: 0,
         lda: k,
         stride_a,
         trans_a: false,
         b,
+        b_off: 0,
         ldb: n,
         stride_b,
         trans_b: false,
         c,
+        c_off: 0,
         ldc: n,
         stride_c: m * n,
         alpha: 1.0,

@@ -131,9 +131,17 @@ pub fn check(sources: &[CudaSource], cx: &LaunchCx) -> Result<(), String> {
             }
             Step::Gemm(g) => {
                 let need = [
-                    (g.a, span(g.batch, g.stride_a, g.m, g.k, g.lda, g.trans_a), "A"),
-                    (g.b, span(g.batch, g.stride_b, g.k, g.n, g.ldb, g.trans_b), "B"),
-                    (g.c, span(g.batch, g.stride_c, g.m, g.n, g.ldc, false), "C"),
+                    (
+                        g.a,
+                        g.a_off + span(g.batch, g.stride_a, g.m, g.k, g.lda, g.trans_a),
+                        "A",
+                    ),
+                    (
+                        g.b,
+                        g.b_off + span(g.batch, g.stride_b, g.k, g.n, g.ldb, g.trans_b),
+                        "B",
+                    ),
+                    (g.c, g.c_off + span(g.batch, g.stride_c, g.m, g.n, g.ldc, false), "C"),
                 ];
                 for (buf, elems, what) in need {
                     let have = buf_len(cx, buf).map_err(|e| format!("step {n} (GEMM {what}): {e}"))?;
