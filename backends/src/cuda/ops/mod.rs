@@ -8,6 +8,8 @@
 //! arguments are checked against each kernel's signature).
 
 pub mod linalg;
+pub mod norm;
+pub mod reduce;
 pub mod signature;
 
 use super::launch::LaunchCx;
@@ -69,6 +71,8 @@ pub fn lower(spec: &KernelSpec, target: &Target) -> Result<Box<dyn CudaOp>, Stri
     let _ = target;
     match &spec.op {
         Op::Linalg(op) => linalg::lower(op, spec),
+        Op::Reduce(op) => reduce::lower(op, spec),
+        Op::Norm(op) => norm::lower(op, spec),
         Op::Fused(op @ (FusedOp::MatMul { .. } | FusedOp::Gemm { .. })) => linalg::lower_fused(op, spec),
         other => Err(format!("no CUDA kernel for {} yet", other.name())),
     }
