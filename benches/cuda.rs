@@ -34,7 +34,11 @@ fn bench_gemm(c: &mut Criterion) {
             let inputs: Vec<Option<Tensor>> = vec![Some(random(dt, &[n, n], 1)), Some(random(dt, &[n, n], 2))];
             let spec = spec_for(&Op::Linalg(LinalgOp::MatMul), &inputs).expect("spec");
             let kernel = dev.compile(&spec).expect("compile");
-            let args: Vec<_> = inputs.iter().flatten().map(|t| dev.upload(t).expect("upload")).collect();
+            let args: Vec<_> = inputs
+                .iter()
+                .flatten()
+                .map(|t| dev.upload(t).expect("upload"))
+                .collect();
             let refs: Vec<_> = args.iter().map(Some).collect();
             g.bench_with_input(BenchmarkId::new("cuda:0", n), &(), |b, _| {
                 b.iter(|| {
@@ -52,15 +56,22 @@ fn bench_resnet50(c: &mut Criterion) {
     if cuda().is_none() {
         return;
     }
-    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/onnx/light-prepared/light_resnet50.random.onnx");
+    let model =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/onnx/light-prepared/light_resnet50.random.onnx");
     if !model.exists() {
-        println!("SKIPPED: resnet50: {} not found (run scripts/test.sh once)", model.display());
+        println!(
+            "SKIPPED: resnet50: {} not found (run scripts/test.sh once)",
+            model.display()
+        );
         return;
     }
     let mut g = c.benchmark_group("resnet50");
     g.sample_size(10);
     for batch in [1usize, 32] {
-        let session = Session::builder().devices("cuda:0").build_from_file(&model).expect("session");
+        let session = Session::builder()
+            .devices("cuda:0")
+            .build_from_file(&model)
+            .expect("session");
         let input = session.inputs()[0].0.clone();
         let x = random(DType::F32, &[batch, 3, 224, 224], 3);
         if let Err(e) = session.run(&[(input.as_str(), x.clone())]) {

@@ -287,6 +287,8 @@ fn pick_slice<T: HostElem>(s: &[T], init: T, take: &impl Fn(T, T) -> bool) -> T 
             }
         }
     }
+    // NaN wins wherever it is, the tail past the last full chunk included.
+    nan |= it.remainder().iter().any(|&x| is_nan(x));
     if nan {
         return s.iter().copied().find(|&x| is_nan(x)).unwrap_or(init);
     }

@@ -481,6 +481,23 @@ mod tests {
     }
 
     #[test]
+    fn max_and_min_keep_a_nan_anywhere_in_the_row() {
+        // Rows of 3 (all tail) and 11 (one full chunk of 8 plus a tail of 3), NaN in the tail.
+        for len in [3usize, 11] {
+            let mut v: Vec<f32> = (0..len).map(|i| i as f32).collect();
+            v[len - 1] = f32::NAN;
+            let x = t(&[1, len], &v);
+            for kind in [ReduceKind::Max, ReduceKind::Min] {
+                let y = run(red(kind, &[1], false), &[Some(&x)]).unwrap();
+                assert!(
+                    y[0].as_slice::<f32>().unwrap()[0].is_nan(),
+                    "{kind:?} over {len} lost the NaN"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn reduce_axes_input_noop_and_empty_set() {
         let x = t(&[2, 2], &[1.0, 2.0, 3.0, 4.0]);
         let axes = Tensor::from_vec(vec![0], Vec::<i64>::new()).unwrap();
