@@ -7,10 +7,16 @@
 //! plus CUDA C text and is checked without a GPU (NVRTC compiles every source; the recorded
 //! arguments are checked against each kernel's signature).
 
+pub mod conv;
+pub mod image;
+pub mod layout;
 pub mod linalg;
 pub mod norm;
+pub mod pool;
 pub mod reduce;
 pub mod signature;
+#[cfg(test)]
+mod testkit;
 
 use super::launch::LaunchCx;
 use crate::device::Result;
@@ -74,6 +80,11 @@ pub fn lower(spec: &KernelSpec, target: &Target) -> Result<Box<dyn CudaOp>, Stri
         Op::Reduce(op) => reduce::lower(op, spec),
         Op::Norm(op) => norm::lower(op, spec),
         Op::Fused(op @ (FusedOp::MatMul { .. } | FusedOp::Gemm { .. })) => linalg::lower_fused(op, spec),
+        Op::Layout(op) => layout::lower(op, spec),
+        Op::Pool(op) => pool::lower(op, spec),
+        Op::Conv(op) => conv::lower(op, spec),
+        Op::Fused(op @ FusedOp::Conv { .. }) => conv::lower_fused(op, spec),
+        Op::Image(op) => image::lower(op, spec),
         other => Err(format!("no CUDA kernel for {} yet", other.name())),
     }
 }
