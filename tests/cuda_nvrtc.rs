@@ -28,6 +28,8 @@ use suanli_backends::cuda::launch::{InputDesc, LaunchCx};
 use suanli_backends::cuda::loader::{require, Lib};
 use suanli_backends::cuda::ops::{lower, signature, CudaSource, Target};
 use suanli_backends::DeviceError;
+use suanli_kernels::codegen::{ElementwiseProgram, Inst};
+use suanli_kernels::ops::elementwise::{BinaryOp, ElementwiseOp, UnaryOp};
 use suanli_kernels::ops::fused::{Activation, FusedOp};
 use suanli_kernels::ops::linalg::GemmArgs;
 use suanli_kernels::{DType, Op, Tensor};
@@ -67,6 +69,29 @@ fn fused_cases() -> Vec<Case> {
                 ],
             ));
         }
+    }
+    // relu(x * sigmoid(x) + b): the shape the elementwise-fusion pass produces.
+    for dt in [DType::F32, DType::F16, DType::BF16] {
+        let inst = |op, args: Vec<usize>| Inst {
+            op,
+            args: args.into_iter().map(Some).collect(),
+            dtype: dt,
+        };
+        let prog = ElementwiseProgram {
+            inputs: vec![dt, dt],
+            insts: vec![
+                inst(ElementwiseOp::Unary(UnaryOp::Sigmoid), vec![0]),
+                inst(ElementwiseOp::Binary(BinaryOp::Mul), vec![0, 2]),
+                inst(ElementwiseOp::Binary(BinaryOp::Add), vec![3, 1]),
+                inst(ElementwiseOp::Unary(UnaryOp::Relu), vec![4]),
+            ],
+            outputs: vec![5],
+        };
+        v.push(Case::new(
+            format!("fused/elementwise/{dt}"),
+            Op::Fused(FusedOp::Elementwise(prog)),
+            vec![Some(random(dt, &[2, 3, 4, 5], 1)), Some(random(dt, &[3, 1, 1], 2))],
+        ));
     }
     v
 }

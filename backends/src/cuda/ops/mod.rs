@@ -8,6 +8,7 @@
 //! arguments are checked against each kernel's signature).
 
 pub mod conv;
+pub mod elementwise;
 pub mod image;
 pub mod layout;
 pub mod linalg;
@@ -76,6 +77,8 @@ pub fn lower(spec: &KernelSpec, target: &Target) -> Result<Box<dyn CudaOp>, Stri
     }
     let _ = target;
     match &spec.op {
+        Op::Elementwise(op) => elementwise::lower(op, spec),
+        Op::Fused(FusedOp::Elementwise(prog)) => elementwise::lower_program(prog, spec),
         Op::Linalg(op) => linalg::lower(op, spec),
         Op::Reduce(op) => reduce::lower(op, spec),
         Op::Norm(op) => norm::lower(op, spec),
