@@ -276,3 +276,40 @@ fn absent_wgpu_adapter_is_a_clear_error() {
         "{text}"
     );
 }
+
+#[test]
+fn cuda_device_absence_names_the_missing_library() {
+    // Wherever CUDA's libraries are missing (CI and this project's CPU machines), the device is
+    // listed as absent with the libraries named, and using it is one clear error, not a panic.
+    let entry = suanli_backends::enumerate()
+        .into_iter()
+        .find(|e| e.kind == "cuda")
+        .expect("the cuda kind is always listed");
+    if entry.available {
+        println!(
+            "SKIPPED: a CUDA device is present ({}); the absence path is not exercised",
+            entry.reason
+        );
+        return;
+    }
+    assert!(
+        entry.reason.contains("lib"),
+        "the reason names libraries: {}",
+        entry.reason
+    );
+    let (ok, _, stderr) = common::cli_env(&["demo", "--device", "cuda:0"], &[]);
+    assert!(!ok, "demo on an absent CUDA device must fail");
+    assert!(stderr.contains("cuda:0 is absent"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{stderr}"
+    );
+    let (_, text, _) = common::cli_env(&["devices"], &[]);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("cuda:0") && l.contains("absent") && l.contains("not found")),
+        "{text}"
+    );
+}

@@ -58,6 +58,9 @@ unsafe impl Send for Staging {}
 impl Staging {
     /// A host slice of `n` bytes that no transfer is still reading or writing.
     fn get(&mut self, n: usize) -> Result<&mut [u8]> {
+        if n == 0 {
+            return Ok(&mut []);
+        }
         if let Some(e) = &self.done {
             e.synchronize()
                 .map_err(|e| driver("waiting for a staging transfer", e))?;
@@ -77,8 +80,8 @@ impl Staging {
             self.ptr = p as *mut u8;
             self.cap = cap;
         }
-        // SAFETY: ptr is valid for cap >= n bytes and exclusively ours.
-        Ok(unsafe { std::slice::from_raw_parts_mut(self.ptr, n.max(1)) }[..n].as_mut())
+        // SAFETY: ptr is non-null and valid for cap >= n bytes, and exclusively ours.
+        Ok(unsafe { std::slice::from_raw_parts_mut(self.ptr, n) })
     }
 }
 
