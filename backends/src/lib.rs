@@ -6,6 +6,8 @@ pub mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
 pub mod device;
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+pub mod lowering;
 pub mod registry;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;

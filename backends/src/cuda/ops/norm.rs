@@ -6,7 +6,7 @@
 //! and then runs elementwise; LRN is elementwise; LpNormalization reuses the softmax lane
 //! kernel and MeanVarianceNormalization the axis layout of the reduce family.
 
-use super::reduce::{axes_source, lane_source, launch_axes, AxesLayout, Lane, MAX_DIMS};
+use super::reduce::{axes_source, axes_words, lane_source, launch_axes, AxesLayout, Lane, MAX_DIMS};
 use super::{source, CudaOp, CudaSource};
 use crate::cuda::launch::{Arg, Buf, LaunchCx};
 use crate::device::{DeviceError, Result};
@@ -281,7 +281,7 @@ impl CudaOp for Mvn {
         if lay.reduced() * lay.outputs() == 0 {
             return Ok(());
         }
-        let args = vec![Arg::Words(lay.words(op)?), Arg::Ptr(Buf::In(0)), Arg::Ptr(y)];
+        let args = vec![Arg::Words(axes_words(&lay, op)?), Arg::Ptr(Buf::In(0)), Arg::Ptr(y)];
         launch_axes(cx, 0, args, lay.outputs(), lay.reduced(), lay.contiguous());
         Ok(())
     }

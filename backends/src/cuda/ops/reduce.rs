@@ -29,79 +29,12 @@ pub(crate) const MAX_DIMS: usize = 8;
 /// Shared-memory bytes per reduction state (`SUANLI_STATE_BYTES`).
 pub(crate) const STATE_BYTES: u32 = 32;
 
-/// The two index spaces of a reduction: kept dims and reduced dims, each `(dim, stride)`.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct AxesLayout {
-    /// Merged kept dims (outer to inner) with element strides.
-    pub kept: Vec<(usize, usize)>,
-    /// Merged reduced dims with element strides.
-    pub red: Vec<(usize, usize)>,
-}
+pub(crate) use crate::lowering::AxesLayout;
 
-impl AxesLayout {
-    /// Split `shape` by `is_red`, dropping size-1 dims and merging adjacent dims of one kind.
-    pub fn new(shape: &[usize], is_red: &[bool]) -> AxesLayout {
-        let mut strides = vec![1usize; shape.len()];
-        for i in (0..shape.len().saturating_sub(1)).rev() {
-            strides[i] = strides[i + 1] * shape[i + 1];
-        }
-        let (mut kept, mut red) = (Vec::<(usize, usize)>::new(), Vec::<(usize, usize)>::new());
-        let mut last: Option<bool> = None;
-        for i in 0..shape.len() {
-            if shape[i] == 1 {
-                continue;
-            }
-            let list = if is_red[i] { &mut red } else { &mut kept };
-            match list.last_mut() {
-                Some(g) if last == Some(is_red[i]) && g.1 == shape[i] * strides[i] => {
-                    g.0 *= shape[i];
-                    g.1 = strides[i];
-                }
-                _ => list.push((shape[i], strides[i])),
-            }
-            last = Some(is_red[i]);
-        }
-        AxesLayout { kept, red }
-    }
-
-    /// Number of outputs.
-    pub fn outputs(&self) -> usize {
-        self.kept.iter().map(|g| g.0).product()
-    }
-
-    /// Number of reduced elements per output.
-    pub fn reduced(&self) -> usize {
-        self.red.iter().map(|g| g.0).product()
-    }
-
-    /// True when consecutive reduced indices start out adjacent in memory.
-    pub fn contiguous(&self) -> bool {
-        self.red.last().is_none_or(|g| g.1 == 1)
-    }
-
-    /// The `AxesP` words (see `reduce_axes.cu`), or an error past [`MAX_DIMS`] groups.
-    pub fn words(&self, op: &str) -> Result<Vec<i64>> {
-        if self.kept.len() > MAX_DIMS || self.red.len() > MAX_DIMS {
-            return Err(DeviceError::Unsupported {
-                kernel: op.into(),
-                reason: format!("more than {MAX_DIMS} separate kept or reduced dim groups"),
-            });
-        }
-        let mut w = vec![0i64; 4 + 4 * MAX_DIMS];
-        w[0] = self.outputs() as i64;
-        w[1] = self.reduced() as i64;
-        w[2] = self.kept.len() as i64;
-        w[3] = self.red.len() as i64;
-        for (i, &(d, s)) in self.kept.iter().enumerate() {
-            w[4 + i] = d as i64;
-            w[4 + MAX_DIMS + i] = s as i64;
-        }
-        for (i, &(d, s)) in self.red.iter().enumerate() {
-            w[4 + 2 * MAX_DIMS + i] = d as i64;
-            w[4 + 3 * MAX_DIMS + i] = s as i64;
-        }
-        Ok(w)
-    }
+/// The `AxesP` words of an [`AxesLayout`] (see `reduce_axes.cu`), or an error past
+/// [`MAX_DIMS`] groups.
+pub(crate) fn axes_words(lay: &AxesLayout, op: &str) -> Result<Vec<i64>> {
+    Ok(lay.table(op, MAX_DIMS)?.into_iter().map(|v| v as i64).collect())
 }
 
 /// How a reduction kernel splits its blocks (see `reduce_axes.cu`).
@@ -274,7 +207,7 @@ impl CudaOp for AxisReduce {
             cx.host_output(t);
             return Ok(());
         }
-        let words = lay.words(name)?;
+        let words = axes_words(&lay, name)?;
         let y = cx.output(if is_arg { DType::I64 } else { dt }, out_shape);
         let args = vec![Arg::Words(words), Arg::Ptr(Buf::In(0)), Arg::Ptr(y)];
         launch_axes(cx, 0, args, lay.outputs(), lay.reduced(), lay.contiguous());
@@ -326,7 +259,11 @@ impl CudaOp for Lane {
             return Ok(());
         }
         let lay = AxesLayout::new(&dims, &[false, true, false]);
-        let args = vec![Arg::Words(lay.words(self.name)?), Arg::Ptr(Buf::In(0)), Arg::Ptr(y)];
+        let args = vec![
+            Arg::Words(axes_words(&lay, self.name)?),
+            Arg::Ptr(Buf::In(0)),
+            Arg::Ptr(y),
+        ];
         launch_axes(cx, 0, args, lay.outputs(), lay.reduced(), lay.contiguous());
         Ok(())
     }

@@ -125,7 +125,7 @@ fn layouts_merge_and_split_axes() {
     );
     let l = AxesLayout::new(&[], &[]);
     assert_eq!((l.outputs(), l.reduced()), (1, 1));
-    assert!(AxesLayout::new(&[2; 18], &[true, false].repeat(9)).words("x").is_err());
+    assert!(super::axes_words(&AxesLayout::new(&[2; 18], &[true, false].repeat(9)), "x").is_err());
 }
 
 #[test]

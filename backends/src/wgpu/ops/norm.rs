@@ -5,7 +5,7 @@
 //! (inference) and LRN are elementwise; LpNormalization reuses the softmax lane kernel and
 //! MeanVarianceNormalization the reduce family's axis kernel.
 
-use super::reduce::{axis_shaders, dispatch_axes, AxesLayout, AxisKind, Lane};
+use super::reduce::{axes_params, axis_shaders, dispatch_axes, AxesLayout, AxisKind, Lane};
 use super::{shader, Shader, Target, WgslOp};
 use crate::device::{DeviceError, Result};
 use crate::wgpu::launch::{grid_1d, Buf, LaunchCx};
@@ -316,7 +316,7 @@ impl WgslOp for Mvn {
         if lay.reduced() == 0 {
             return Ok(());
         }
-        let params = lay.params(op)?;
+        let params = axes_params(&lay, op)?;
         dispatch_axes(cx, &lay, params, &[Buf::In(0), y], false);
         Ok(())
     }

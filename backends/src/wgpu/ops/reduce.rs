@@ -34,73 +34,12 @@ fn use_workgroup(red: usize, outputs: usize) -> bool {
     red >= 256 || (red >= 32 && outputs < 2048)
 }
 
-/// The two index spaces of a reduction: kept dims and reduced dims, each `(dim, stride)`.
-pub(crate) struct AxesLayout {
-    /// Merged kept dims (outer to inner) with element strides.
-    pub kept: Vec<(usize, usize)>,
-    /// Merged reduced dims with element strides.
-    pub red: Vec<(usize, usize)>,
-}
+pub(crate) use crate::lowering::AxesLayout;
 
-impl AxesLayout {
-    /// Split `shape` by `is_red`, dropping size-1 dims and merging adjacent dims of one kind.
-    pub fn new(shape: &[usize], is_red: &[bool]) -> AxesLayout {
-        let mut strides = vec![1usize; shape.len()];
-        for i in (0..shape.len().saturating_sub(1)).rev() {
-            strides[i] = strides[i + 1] * shape[i + 1];
-        }
-        let (mut kept, mut red): (Vec<(usize, usize)>, Vec<(usize, usize)>) = (Vec::new(), Vec::new());
-        let mut last: Option<bool> = None;
-        for i in 0..shape.len() {
-            if shape[i] == 1 {
-                continue;
-            }
-            let list = if is_red[i] { &mut red } else { &mut kept };
-            match list.last_mut() {
-                Some(g) if last == Some(is_red[i]) && g.1 == shape[i] * strides[i] => {
-                    g.0 *= shape[i];
-                    g.1 = strides[i];
-                }
-                _ => list.push((shape[i], strides[i])),
-            }
-            last = Some(is_red[i]);
-        }
-        AxesLayout { kept, red }
-    }
-
-    /// Number of outputs.
-    pub fn outputs(&self) -> usize {
-        self.kept.iter().map(|g| g.0).product()
-    }
-
-    /// Number of reduced elements per output.
-    pub fn reduced(&self) -> usize {
-        self.red.iter().map(|g| g.0).product()
-    }
-
-    /// The shader parameters (see `reduce_axes.wgsl`), or an error past [`MAX_DIMS`].
-    pub fn params(&self, op: &'static str) -> Result<Vec<u32>> {
-        if self.kept.len() > MAX_DIMS || self.red.len() > MAX_DIMS {
-            return Err(DeviceError::Unsupported {
-                kernel: op.into(),
-                reason: format!("more than {MAX_DIMS} separate kept or reduced dim groups"),
-            });
-        }
-        let mut p = vec![0u32; 4 + 4 * MAX_DIMS];
-        p[0] = self.outputs() as u32;
-        p[1] = self.reduced() as u32;
-        p[2] = self.kept.len() as u32;
-        p[3] = self.red.len() as u32;
-        for (i, &(d, s)) in self.kept.iter().enumerate() {
-            p[4 + i] = d as u32;
-            p[4 + MAX_DIMS + i] = s as u32;
-        }
-        for (i, &(d, s)) in self.red.iter().enumerate() {
-            p[4 + 2 * MAX_DIMS + i] = d as u32;
-            p[4 + 3 * MAX_DIMS + i] = s as u32;
-        }
-        Ok(p)
-    }
+/// The shader parameters of an [`AxesLayout`] (see `reduce_axes.wgsl`), or an error past
+/// [`MAX_DIMS`] groups.
+pub(crate) fn axes_params(lay: &AxesLayout, op: &'static str) -> Result<Vec<u32>> {
+    Ok(lay.table(op, MAX_DIMS)?.into_iter().map(|v| v as u32).collect())
 }
 
 /// Which computation the axis shader runs.
@@ -314,7 +253,7 @@ impl WgslOp for AxisReduce {
             return cx.host_output(t);
         }
         let y = cx.output(out_dt, out_shape)?;
-        let params = lay.params(name)?;
+        let params = axes_params(&lay, name)?;
         dispatch_axes(cx, &lay, params, &[Buf::In(0), y], false);
         Ok(())
     }

@@ -258,36 +258,13 @@ fn permuted(cx: &mut LaunchCx, view: &[usize], perm: &[usize], out_shape: Vec<us
     record_with(cx, dt, Buf::In(0), Fill::Bits(0), out, 0, 0, dims, Some(1))
 }
 
-/// Normalise `a` in `[-rank, rank)`.
-pub(super) fn norm_axis(op: &str, a: i64, rank: usize) -> Result<usize> {
-    let r = rank as i64;
-    if a < -r || a >= r {
-        return Err(invalid(op, format!("axis {a} is out of range for rank {rank}")));
-    }
-    Ok(if a < 0 { (a + r) as usize } else { a as usize })
-}
+pub(super) use crate::lowering::norm_axis;
 
 /// Transpose.
 pub(super) fn transpose(cx: &mut LaunchCx, perm: Option<&[i64]>) -> Result<()> {
     let shape = cx.shape(0)?.to_vec();
     let r = shape.len();
-    let p: Vec<usize> = match perm {
-        None => (0..r).rev().collect(),
-        Some(p) => {
-            let v = p
-                .iter()
-                .map(|&a| norm_axis("Transpose", a, r))
-                .collect::<Result<Vec<_>>>()?;
-            let mut seen = vec![false; r];
-            if v.len() != r || v.iter().any(|&a| std::mem::replace(&mut seen[a], true)) {
-                return Err(invalid(
-                    "Transpose",
-                    format!("perm {p:?} is not a permutation of rank {r}"),
-                ));
-            }
-            v
-        }
-    };
+    let p = crate::lowering::permutation(perm, r)?;
     let out_shape = p.iter().map(|&a| shape[a]).collect();
     permuted(cx, &shape, &p, out_shape)
 }
