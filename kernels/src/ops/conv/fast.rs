@@ -6,12 +6,15 @@
 use super::forward::depthwise::depthwise;
 use super::forward::{is_pointwise, ConvShape, TILE_ELEMS};
 use super::geom::Geom;
-use super::im2col::im2col;
+use super::im2col::{im2col, im2col_panels};
 use crate::error::{KernelError, Result};
 use crate::ops::linalg::gemm::MatRef;
-use crate::ops::linalg::sgemm::{pack_a, sgemm, AOperand, Activation, BOperand, Bias, Epilogue, PackedA};
+use crate::ops::linalg::sgemm::{
+    pack_a, pack_b, panel_height, panel_width, sgemm, with_scratch, AOperand, Activation, BOperand, Bias, Epilogue,
+    PackedA, PackedB, Scratch,
+};
 use rayon::prelude::*;
-use std::cell::RefCell;
+use std::sync::OnceLock;
 
 /// Conv weights packed once for the GEMM (one panel set per group), or kept plain for
 /// depthwise groups.
@@ -21,6 +24,9 @@ pub struct PackedConvWeights {
     group: usize,
     packed: Vec<PackedA>,
     plain: Vec<f32>,
+    /// Per group, `Wᵀ` packed as the right operand for the transposed product (few output
+    /// positions); packed on first use.
+    transposed: OnceLock<Vec<PackedB>>,
 }
 
 impl PackedConvWeights {
@@ -48,7 +54,30 @@ impl PackedConvWeights {
             group,
             packed,
             plain: if depthwise { w.to_vec() } else { Vec::new() },
+            transposed: OnceLock::new(),
         })
+    }
+
+    /// `Wᵀ` of group `grp` packed as a GEMM right operand (packing every group on first use).
+    fn transposed(&self, grp: usize) -> Result<&PackedB> {
+        if self.transposed.get().is_none() {
+            let mg = self.shape[0] / self.group;
+            let kdim: usize = self.shape.iter().skip(1).product();
+            let packs = self
+                .packed
+                .iter()
+                .map(|pa| {
+                    let w = pa.unpack();
+                    pack_b(kdim, mg, MatRef::rows(&w, 0, kdim).t())
+                })
+                .collect::<Result<Vec<_>>>()?;
+            // A racing thread may have set it first; both packed the same values.
+            let _ = self.transposed.set(packs);
+        }
+        self.transposed
+            .get()
+            .and_then(|v| v.get(grp))
+            .ok_or_else(|| KernelError::invalid("Conv", format!("no packed weights for group {grp}")))
     }
 
     /// The weights' shape.
@@ -75,10 +104,6 @@ pub struct ConvEpilogue<'a> {
     pub residual: Option<&'a [f32]>,
     /// Applied last.
     pub act: Activation,
-}
-
-thread_local! {
-    static COLS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Convolve `x` (`n × c × in`) with the weights, applying `epi`.
@@ -123,11 +148,17 @@ pub fn conv_f32(x: &[f32], w: ConvWeights, epi: &ConvEpilogue, cs: &ConvShape) -
             finish(dst, res, epi.act);
             return Ok(());
         }
+        let kdim = cg * ks;
+        let wrange = grp * mg * kdim..(grp + 1) * mg * kdim;
+        if prefer_transposed(mg, out_sz) {
+            let wt = match w {
+                ConvWeights::Plain(w) => BOperand::Plain(MatRef::rows(&w[wrange], 0, kdim).t()),
+                ConvWeights::Packed(p) => BOperand::Packed(p.transposed(grp)?),
+            };
+            return transposed_gemm(xg, wt, bg, res, epi.act, dst, g, cg, mg);
+        }
         let a = match w {
-            ConvWeights::Plain(w) => {
-                let kdim = cg * ks;
-                AOperand::Plain(MatRef::rows(&w[grp * mg * kdim..(grp + 1) * mg * kdim], 0, kdim))
-            }
+            ConvWeights::Plain(w) => AOperand::Plain(MatRef::rows(&w[wrange], 0, kdim)),
             ConvWeights::Packed(p) => AOperand::Packed(&p.packed[grp]),
         };
         group_gemm(xg, a, bg, res, epi.act, dst, g, cg, mg)
@@ -178,34 +209,89 @@ fn group_gemm(
         let b = BOperand::Plain(MatRef::rows(xg, 0, out_sz));
         return sgemm(mg, kdim, out_sz, 1.0, a, b, 0.0, dst, out_sz, &epi(0));
     }
-    let rows = g.out[0] * g.out[1];
-    let row_len = g.out[2];
-    let per_tile = (TILE_ELEMS / (kdim * row_len).max(1)).clamp(1, rows.max(1));
-    COLS.with(|cell| {
-        let mut cols = cell.borrow_mut();
-        let need = kdim * per_tile * row_len;
-        if cols.len() < need {
-            cols.resize(need, 0.0);
+    // im2col straight into B micro-panels, in column tiles of whole panels (bounded scratch).
+    let nr = panel_width();
+    let np = out_sz.div_ceil(nr);
+    let per = (TILE_ELEMS / (kdim * nr).max(1)).clamp(1, np.max(1));
+    with_scratch(Scratch::Cols, per * kdim * nr, |cols| {
+        for p0 in (0..np).step_by(per) {
+            let q0 = p0 * nr;
+            let nq = (per * nr).min(out_sz - q0);
+            let len = nq.div_ceil(nr) * kdim * nr;
+            let buf = &mut cols[..len];
+            if kdim * nq >= 1 << 15 && rayon::current_num_threads() > 1 {
+                // Panels are independent: fill them in parallel, a few per task.
+                let chunk = nq.div_ceil(nr).div_ceil(4 * rayon::current_num_threads()).max(1);
+                buf.par_chunks_mut(chunk * kdim * nr).enumerate().for_each(|(t, d)| {
+                    let a = q0 + t * chunk * nr;
+                    im2col_panels(xg, g, cg, a, (chunk * nr).min(q0 + nq - a), nr, d)
+                });
+            } else {
+                im2col_panels(xg, g, cg, q0, nq, nr, buf);
+            }
+            let b = BOperand::Panels { data: buf, nr };
+            sgemm(mg, kdim, nq, 1.0, a, b, 0.0, &mut dst[q0..], out_sz, &epi(q0))?;
         }
-        let mut r0 = 0;
-        while r0 < rows {
-            let r1 = (r0 + per_tile).min(rows);
-            let nc = (r1 - r0) * row_len;
-            im2col(xg, g, cg, r0, r1, &mut cols);
-            let b = BOperand::Plain(MatRef::rows(&cols, 0, nc));
-            sgemm(
-                mg,
-                kdim,
-                nc,
-                1.0,
-                a,
-                b,
-                0.0,
-                &mut dst[r0 * row_len..],
-                out_sz,
-                &epi(r0 * row_len),
-            )?;
-            r0 = r1;
+        Ok(())
+    })
+}
+
+/// Whether a group's product should run transposed (`Cᵀ = colsᵀ·Wᵀ`, positions as rows): with
+/// few output positions the last `nr`-wide column panel is mostly padding, while `mr`-row
+/// tiles over the positions and `nr`-wide panels over the channels waste little.
+fn prefer_transposed(mg: usize, n: usize) -> bool {
+    let (mr, nr) = (panel_height(), panel_width());
+    let used = |a: usize, r: usize| a as f64 / (a.div_ceil(r) * r) as f64;
+    n <= 256 && mg >= 2 * nr && used(n, mr) * used(mg, nr) > 1.05 * used(mg, mr) * used(n, nr)
+}
+
+/// One group of one image as `Cᵀ = colsᵀ·Wᵀ` into scratch, then transposed into `dst` with the
+/// residual and activation (the bias rides the GEMM as a column bias).
+#[allow(clippy::too_many_arguments)]
+fn transposed_gemm(
+    xg: &[f32],
+    wt: BOperand,
+    bias: Option<&[f32]>,
+    res: Option<&[f32]>,
+    act: Activation,
+    dst: &mut [f32],
+    g: &Geom,
+    cg: usize,
+    mg: usize,
+) -> Result<()> {
+    let (n, kdim) = (g.out_size(), cg * g.k_size());
+    let pointwise = is_pointwise(g);
+    let cols_len = if pointwise { 0 } else { kdim * n };
+    with_scratch(Scratch::Cols, cols_len + n * mg, |buf| {
+        let (cols, ct) = buf.split_at_mut(cols_len);
+        let x: &[f32] = if pointwise {
+            xg
+        } else {
+            im2col(xg, g, cg, 0, g.out[0] * g.out[1], cols);
+            cols
+        };
+        // colsᵀ: n × kdim, read in place (column-major view of the kdim × n columns).
+        let a = AOperand::Plain(MatRef::rows(x, 0, n).t());
+        let epi = Epilogue {
+            bias: bias.map(Bias::Col).unwrap_or(Bias::None),
+            residual: None,
+            act: if res.is_some() { Activation::None } else { act },
+        };
+        sgemm(n, kdim, mg, 1.0, a, wt, 0.0, ct, mg, &epi)?;
+        // dst[i·n + j] = ct[j·mg + i], in 8×8 blocks so both sides stay in cache lines.
+        const B: usize = 8;
+        for i0 in (0..mg).step_by(B) {
+            for j0 in (0..n).step_by(B) {
+                for i in i0..(i0 + B).min(mg) {
+                    let row = &mut dst[i * n..(i + 1) * n];
+                    for j in j0..(j0 + B).min(n) {
+                        row[j] = ct[j * mg + i];
+                    }
+                }
+            }
+        }
+        if res.is_some() {
+            finish(dst, res, act);
         }
         Ok(())
     })

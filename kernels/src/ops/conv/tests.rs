@@ -140,3 +140,100 @@ fn conv_errors() {
     let w = t32(&[2, 3, 5, 5], vec![0.0; 150]);
     assert!(run(&op, &[Some(&x), Some(&w)]).is_err());
 }
+
+#[test]
+fn im2col_panels_match_im2col_then_packing() {
+    use super::geom::Geom;
+    use super::im2col::{im2col, im2col_panels};
+    // (input dims, kernel, strides, dilations, pads begin+end)
+    let cases: &[(&[usize], &[usize], &[usize], &[usize], &[usize])] = &[
+        (&[7, 9], &[3, 3], &[1, 1], &[1, 1], &[1, 1, 1, 1]),
+        (&[11, 5], &[3, 3], &[2, 2], &[1, 1], &[1, 1, 1, 1]),
+        (&[10, 13], &[7, 7], &[2, 2], &[1, 1], &[3, 3, 3, 3]),
+        (&[9, 9], &[3, 2], &[3, 1], &[2, 2], &[2, 0, 1, 3]),
+        (&[4, 40], &[1, 5], &[1, 1], &[1, 1], &[0, 2, 0, 2]),
+        (&[19], &[4], &[1], &[1], &[2, 1]),
+        (&[3, 4, 5], &[2, 3, 3], &[1, 2, 1], &[1, 1, 1], &[1, 1, 1, 0, 1, 1]),
+        (&[2, 1], &[1, 1], &[1, 1], &[1, 1], &[1, 1, 1, 1]),
+    ];
+    for &(inp, k, s, d, pads) in cases {
+        let mut window = win(pads);
+        window.strides = s.to_vec();
+        window.dilations = d.to_vec();
+        let g: Geom = window.resolve("Conv", inp, k, false).unwrap();
+        let ch = 3;
+        let x: Vec<f32> = (0..ch * g.in_size()).map(|v| (v as f32 * 0.73).sin()).collect();
+        let (kdim, n) = (ch * g.k_size(), g.out_size());
+        let mut cols = vec![f32::NAN; kdim * n];
+        im2col(&x, &g, ch, 0, g.out[0] * g.out[1], &mut cols);
+        for nr in [8usize, 16, 32, 5] {
+            for (q0, nq) in [(0, n), (n / 3, n - n / 3), (n.saturating_sub(1), 1.min(n))] {
+                let mut panels = vec![f32::NAN; nq.div_ceil(nr) * kdim * nr];
+                im2col_panels(&x, &g, ch, q0, nq, nr, &mut panels);
+                for (i, &v) in panels.iter().enumerate() {
+                    let (jp, p, j) = (i / (kdim * nr), (i / nr) % kdim, i % nr);
+                    let q = q0 + jp * nr + j;
+                    let want = if jp * nr + j < nq { cols[p * n + q] } else { 0.0 };
+                    assert_eq!(
+                        v.to_bits(),
+                        want.to_bits(),
+                        "{inp:?} k{k:?} s{s:?} nr {nr} q0 {q0}: panel {jp} row {p} lane {j}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn f32_conv_paths_match_f64_reference() {
+    use crate::ops::linalg::sgemm::Activation;
+    // (input c×h×w, m, group, kernel, stride, pads): normal and transposed orientations (few
+    // output positions), pointwise and 3×3, grouped.
+    let cases: &[([usize; 3], usize, usize, usize, usize, usize)] = &[
+        ([32, 7, 7], 64, 1, 1, 1, 0),
+        ([24, 7, 7], 96, 1, 3, 1, 1),
+        ([16, 9, 9], 128, 2, 3, 2, 1),
+        ([40, 13, 13], 48, 1, 1, 1, 0),
+        ([8, 20, 23], 24, 1, 3, 1, 1),
+        ([12, 4, 4], 160, 4, 1, 1, 0),
+        ([6, 1, 1], 64, 1, 1, 1, 0),
+    ];
+    for &([c, h, wd], m, group, k, s, p) in cases {
+        let x: Vec<f32> = (0..c * h * wd).map(|v| ((v * 7 % 23) as f32 - 11.0) * 0.1).collect();
+        let w: Vec<f32> = (0..m * (c / group) * k * k)
+            .map(|v| ((v * 5 % 17) as f32 - 8.0) * 0.05)
+            .collect();
+        let bias: Vec<f32> = (0..m).map(|v| v as f32 * 0.01 - 0.2).collect();
+        let mut window = win(&[p, p, p, p]);
+        window.strides = vec![s, s];
+        let op = ConvOp::Conv {
+            window: window.clone(),
+            group,
+        };
+        let to64 = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
+        let x64 = Tensor::from_vec(vec![1, c, h, wd], to64(&x)).unwrap();
+        let w64 = Tensor::from_vec(vec![m, c / group, k, k], to64(&w)).unwrap();
+        let b64 = Tensor::from_vec(vec![m], to64(&bias)).unwrap();
+        let want = run(&op, &[Some(&x64), Some(&w64), Some(&b64)]).unwrap();
+        let want = want.as_slice::<f64>().unwrap();
+        let res: Vec<f32> = (0..want.len()).map(|v| ((v * 3 % 13) as f32 - 6.0) * 0.1).collect();
+        let (xt, wshape) = (t32(&[1, c, h, wd], x.clone()), [m, c / group, k, k]);
+        let packed = fast::PackedConvWeights::new(&w, &wshape, group).unwrap();
+        for weights in [fast::ConvWeights::Plain(&w), fast::ConvWeights::Packed(&packed)] {
+            let epi = fast::ConvEpilogue {
+                bias: Some(&bias),
+                residual: Some(&res),
+                act: Activation::Relu,
+            };
+            let got = conv_f32_with(&xt, weights, &wshape, &epi, &window, group).unwrap();
+            for (i, (&g, &r)) in got.as_slice::<f32>().unwrap().iter().zip(want).enumerate() {
+                let r = (r + res[i] as f64).max(0.0);
+                assert!(
+                    (g as f64 - r).abs() <= 1e-4 * (1.0 + r.abs()),
+                    "{c}x{h}x{wd} m{m} g{group} k{k}: [{i}] {g} vs {r}"
+                );
+            }
+        }
+    }
+}

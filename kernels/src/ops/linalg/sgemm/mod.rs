@@ -12,6 +12,7 @@ mod pack;
 mod simd;
 
 pub use pack::{pack_a, pack_a_isa, pack_b, pack_b_isa, PackedA, PackedB};
+pub(crate) use pack::{with_scratch, Scratch};
 
 use super::gemm::{check_view, MatRef};
 use crate::error::{KernelError, Result};
@@ -117,6 +118,26 @@ pub enum BOperand<'a> {
     Plain(MatRef<'a, f32>),
     /// Prepacked by [`pack_b`].
     Packed(&'a PackedB),
+    /// Micro-panels laid out like [`PackedB`] by the caller (e.g. im2col writing its columns
+    /// straight into panels): `n.div_ceil(nr)` panels of `k × nr` floats, panel `jp` at
+    /// `jp·k·nr`, element `(p, jp·nr + j)` at `p·nr + j`, columns past `n` zero. `nr` must be
+    /// [`panel_width`] of the ISA that runs the product.
+    Panels {
+        /// The panels.
+        data: &'a [f32],
+        /// Columns per panel.
+        nr: usize,
+    },
+}
+
+/// Rows per A micro-panel of the detected ISA's kernel.
+pub fn panel_height() -> usize {
+    arch_of(Isa::detect()).map(|a| a.mr).unwrap_or(kernel::GENERIC.mr)
+}
+
+/// Columns per B micro-panel of the detected ISA's kernel (the `nr` of [`BOperand::Panels`]).
+pub fn panel_width() -> usize {
+    arch_of(Isa::detect()).map(|a| a.nr).unwrap_or(kernel::GENERIC.nr)
 }
 
 /// Instruction-set variant of the micro-kernel.
@@ -228,6 +249,13 @@ pub fn sgemm_isa(
             driver::BSrc::Plain(MatRef::rows(&b_tmp, 0, n))
         }
         BOperand::Packed(p) => driver::BSrc::Packed(p.buf.as_slice()),
+        BOperand::Panels { nr, .. } if nr != arch.nr => {
+            return Err(KernelError::invalid(
+                "sgemm",
+                format!("B panels are {nr} columns wide, the {isa:?} kernel needs {}", arch.nr),
+            ))
+        }
+        BOperand::Panels { data, .. } => driver::BSrc::Packed(data),
         BOperand::Plain(v) => driver::BSrc::Plain(v),
     };
     driver::run(arch, m, k, n, alpha, a, b, beta, c, ldc, epi);
@@ -260,6 +288,15 @@ fn validate(
             return bad(format!("packed B is {}x{}, expected {k}x{n}", p.k, p.n))
         }
         BOperand::Packed(_) => {}
+        BOperand::Panels { data, nr } => {
+            let need = n.div_ceil((*nr).max(1)).checked_mul(k * nr);
+            if *nr == 0 || need.is_none_or(|need| data.len() < need) {
+                return bad(format!(
+                    "{} floats cannot hold {k}x{n} B panels of width {nr}",
+                    data.len()
+                ));
+            }
+        }
     }
     if m > 1 && ldc < n {
         return bad(format!("ldc {ldc} < n {n}"));

@@ -43,6 +43,7 @@ impl AlignedBuf {
 thread_local! {
     static SCRATCH_A: Cell<AlignedBuf> = Cell::new(AlignedBuf::default());
     static SCRATCH_B: Cell<AlignedBuf> = Cell::new(AlignedBuf::default());
+    static SCRATCH_COLS: Cell<AlignedBuf> = Cell::new(AlignedBuf::default());
 }
 
 /// Which thread-local scratch buffer to borrow.
@@ -52,6 +53,8 @@ pub(crate) enum Scratch {
     A,
     /// Packed B blocks (held by the calling thread across a parallel region).
     B,
+    /// B panels written by a caller (convolution's im2col) around a whole product.
+    Cols,
 }
 
 /// Run `f` on `len` floats of this thread's scratch buffer (contents unspecified).
@@ -63,6 +66,7 @@ pub(crate) fn with_scratch<R>(which: Scratch, len: usize, f: impl FnOnce(&mut [f
     let key = match which {
         Scratch::A => &SCRATCH_A,
         Scratch::B => &SCRATCH_B,
+        Scratch::Cols => &SCRATCH_COLS,
     };
     let mut buf = key.with(|c| c.take());
     buf.ensure(len);
