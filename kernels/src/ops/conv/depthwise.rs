@@ -1,8 +1,9 @@
 //! Depthwise convolution (one input channel per group).
 //!
 //! f32 3×3 windows with stride 1 or 2 (any padding, no dilation, at most two spatial dims) copy
-//! the channel into a zero-padded plane once, then compute each output row with all nine taps in
-//! registers, vectorised over the output width. Everything else takes the generic direct path
+//! the channel into a zero-padded plane once (stride 2: each row split into even and odd
+//! columns), then compute each output row with all nine taps in registers, vectorised over the
+//! output width with contiguous loads. Everything else takes the generic direct path
 //! (one pass per tap over the valid output range).
 
 use crate::ops::conv::geom::{valid_range, Geom};
@@ -47,6 +48,10 @@ fn fast_3x3(g: &Geom) -> Option<usize> {
 }
 
 /// f32 3×3 depthwise: pad the plane once, then one register-blocked pass per output row.
+///
+/// With stride 2 each padded row is stored as its even columns followed by its odd columns, so
+/// the three column taps of output `j` are `even[j]`, `odd[j]` and `even[j + 1]`: every load is
+/// contiguous and the row vectorises like stride 1.
 fn dw3x3(x: &[f32], w: &[f32], bias: Option<&[f32]>, dst: &mut [f32], g: &Geom, mg: usize) {
     let s = g.s[1];
     let (ih, iw, oh, ow) = (g.inp[1], g.inp[2], g.out[1], g.out[2]);
@@ -56,18 +61,39 @@ fn dw3x3(x: &[f32], w: &[f32], bias: Option<&[f32]>, dst: &mut [f32], g: &Geom, 
     // The padded plane covers exactly the rows / columns the windows touch.
     let (ph, pw) = ((oh - 1) * s + 3, (ow - 1) * s + 3);
     let mut p = vec![0.0f32; ph * pw];
+    // Columns c of the padded row hold input column c - pb.
+    let c0 = g.pb[2].max(0) as usize;
+    let skip = (-g.pb[2]).max(0) as usize;
+    let n = if c0 < pw && skip < iw {
+        (iw - skip).min(pw - c0)
+    } else {
+        0
+    };
     for (r, prow) in p.chunks_exact_mut(pw).enumerate() {
         let y = r as isize - g.pb[1];
-        if y < 0 || y >= ih as isize {
+        if y < 0 || y >= ih as isize || n == 0 {
             continue;
         }
-        let src = &x[y as usize * iw..(y as usize + 1) * iw];
-        // Columns c of the padded row hold input column c - pb.
-        let c0 = g.pb[2].max(0) as usize;
-        let skip = (-g.pb[2]).max(0) as usize;
-        if c0 < pw && skip < iw {
-            let n = (iw - skip).min(pw - c0);
-            prow[c0..c0 + n].copy_from_slice(&src[skip..skip + n]);
+        let src = &x[y as usize * iw + skip..y as usize * iw + skip + n];
+        if s == 1 {
+            prow[c0..c0 + n].copy_from_slice(src);
+        } else {
+            // Padded column c goes to even[c / 2] (even c) or odd[c / 2] (odd c).
+            let (even, odd) = prow.split_at_mut(pw.div_ceil(2));
+            let (mut c, mut src) = (c0, src);
+            if c % 2 == 1 {
+                odd[c / 2] = src[0];
+                (c, src) = (c + 1, &src[1..]);
+            }
+            let pairs = src.chunks_exact(2);
+            if let Some(&last) = pairs.remainder().first() {
+                even[(c + src.len() - 1) / 2] = last;
+            }
+            let (e, o) = (&mut even[c / 2..], &mut odd[c / 2..]);
+            for ((pair, ev), ov) in pairs.zip(e.iter_mut()).zip(o.iter_mut()) {
+                *ev = pair[0];
+                *ov = pair[1];
+            }
         }
     }
     for (mo, out) in dst.chunks_exact_mut(oh * ow).enumerate().take(mg) {
@@ -78,58 +104,63 @@ fn dw3x3(x: &[f32], w: &[f32], bias: Option<&[f32]>, dst: &mut [f32], g: &Geom, 
     }
 }
 
-/// All output rows of one filter, using AVX2 code generation where the CPU has it.
+/// All output rows of one filter, using AVX2 + FMA code generation where the CPU has it.
 fn plane(p: &[f32], pw: usize, w: &[f32; 9], b: f32, s: usize, out: &mut [f32], ow: usize) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (detected just above), the only requirement of
-        // `plane_avx2`.
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports AVX2 and FMA (detected just above), the only requirements
+        // of `plane_avx2`.
         return unsafe { plane_avx2(p, pw, w, b, s, out, ow) };
     }
-    plane_impl(p, pw, w, b, s, out, ow)
+    plane_impl::<false>(p, pw, w, b, s, out, ow)
 }
 
-/// [`plane_impl`] compiled for AVX2.
+/// [`plane_impl`] compiled for AVX2 with fused multiply-adds.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn plane_avx2(p: &[f32], pw: usize, w: &[f32; 9], b: f32, s: usize, out: &mut [f32], ow: usize) {
-    plane_impl(p, pw, w, b, s, out, ow)
+    plane_impl::<true>(p, pw, w, b, s, out, ow)
 }
 
 #[inline(always)]
-fn plane_impl(p: &[f32], pw: usize, w: &[f32; 9], b: f32, s: usize, out: &mut [f32], ow: usize) {
+fn plane_impl<const FMA: bool>(p: &[f32], pw: usize, w: &[f32; 9], b: f32, s: usize, out: &mut [f32], ow: usize) {
     for (r, o) in out.chunks_exact_mut(ow).enumerate() {
         let top = r * s * pw;
         let rows = &p[top..top + 3 * pw];
         let (r0, rest) = rows.split_at(pw);
         let (r1, r2) = rest.split_at(pw);
         if s == 1 {
-            row3::<1>(o, r0, r1, r2, w, b);
+            row3::<FMA>(o, [r0, r1, r2], [0, 1, 2], w, b);
         } else {
-            row3::<2>(o, r0, r1, r2, w, b);
+            // Taps 0 and 2 read the even half, tap 1 the odd half.
+            let ne = pw.div_ceil(2);
+            row3::<FMA>(o, [r0, r1, r2], [0, ne, 1], w, b);
         }
     }
 }
 
-/// `o[j] = b + Σ w[3i + k] · ri[S·j + k]`, summed in the generic path's tap order.
+/// `o[j] = b + Σ w[3i + k] · ri[off[k] + j]`, summed in the generic path's tap order (fused
+/// multiply-adds with `FMA`).
 #[inline(always)]
-fn row3<const S: usize>(o: &mut [f32], r0: &[f32], r1: &[f32], r2: &[f32], w: &[f32; 9], b: f32) {
+fn row3<const FMA: bool>(o: &mut [f32], r: [&[f32]; 3], off: [usize; 3], w: &[f32; 9], b: f32) {
     let n = o.len();
-    let need = (n - 1) * S + 3;
-    let (r0, r1, r2) = (&r0[..need], &r1[..need], &r2[..need]);
-    for (j, ov) in o.iter_mut().enumerate() {
-        let c = j * S;
+    let t = |i: usize, k: usize| &r[i][off[k]..off[k] + n];
+    let (a0, a1, a2) = (t(0, 0), t(0, 1), t(0, 2));
+    let (b0, b1, b2) = (t(1, 0), t(1, 1), t(1, 2));
+    let (c0, c1, c2) = (t(2, 0), t(2, 1), t(2, 2));
+    let ma = |acc: f32, w: f32, x: f32| if FMA { w.mul_add(x, acc) } else { acc + w * x };
+    for j in 0..n {
         let mut acc = b;
-        acc += w[0] * r0[c];
-        acc += w[1] * r0[c + 1];
-        acc += w[2] * r0[c + 2];
-        acc += w[3] * r1[c];
-        acc += w[4] * r1[c + 1];
-        acc += w[5] * r1[c + 2];
-        acc += w[6] * r2[c];
-        acc += w[7] * r2[c + 1];
-        acc += w[8] * r2[c + 2];
-        *ov = acc;
+        acc = ma(acc, w[0], a0[j]);
+        acc = ma(acc, w[1], a1[j]);
+        acc = ma(acc, w[2], a2[j]);
+        acc = ma(acc, w[3], b0[j]);
+        acc = ma(acc, w[4], b1[j]);
+        acc = ma(acc, w[5], b2[j]);
+        acc = ma(acc, w[6], c0[j]);
+        acc = ma(acc, w[7], c1[j]);
+        acc = ma(acc, w[8], c2[j]);
+        o[j] = acc;
     }
 }
 
@@ -230,7 +261,7 @@ mod tests {
     #[test]
     fn fast_3x3_matches_generic() {
         for s in [1, 2] {
-            for hw in [[1, 1], [2, 3], [7, 7], [28, 28], [13, 9], [56, 57], [4, 40]] {
+            for hw in [[1, 1], [2, 3], [7, 7], [28, 28], [13, 9], [56, 57], [4, 40], [3, 16], [5, 17], [6, 33]] {
                 for pads in [[1, 1, 1, 1], [0, 0, 0, 0], [0, 1, 1, 0], [2, 2, 2, 2], [1, 0, 1, 0]] {
                     let (ph, pw) = (hw[0] + pads[0] + pads[2], hw[1] + pads[1] + pads[3]);
                     if ph >= 3 && pw >= 3 {

@@ -223,7 +223,12 @@ pub(crate) fn permute_view(t: &Tensor, view: &[usize], perm: &[usize]) -> Result
 
 /// Strided copy for permutations that move the innermost dim: tiles the two innermost
 /// output dims so reads and writes both stay in cache; row blocks run in parallel.
-fn transpose_blocked<T: Clone + Send + Sync>(src: &[T], shape: &[usize], strides: &[isize], out: &mut Vec<T>) {
+fn transpose_blocked<T: Clone + Send + Sync + 'static>(
+    src: &[T],
+    shape: &[usize],
+    strides: &[isize],
+    out: &mut Vec<T>,
+) {
     use rayon::prelude::*;
     const B: usize = 32;
     let r = shape.len();
@@ -254,6 +259,10 @@ fn transpose_blocked<T: Clone + Send + Sync>(src: &[T], shape: &[usize], strides
     // Fill with clones first so tiles can be written in any order.
     out.extend(std::iter::repeat_n(src[0].clone(), outer_count * plane));
     let dst = &mut out[start..];
+    // The innermost two output dims read as a plain 2-D transpose: 8×8 register tiles.
+    if rs == 1 && cs > 0 && super::tile::transpose_planes(src, &bases, (rows, cols, cs as usize), dst) {
+        return;
+    }
     let tile_rows = |block: &mut [T], base: isize, i0: usize| {
         for j0 in (0..cols).step_by(B) {
             for (di, row) in block.chunks_mut(cols).enumerate() {

@@ -11,6 +11,7 @@ mod reshape;
 mod scatter;
 mod select;
 mod slice;
+mod tile;
 pub use slice::slice_axis;
 
 use crate::dtype::DType;

@@ -165,6 +165,74 @@ mod tests {
         }
     }
 
+    /// Naive `y[idx] = x[perm-mapped idx]` for a row-major shape.
+    fn naive<T: Clone>(x: &[T], shape: &[usize], perm: &[usize]) -> Vec<T> {
+        let st = crate::shape::strides(shape);
+        let oshape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+        let n: usize = shape.iter().product();
+        (0..n)
+            .map(|mut flat| {
+                let mut off = 0;
+                for d in (0..oshape.len()).rev() {
+                    off += (flat % oshape[d]) * st[perm[d]];
+                    flat /= oshape[d];
+                }
+                x[off].clone()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn transpose_tiles_match_naive_on_odd_sizes() {
+        // 4-byte types take the 8×8 register tiles (when the next-inner output dim reads
+        // contiguously); others and other permutations take the blocked copy.
+        let cases: &[(&[usize], &[usize])] = &[
+            (&[67, 130], &[1, 0]),
+            (&[64, 64], &[1, 0]),
+            (&[3, 19, 101], &[0, 2, 1]),
+            (&[5, 33, 41], &[2, 1, 0]),
+            (&[2, 3, 17, 45], &[0, 3, 1, 2]),
+            (&[2, 9, 17, 40], &[0, 1, 3, 2]),
+            (&[4, 1, 8, 200], &[3, 1, 2, 0]),
+        ];
+        for &(shape, perm) in cases {
+            let n: usize = shape.iter().product();
+            let p: Vec<i64> = perm.iter().map(|&v| v as i64).collect();
+            let oshape: Vec<usize> = perm.iter().map(|&i| shape[i]).collect();
+            let f: Vec<f32> = (0..n).map(|v| v as f32 * 0.5 - 7.0).collect();
+            let x = Tensor::from_vec(shape.to_vec(), f.clone()).unwrap();
+            let y = run_transpose(Some(&p), &[Some(&x)]).unwrap();
+            assert_eq!(y.shape(), &oshape[..]);
+            assert_eq!(
+                y.as_slice::<f32>().unwrap(),
+                &naive(&f, shape, perm)[..],
+                "{shape:?} {perm:?}"
+            );
+            let u: Vec<u32> = (0..n as u32).map(|v| v.wrapping_mul(2654435761)).collect();
+            let x = Tensor::from_vec(shape.to_vec(), u.clone()).unwrap();
+            let y = run_transpose(Some(&p), &[Some(&x)]).unwrap();
+            assert_eq!(
+                y.as_slice::<u32>().unwrap(),
+                &naive(&u, shape, perm)[..],
+                "{shape:?} {perm:?}"
+            );
+            let l: Vec<i64> = (0..n as i64).collect();
+            let x = Tensor::from_vec(shape.to_vec(), l.clone()).unwrap();
+            let y = run_transpose(Some(&p), &[Some(&x)]).unwrap();
+            assert_eq!(
+                y.as_slice::<i64>().unwrap(),
+                &naive(&l, shape, perm)[..],
+                "{shape:?} {perm:?}"
+            );
+        }
+        // NaN payloads move as bits.
+        let mut f = vec![1.0f32; 64 * 72];
+        f[9] = f32::from_bits(0x7fc0_1234);
+        let x = Tensor::from_vec(vec![64, 72], f).unwrap();
+        let y = run_transpose(Some(&[1, 0]), &[Some(&x)]).unwrap();
+        assert_eq!(y.as_slice::<f32>().unwrap()[9 * 64].to_bits(), 0x7fc0_1234);
+    }
+
     #[test]
     fn bad_perm_fails() {
         let x = Tensor::from_vec(vec![2, 3], vec![0f32; 6]).unwrap();

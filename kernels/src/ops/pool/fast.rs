@@ -1,13 +1,18 @@
 //! f32 fast paths for 1-D / 2-D NCHW MaxPool and AveragePool and for the global pools.
 //!
-//! Per `(n, c)` plane and output row, the interior columns (every tap in bounds) are computed in
+//! Windowed pools run the separable kernel in [`separable`]. Max rows whose result could depend
+//! on the tap order (NaN or `-0.0` taps) fall back to the exact row kernel here: per output row,
+//! the interior columns (every tap in bounds) are computed in
 //! register blocks of 8 (or 4) outputs that walk the taps with constant-stride loads (vectorised);
 //! border columns and rows walk only their valid taps. Taps are visited in the same (row, column) order as the generic path, and a max only
 //! replaces on a strictly greater value, so MaxPool results (NaNs and signed zeros included) are
 //! identical to the generic path. Averages are summed in f32.
 
+mod separable;
+
 use crate::ops::conv::geom::Geom;
 use rayon::prelude::*;
+use separable::Scratch;
 
 /// Work (outputs × taps, or inputs for global pools) below which planes run sequentially.
 const PAR_WORK: usize = 1 << 16;
@@ -108,31 +113,51 @@ pub(super) fn pool2d(x: &[f32], planes: usize, g: &Geom, kind: FastKind) -> Vec<
         return out;
     }
     let (ah, aw) = (Axis::new(g, 1), Axis::new(g, 2));
-    let plane = |(p, o): (usize, &mut [f32])| pool_plane(&x[p * isz..(p + 1) * isz], &ah, &aw, kind, o);
+    let plane =
+        |sc: &mut Scratch, (p, o): (usize, &mut [f32])| pool_plane(&x[p * isz..(p + 1) * isz], &ah, &aw, kind, o, sc);
     if planes > 1 && planes * osz * g.k_size() > PAR_WORK {
-        out.par_chunks_mut(osz).enumerate().for_each(plane);
+        out.par_chunks_mut(osz)
+            .enumerate()
+            .for_each_init(Scratch::default, plane);
     } else {
-        out.chunks_mut(osz).enumerate().for_each(plane);
+        let mut sc = Scratch::default();
+        out.chunks_mut(osz).enumerate().for_each(|po| plane(&mut sc, po));
+    }
+    out
+}
+
+/// [`pool2d`] with every row taken by the exact row kernel (the previous fast path), for tests
+/// and timing comparisons.
+#[cfg(test)]
+pub(super) fn pool2d_exact(x: &[f32], planes: usize, g: &Geom, kind: FastKind) -> Vec<f32> {
+    let (isz, osz) = (g.in_size(), g.out_size());
+    let mut out = vec![0.0f32; planes * osz];
+    let (ah, aw) = (Axis::new(g, 1), Axis::new(g, 2));
+    let ow = aw.lo.len();
+    for (p, o) in out.chunks_mut(osz).enumerate() {
+        for (oh, orow) in o.chunks_exact_mut(ow.max(1)).enumerate() {
+            exact_row(&x[p * isz..(p + 1) * isz], &ah, &aw, kind, oh, orow);
+        }
     }
     out
 }
 
 /// One plane, using AVX2 code generation where the CPU has it.
-fn pool_plane(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, out: &mut [f32]) {
+fn pool_plane(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, out: &mut [f32], sc: &mut Scratch) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2 (detected just above), the only requirement of
         // `pool_plane_avx2`.
-        return unsafe { pool_plane_avx2(x, ah, aw, kind, out) };
+        return unsafe { pool_plane_avx2(x, ah, aw, kind, out, sc) };
     }
-    pool_plane_impl(x, ah, aw, kind, out)
+    pool_plane_impl(x, ah, aw, kind, out, sc)
 }
 
 /// [`pool_plane_impl`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn pool_plane_avx2(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, out: &mut [f32]) {
-    pool_plane_impl(x, ah, aw, kind, out)
+fn pool_plane_avx2(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, out: &mut [f32], sc: &mut Scratch) {
+    pool_plane_impl(x, ah, aw, kind, out, sc)
 }
 
 /// Max that keeps the accumulator unless `v` is strictly greater (the generic path's rule).
@@ -145,13 +170,21 @@ fn keep_max(a: f32, v: f32) -> f32 {
     }
 }
 
-/// Dispatch on the stride so the common strides 1 and 2 get constant-stride loads.
+/// The separable kernel, with the exact row kernel for the rows it hands back.
 #[inline(always)]
-fn pool_plane_impl(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, out: &mut [f32]) {
+fn pool_plane_impl(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, out: &mut [f32], sc: &mut Scratch) {
+    separable::plane(x, ah, aw, kind, out, sc, |oh, orow| {
+        exact_row(x, ah, aw, kind, oh, orow)
+    });
+}
+
+/// One output row in the generic path's exact tap order; the common strides 1 and 2 get
+/// constant-stride loads.
+fn exact_row(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, oh: usize, orow: &mut [f32]) {
     match aw.s {
-        1 => plane_s::<1>(x, ah, aw, kind, out),
-        2 => plane_s::<2>(x, ah, aw, kind, out),
-        _ => plane_s::<0>(x, ah, aw, kind, out),
+        1 => row_s::<1>(x, ah, aw, kind, oh, orow),
+        2 => row_s::<2>(x, ah, aw, kind, oh, orow),
+        _ => row_s::<0>(x, ah, aw, kind, oh, orow),
     }
 }
 
@@ -206,74 +239,69 @@ fn blocks<const L: usize, const S: usize>(
     }
 }
 
-#[inline(always)]
-fn plane_s<const S: usize>(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, out: &mut [f32]) {
+fn row_s<const S: usize>(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, oh: usize, orow: &mut [f32]) {
     let (iw, ow_n) = (aw.n_in, aw.lo.len());
-    let mut rows = Vec::with_capacity(ah.k);
-    for (oh, orow) in out.chunks_exact_mut(ow_n).enumerate() {
-        let (h0, h1) = (ah.lo[oh], ah.hi[oh]);
-        rows.clear();
-        rows.extend((h0..h1).map(|th| ah.at(oh, th) * iw));
-        // Interior columns at least four wide: register blocks of 8 (or 4) outputs.
-        let (mut a, mut b) = (aw.int_lo, aw.int_hi);
-        if h0 >= h1 || b - a < 4 {
-            (a, b) = (0, 0);
-        } else {
-            let (max, cnt) = match kind {
-                FastKind::Max => (true, 1.0),
-                FastKind::Avg { include_pad } => {
-                    let h = if include_pad { ah.padded[oh] } else { h1 - h0 };
-                    (false, (h * aw.k) as f32)
-                }
-            };
-            if b - a >= 8 {
-                blocks::<8, S>(x, &rows, aw, (a, b), max, cnt, orow);
-            } else {
-                blocks::<4, S>(x, &rows, aw, (a, b), max, cnt, orow);
+    let (h0, h1) = (ah.lo[oh], ah.hi[oh]);
+    let rows: Vec<usize> = (h0..h1).map(|th| ah.at(oh, th) * iw).collect();
+    // Interior columns at least four wide: register blocks of 8 (or 4) outputs.
+    let (mut a, mut b) = (aw.int_lo, aw.int_hi);
+    if h0 >= h1 || b - a < 4 {
+        (a, b) = (0, 0);
+    } else {
+        let (max, cnt) = match kind {
+            FastKind::Max => (true, 1.0),
+            FastKind::Avg { include_pad } => {
+                let h = if include_pad { ah.padded[oh] } else { h1 - h0 };
+                (false, (h * aw.k) as f32)
             }
+        };
+        if b - a >= 8 {
+            blocks::<8, S>(x, &rows, aw, (a, b), max, cnt, orow);
+        } else {
+            blocks::<4, S>(x, &rows, aw, (a, b), max, cnt, orow);
         }
-        // Border columns (and narrow interiors): valid taps only.
-        let border = (0..ow_n).filter(|&ow| ow < a || ow >= b);
-        for ow in border {
-            let (w0, w1) = (aw.lo[ow], aw.hi[ow]);
-            let empty = h0 >= h1 || w0 >= w1;
-            orow[ow] = match kind {
-                FastKind::Max if empty => f32::NEG_INFINITY,
-                FastKind::Max => {
-                    let mut m = x[ah.at(oh, h0) * iw + aw.at(ow, w0)];
+    }
+    // Border columns (and narrow interiors): valid taps only.
+    let border = (0..ow_n).filter(|&ow| ow < a || ow >= b);
+    for ow in border {
+        let (w0, w1) = (aw.lo[ow], aw.hi[ow]);
+        let empty = h0 >= h1 || w0 >= w1;
+        orow[ow] = match kind {
+            FastKind::Max if empty => f32::NEG_INFINITY,
+            FastKind::Max => {
+                let mut m = x[ah.at(oh, h0) * iw + aw.at(ow, w0)];
+                for th in h0..h1 {
+                    let row = ah.at(oh, th) * iw;
+                    for tw in w0..w1 {
+                        m = keep_max(m, x[row + aw.at(ow, tw)]);
+                    }
+                }
+                m
+            }
+            FastKind::Avg { include_pad } => {
+                let mut s = 0.0f32;
+                if !empty {
                     for th in h0..h1 {
                         let row = ah.at(oh, th) * iw;
                         for tw in w0..w1 {
-                            m = keep_max(m, x[row + aw.at(ow, tw)]);
+                            s += x[row + aw.at(ow, tw)];
                         }
                     }
-                    m
                 }
-                FastKind::Avg { include_pad } => {
-                    let mut s = 0.0f32;
-                    if !empty {
-                        for th in h0..h1 {
-                            let row = ah.at(oh, th) * iw;
-                            for tw in w0..w1 {
-                                s += x[row + aw.at(ow, tw)];
-                            }
-                        }
-                    }
-                    let cnt = if include_pad {
-                        ah.padded[oh] * aw.padded[ow]
-                    } else if empty {
-                        0
-                    } else {
-                        (h1 - h0) * (w1 - w0)
-                    };
-                    if cnt == 0 {
-                        f32::NAN
-                    } else {
-                        s / cnt as f32
-                    }
+                let cnt = if include_pad {
+                    ah.padded[oh] * aw.padded[ow]
+                } else if empty {
+                    0
+                } else {
+                    (h1 - h0) * (w1 - w0)
+                };
+                if cnt == 0 {
+                    f32::NAN
+                } else {
+                    s / cnt as f32
                 }
-            };
-        }
+            }
+        };
     }
 }
 

@@ -224,3 +224,121 @@ fn fast_pool_errors() {
     assert!(max_op(win(&[2], &[1], &[]), false).run(&[Some(&flat)]).is_err());
     assert!(PoolOp::GlobalAveragePool.run(&[Some(&flat)]).is_err());
 }
+
+#[test]
+fn separable_pools_match_generic_on_odd_widths() {
+    // Widths around the 8- and 16-column vector blocks, every stride up to 3, dilation 1 and 2,
+    // asymmetric pads, ceil mode on and off.
+    let mut seed = 200;
+    for w in [1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 47] {
+        for (k, s, d, p) in [
+            ([3, 3], [2, 2], [1, 1], [0, 0, 0, 0]),
+            ([3, 3], [2, 2], [1, 1], [1, 1, 1, 1]),
+            ([3, 2], [1, 1], [1, 1], [1, 0, 1, 1]),
+            ([2, 3], [2, 2], [2, 2], [0, 2, 1, 1]),
+            ([3, 3], [3, 3], [1, 2], [1, 1, 0, 2]),
+            ([1, 4], [1, 2], [1, 1], [0, 1, 0, 2]),
+        ] {
+            if w + p[1] + p[3] < (k[1] - 1) * d[1] + 1 {
+                continue;
+            }
+            let shape = [1, 2, 6, w];
+            seed += 1;
+            for ceil in [false, true] {
+                let win = full_win(&k, &s, &d, &p);
+                check_fast(&max_op(win.clone(), ceil), &shape, vals(12 * w, seed));
+                for inc in [false, true] {
+                    check_fast(&avg_op(win.clone(), ceil, inc), &shape, vals(12 * w, seed + 1000));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn separable_maxpool_falls_back_exactly_on_nan_and_negative_zero() {
+    // Wide rows so the vector blocks see the special values; one special value per plane row
+    // at different positions: first window row, later window rows, padding borders.
+    let (h, w) = (9, 37);
+    for (special, row, col) in [
+        (f32::NAN, 0, 0),
+        (f32::NAN, 0, 17),
+        (f32::NAN, 4, 36),
+        (f32::NAN, 3, 8),
+        (-0.0, 2, 9),
+        (-0.0, 0, 16),
+    ] {
+        // Values in [-4, 0] so zeros are maxima and -0 / +0 ties decide the sign.
+        let mut v: Vec<f32> = vals(2 * h * w, 31)
+            .iter()
+            .map(|&x| if x == 0.0 { 0.0 } else { -x.abs() })
+            .collect();
+        v[row * w + col] = special;
+        v[h * w + (row + 1) * w + col] = special;
+        for (k, s, p) in [
+            ([3, 3], [2, 2], [0, 0, 0, 0]),
+            ([3, 3], [1, 1], [1, 1, 1, 1]),
+            ([2, 3], [3, 2], [1, 0, 0, 1]),
+        ] {
+            check_fast(&max_op(win(&k, &s, &p), true), &[1, 2, h, w], v.clone());
+        }
+    }
+}
+
+/// Timing of the separable kernel against the exact row kernel on the CNN benchmark shapes:
+/// `cargo test --release -p suanli-kernels --lib pool_timing -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn pool_timing() {
+    use std::time::Instant;
+    // (name, [C, H, W], kernel, stride, pads, kind)
+    let cases: &[(&str, [usize; 3], usize, usize, usize, fast::FastKind)] = &[
+        ("squeezenet max 3x3/2", [96, 109, 109], 3, 2, 0, fast::FastKind::Max),
+        ("squeezenet max 3x3/2", [256, 27, 27], 3, 2, 0, fast::FastKind::Max),
+        ("densenet max 3x3/2 p1", [64, 112, 112], 3, 2, 1, fast::FastKind::Max),
+        (
+            "densenet avg 2x2/2",
+            [128, 56, 56],
+            2,
+            2,
+            0,
+            fast::FastKind::Avg { include_pad: false },
+        ),
+        (
+            "shufflenet avg 3x3/2 p1",
+            [240, 28, 28],
+            3,
+            2,
+            1,
+            fast::FastKind::Avg { include_pad: false },
+        ),
+    ];
+    // One thread, as `suanli bench --threads 1`.
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    for &(name, [c, h, w], k, s, p, kind) in cases {
+        let x = vals(c * h * w, 5);
+        let g = win(&[k, k], &[s, s], &[p; 4])
+            .resolve("MaxPool", &[h, w], &[k, k], false)
+            .unwrap();
+        let time = |f: &dyn Fn() -> Vec<f32>| {
+            let mut best = f64::MAX;
+            for _ in 0..15 {
+                let t = Instant::now();
+                std::hint::black_box(f());
+                best = best.min(t.elapsed().as_secs_f64());
+            }
+            best * 1e3
+        };
+        let (mut a, mut b) = (f64::MAX, f64::MAX);
+        for _ in 0..3 {
+            a = a.min(time(&|| fast::pool2d_exact(&x, c, &g, kind)));
+            b = b.min(pool.install(|| time(&|| fast::pool2d(&x, c, &g, kind))));
+        }
+        let (e, f) = (fast::pool2d_exact(&x, c, &g, kind), fast::pool2d(&x, c, &g, kind));
+        assert!(e.iter().zip(&f).all(|(p, q)| (p - q).abs() <= 1e-5), "{name}");
+        println!(
+            "{name} {c}x{h}x{w}: exact rows {a:.3} ms, separable {b:.3} ms ({:.2}x)",
+            a / b
+        );
+    }
+}

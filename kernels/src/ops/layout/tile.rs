@@ -1,0 +1,112 @@
+//! Register-tiled transposes of 4-byte elements (f32, i32, u32) for the permutations whose
+//! innermost output dim reads the source with a stride while the next output dim reads it
+//! contiguously: 8×8 tiles are loaded as eight contiguous source rows, transposed in AVX2
+//! registers and stored as eight contiguous output rows. Elements are moved as bits.
+
+use rayon::prelude::*;
+use std::any::TypeId;
+
+/// Output rows per cache block (and per parallel task).
+const BLOCK: usize = 32;
+
+/// True when `T` is a plain 4-byte element this module may move as `f32` bits.
+fn four_byte<T: 'static>() -> bool {
+    [TypeId::of::<f32>(), TypeId::of::<i32>(), TypeId::of::<u32>()].contains(&TypeId::of::<T>())
+}
+
+/// Fill `dst` (`bases.len()` planes of `rows × cols`) with
+/// `dst[p][i][j] = src[bases[p] + i + j·cs]`. Returns false, writing nothing, when `T` is not a
+/// 4-byte element, the CPU lacks AVX2, or a plane would read outside `src`.
+pub(crate) fn transpose_planes<T: 'static + Send + Sync>(
+    src: &[T],
+    bases: &[isize],
+    (rows, cols, cs): (usize, usize, usize),
+    dst: &mut [T],
+) -> bool {
+    let plane = rows * cols;
+    if !four_byte::<T>() || plane == 0 || dst.len() != bases.len() * plane {
+        return false;
+    }
+    // Largest index a plane reads, relative to its base.
+    let Some(reach) = (cols - 1).checked_mul(cs).and_then(|v| v.checked_add(rows - 1)) else {
+        return false;
+    };
+    if bases
+        .iter()
+        .any(|&b| b < 0 || (b as usize).checked_add(reach).is_none_or(|e| e >= src.len()))
+    {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: `T` is f32, i32 or u32 (checked above): same size and alignment as f32, every
+        // bit pattern valid, so both slices can be viewed as f32 over exactly their memory.
+        let (s, d) = unsafe {
+            (
+                std::slice::from_raw_parts(src.as_ptr().cast::<f32>(), src.len()),
+                std::slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<f32>(), dst.len()),
+            )
+        };
+        d.par_chunks_mut(plane).zip(bases.par_iter()).for_each(|(pd, &b)| {
+            pd.par_chunks_mut(BLOCK * cols).enumerate().for_each(|(bi, blk)| {
+                // SAFETY: AVX2 is available (detected above); the plane reads
+                // src[b ..= b + reach] (checked in bounds above) and `blk` holds whole rows.
+                unsafe { block_avx2(s, b as usize, bi * BLOCK, cols, cs, blk) }
+            });
+        });
+        return true;
+    }
+    false
+}
+
+/// Output rows `i0..` (as many as `dst` holds) of one plane whose source starts at `base`.
+///
+/// # Safety
+/// AVX2 must be available, and `base + (i0 + dst.len() / cols - 1) + (cols - 1)·cs < s.len()`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn block_avx2(s: &[f32], base: usize, i0: usize, cols: usize, cs: usize, dst: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let nrows = dst.len() / cols;
+    let sp = s.as_ptr().add(base + i0);
+    let dp = dst.as_mut_ptr();
+    let full_cols = cols - cols % 8;
+    for j0 in (0..full_cols).step_by(8) {
+        let mut i = 0;
+        while i + 8 <= nrows {
+            // SAFETY: reads source rows j0..j0+8 at elements i..i+8 and writes output rows
+            // i..i+8 at columns j0..j0+8, all inside the stated bounds.
+            let ld = |jj: usize| _mm256_loadu_ps(sp.add(i + (j0 + jj) * cs));
+            let (r0, r1, r2, r3) = (ld(0), ld(1), ld(2), ld(3));
+            let (r4, r5, r6, r7) = (ld(4), ld(5), ld(6), ld(7));
+            let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+            let (t2, t3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+            let (t4, t5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
+            let (t6, t7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
+            let (u0, u1) = (_mm256_shuffle_ps::<0x44>(t0, t2), _mm256_shuffle_ps::<0xEE>(t0, t2));
+            let (u2, u3) = (_mm256_shuffle_ps::<0x44>(t1, t3), _mm256_shuffle_ps::<0xEE>(t1, t3));
+            let (u4, u5) = (_mm256_shuffle_ps::<0x44>(t4, t6), _mm256_shuffle_ps::<0xEE>(t4, t6));
+            let (u6, u7) = (_mm256_shuffle_ps::<0x44>(t5, t7), _mm256_shuffle_ps::<0xEE>(t5, t7));
+            let st = |ii: usize, v: __m256| _mm256_storeu_ps(dp.add((i + ii) * cols + j0), v);
+            st(0, _mm256_permute2f128_ps::<0x20>(u0, u4));
+            st(1, _mm256_permute2f128_ps::<0x20>(u1, u5));
+            st(2, _mm256_permute2f128_ps::<0x20>(u2, u6));
+            st(3, _mm256_permute2f128_ps::<0x20>(u3, u7));
+            st(4, _mm256_permute2f128_ps::<0x31>(u0, u4));
+            st(5, _mm256_permute2f128_ps::<0x31>(u1, u5));
+            st(6, _mm256_permute2f128_ps::<0x31>(u2, u6));
+            st(7, _mm256_permute2f128_ps::<0x31>(u3, u7));
+            i += 8;
+        }
+        for ii in i..nrows {
+            for jj in j0..j0 + 8 {
+                dst[ii * cols + jj] = *sp.add(ii + jj * cs);
+            }
+        }
+    }
+    for ii in 0..nrows {
+        for jj in full_cols..cols {
+            dst[ii * cols + jj] = *sp.add(ii + jj * cs);
+        }
+    }
+}

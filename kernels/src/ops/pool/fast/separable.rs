@@ -1,0 +1,277 @@
+//! Separable f32 2-D window pooling: per output row, reduce the window's valid input rows
+//! column by column into a padded row (contiguous, vectorises), then reduce that row over the
+//! window's columns. Stride 2 splits the row into its even and odd columns first, so every
+//! column tap is a contiguous load too.
+//!
+//! Max pooling folds with [`keep_max`], so a row's result equals the row-major fold of the
+//! generic path whenever no tap is NaN in its window's first input row and no tap is `-0.0`
+//! (only then can the order of the taps change the result). The vertical pass checks both for
+//! each output row, and a row that fails the check is recomputed by the exact row kernel.
+
+use super::{keep_max, Axis, FastKind};
+
+/// Reusable per-plane buffers.
+#[derive(Default)]
+pub(super) struct Scratch {
+    /// Input row offsets of the current window rows.
+    rows: Vec<usize>,
+    /// The vertically reduced, padded row.
+    u: Vec<f32>,
+    /// `u` split into even columns followed by odd columns (stride 2).
+    split: Vec<f32>,
+    /// Valid (or padded, with `include_pad`) column taps per output column, as f32.
+    wcnt: Vec<f32>,
+}
+
+/// Columns of the padded row that the windows of one output row touch.
+fn span(aw: &Axis) -> usize {
+    let ow = aw.lo.len();
+    if ow == 0 {
+        0
+    } else {
+        (ow - 1) * aw.s + (aw.k - 1) * aw.d + 1
+    }
+}
+
+/// Pool one plane; rows failing the max check go to `exact(oh, orow)`.
+#[inline(always)]
+pub(super) fn plane(
+    x: &[f32],
+    ah: &Axis,
+    aw: &Axis,
+    kind: FastKind,
+    out: &mut [f32],
+    sc: &mut Scratch,
+    mut exact: impl FnMut(usize, &mut [f32]),
+) {
+    let (iw, ow) = (aw.n_in, aw.lo.len());
+    if ow == 0 {
+        return;
+    }
+    let len = span(aw);
+    // Padded column c holds input column c - pb; [c0, c1) are the columns inside the input.
+    let c0 = aw.pb.clamp(0, len as isize) as usize;
+    let c1 = (iw as isize + aw.pb).clamp(c0 as isize, len as isize) as usize;
+    let xc0 = (c0 as isize - aw.pb) as usize;
+    let fill = if kind == FastKind::Max { f32::NEG_INFINITY } else { 0.0 };
+    sc.u.clear();
+    sc.u.resize(len, fill);
+    if let FastKind::Avg { include_pad } = kind {
+        sc.wcnt.clear();
+        sc.wcnt.extend((0..ow).map(|j| {
+            if include_pad {
+                aw.padded[j] as f32
+            } else {
+                (aw.hi[j] - aw.lo[j]) as f32
+            }
+        }));
+    }
+    for (oh, orow) in out.chunks_exact_mut(ow).enumerate() {
+        let (h0, h1) = (ah.lo[oh], ah.hi[oh]);
+        sc.rows.clear();
+        sc.rows.extend((h0..h1).map(|th| ah.at(oh, th) * iw));
+        let cols = &mut sc.u[c0..c1];
+        match kind {
+            FastKind::Max => {
+                if vertical_max(x, &sc.rows, xc0, cols) {
+                    exact(oh, orow);
+                    continue;
+                }
+                horizontal::<true>(&sc.u, aw, &mut sc.split, orow);
+            }
+            FastKind::Avg { include_pad } => {
+                vertical_sum(x, &sc.rows, xc0, cols);
+                horizontal::<false>(&sc.u, aw, &mut sc.split, orow);
+                // An empty window sums to +0 over a zero count, giving NaN as the generic path.
+                let hc = if include_pad { ah.padded[oh] } else { h1 - h0 } as f32;
+                for (o, &wc) in orow.iter_mut().zip(&sc.wcnt) {
+                    *o /= hc * wc;
+                }
+            }
+        }
+    }
+}
+
+/// Column-wise [`keep_max`] of the input rows at offsets `rows` (columns `xc0..`) into `dst`
+/// (`-inf` when there are no rows). True when the row must be recomputed exactly: a tap is
+/// `-0.0`, or a column's first value is NaN.
+#[inline(always)]
+fn vertical_max(x: &[f32], rows: &[usize], xc0: usize, dst: &mut [f32]) -> bool {
+    let n = dst.len();
+    if rows.is_empty() || n == 0 {
+        dst.fill(f32::NEG_INFINITY);
+        return false;
+    }
+    if rows.iter().any(|&r| r + xc0 + n > x.len()) {
+        // Unreachable for a resolved geometry; the exact kernel indexes safely.
+        return true;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is available (detected just above), and every row `r` satisfies
+        // `r + xc0 + n <= x.len()` (checked above), the only memory `vertical_max_avx2` reads.
+        return unsafe { vertical_max_avx2(x, rows, xc0, dst) };
+    }
+    let neg0 = |v: &f32| v.to_bits() == 0x8000_0000;
+    dst.copy_from_slice(&x[rows[0] + xc0..rows[0] + xc0 + n]);
+    let mut bad = dst.iter().any(neg0);
+    for &r in &rows[1..] {
+        let src = &x[r + xc0..r + xc0 + n];
+        bad |= src.iter().any(neg0);
+        for (a, &v) in dst.iter_mut().zip(src) {
+            *a = keep_max(*a, v);
+        }
+    }
+    bad || dst.iter().any(|v| v.is_nan())
+}
+
+/// [`vertical_max`] with AVX2 intrinsics.
+///
+/// # Safety
+/// The CPU must support AVX2, and `r + xc0 + dst.len() <= x.len()` for every `r` in `rows`
+/// (`rows` non-empty).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn vertical_max_avx2(x: &[f32], rows: &[usize], xc0: usize, dst: &mut [f32]) -> bool {
+    use std::arch::x86_64::*;
+    let n = dst.len();
+    let xp = x.as_ptr();
+    let dp = dst.as_mut_ptr();
+    let neg0 = _mm256_set1_epi32(i32::MIN);
+    let mut flag = _mm256_setzero_si256();
+    let mut i = 0;
+    while i + 8 <= n {
+        // SAFETY (loads and store): i + 8 <= n, and every row holds n values from r + xc0.
+        let mut a = _mm256_loadu_ps(xp.add(rows[0] + xc0 + i));
+        flag = _mm256_or_si256(flag, _mm256_cmpeq_epi32(_mm256_castps_si256(a), neg0));
+        for &r in &rows[1..] {
+            let v = _mm256_loadu_ps(xp.add(r + xc0 + i));
+            flag = _mm256_or_si256(flag, _mm256_cmpeq_epi32(_mm256_castps_si256(v), neg0));
+            // maxps(v, a) = v > a ? v : a: exactly keep_max(a, v).
+            a = _mm256_max_ps(v, a);
+        }
+        flag = _mm256_or_si256(flag, _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(a, a)));
+        _mm256_storeu_ps(dp.add(i), a);
+        i += 8;
+    }
+    let mut bad = _mm256_testz_si256(flag, flag) == 0;
+    for c in i..n {
+        let mut a = x[rows[0] + xc0 + c];
+        bad |= a.to_bits() == 0x8000_0000;
+        for &r in &rows[1..] {
+            let v = x[r + xc0 + c];
+            bad |= v.to_bits() == 0x8000_0000;
+            a = keep_max(a, v);
+        }
+        bad |= a.is_nan();
+        dst[c] = a;
+    }
+    bad
+}
+
+/// Column-wise sum of the input rows at offsets `rows` (columns `xc0..`) into `dst`.
+#[inline(always)]
+fn vertical_sum(x: &[f32], rows: &[usize], xc0: usize, dst: &mut [f32]) {
+    let n = dst.len();
+    let Some((&first, rest)) = rows.split_first() else {
+        dst.fill(0.0);
+        return;
+    };
+    dst.copy_from_slice(&x[first + xc0..first + xc0 + n]);
+    for &r in rest {
+        for (a, &v) in dst.iter_mut().zip(&x[r + xc0..r + xc0 + n]) {
+            *a += v;
+        }
+    }
+}
+
+/// `o[j]` = the max (`MAX`) or sum of `u[j·s + t·d]` over the taps `t`, in tap order.
+#[inline(always)]
+fn horizontal<const MAX: bool>(u: &[f32], aw: &Axis, split: &mut Vec<f32>, o: &mut [f32]) {
+    let (s, d, k, ow) = (aw.s, aw.d, aw.k, o.len());
+    let fold = |o: &mut [f32], src: &[f32]| {
+        for (a, &v) in o.iter_mut().zip(src) {
+            *a = if MAX { keep_max(*a, v) } else { *a + v };
+        }
+    };
+    match s {
+        1 => {
+            o.copy_from_slice(&u[..ow]);
+            for t in 1..k {
+                fold(o, &u[t * d..t * d + ow]);
+            }
+        }
+        2 => {
+            // Column 2j + off lives at index j + off/2 of the even (off even) or odd half.
+            let ne = u.len().div_ceil(2);
+            split.clear();
+            split.resize(u.len(), 0.0);
+            let (even, odd) = split.split_at_mut(ne);
+            deinterleave(u, even, odd);
+            let tap = |off: usize| {
+                let h = if off % 2 == 0 { &even[..] } else { &odd[..] };
+                &h[off / 2..off / 2 + ow]
+            };
+            o.copy_from_slice(tap(0));
+            for t in 1..k {
+                fold(o, tap(t * d));
+            }
+        }
+        _ => {
+            for (j, a) in o.iter_mut().enumerate() {
+                let w = &u[j * s..];
+                let mut acc = w[0];
+                for t in 1..k {
+                    acc = if MAX { keep_max(acc, w[t * d]) } else { acc + w[t * d] };
+                }
+                *a = acc;
+            }
+        }
+    }
+}
+
+/// `even[q] = u[2q]`, `odd[q] = u[2q + 1]` (`even.len() == ceil(n/2)`, `odd.len() == n/2`).
+#[inline(always)]
+fn deinterleave(u: &[f32], even: &mut [f32], odd: &mut [f32]) {
+    let pairs = u.len() / 2;
+    let mut q = 0;
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && even.len() >= pairs && odd.len() >= pairs {
+        // SAFETY: AVX2 is available (detected just above); `u` holds 2·pairs values and both
+        // halves hold at least `pairs` (checked above), the only memory touched.
+        q = unsafe { deinterleave_avx2(u, even, odd, pairs) };
+    }
+    for q in q..pairs {
+        even[q] = u[2 * q];
+        odd[q] = u[2 * q + 1];
+    }
+    if u.len() % 2 == 1 {
+        even[pairs] = u[2 * pairs];
+    }
+}
+
+/// The first `8·⌊pairs/8⌋` pairs of [`deinterleave`]; returns how many pairs it wrote.
+///
+/// # Safety
+/// The CPU must support AVX2; `u.len() >= 2·pairs`, `even.len() >= pairs`, `odd.len() >= pairs`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn deinterleave_avx2(u: &[f32], even: &mut [f32], odd: &mut [f32], pairs: usize) -> usize {
+    use std::arch::x86_64::*;
+    let (up, ep, op) = (u.as_ptr(), even.as_mut_ptr(), odd.as_mut_ptr());
+    let mut q = 0;
+    while q + 8 <= pairs {
+        // SAFETY: reads u[2q..2q+16] and writes even/odd[q..q+8], all within the stated bounds.
+        let a = _mm256_loadu_ps(up.add(2 * q));
+        let b = _mm256_loadu_ps(up.add(2 * q + 8));
+        // Within each 128-bit lane: [a0 a2 b0 b2 | a4 a6 b4 b6]; then order the 64-bit halves.
+        let e = _mm256_shuffle_ps::<0b10_00_10_00>(a, b);
+        let o = _mm256_shuffle_ps::<0b11_01_11_01>(a, b);
+        let e = _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(e)));
+        let o = _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(o)));
+        _mm256_storeu_ps(ep.add(q), e);
+        _mm256_storeu_ps(op.add(q), o);
+        q += 8;
+    }
+    q
+}
