@@ -14,6 +14,7 @@ pub mod shape;
 pub mod spec;
 pub mod tensor;
 pub mod util;
+pub mod vmath;
 
 pub use dtype::{DType, Elem};
 pub use error::{KernelError, Result};

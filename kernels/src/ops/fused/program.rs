@@ -1,9 +1,10 @@
 //! Fast CPU evaluation of f32 elementwise programs: one pass over memory for a whole chain.
 //!
-//! The output is walked in rows of its innermost (collapsed) dimension; each row is cut into
-//! blocks of [`BLOCK`] elements held in L1-resident register buffers, and every instruction is
-//! a tight loop over a block that the compiler vectorises. Inputs that broadcast along the row
-//! are splatted once per block. The scalar formulas are the same as the single-op CPU kernels'.
+//! The output is walked in rows of its innermost (collapsed) dimension, gathered into blocks of
+//! [`BLOCK`] elements held in L1-resident register buffers (long rows are cut, short rows share
+//! a block), and every instruction is a tight loop over a block: plain loops the compiler
+//! vectorises, and [`crate::vmath`] for the transcendental ones. Inputs that broadcast along the
+//! row are splatted per row segment.
 
 use crate::codegen::elementwise::{ElementwiseProgram, Reg};
 use crate::dtype::DType;
@@ -11,6 +12,7 @@ use crate::error::{KernelError, Result};
 use crate::ops::elementwise::{BinaryOp, ElementwiseOp, UnaryOp, VariadicOp};
 use crate::shape::{broadcast_shapes, broadcast_strides};
 use crate::tensor::Tensor;
+use crate::vmath::{self, Func};
 use rayon::prelude::*;
 
 /// Elements per register block.
@@ -156,28 +158,44 @@ impl FastProgram {
     fn run_rows(&self, l: &Layout, data: &[&[f32]], outs: &mut [Vec<f32>]) {
         let rows = l.rows();
         let nregs = self.inputs + self.insts.len();
-        // One row: `offs` is scratch for the inputs' offsets, `dst[o]` the row of output `o`.
-        let row_task = |regs: &mut [f32], offs: &mut [usize], r: usize, dst: &mut [&mut [f32]], base: usize| {
-            l.offsets(r, offs);
-            let mut c0 = 0;
-            while c0 < l.inner {
-                let n = BLOCK.min(l.inner - c0);
-                for (i, d) in data.iter().enumerate() {
-                    let reg = &mut regs[i * BLOCK..i * BLOCK + n];
-                    if l.inner_stride[i] == 0 {
-                        reg.fill(d[offs[i]]);
-                    } else {
-                        reg.copy_from_slice(&d[offs[i] + c0..offs[i] + c0 + n]);
-                    }
-                }
+        // Short rows share a block: rows `r0..r1` are written contiguously, so a block is filled
+        // row segment by row segment (each input copied or splatted per segment) and every
+        // instruction runs once per full block, not once per row.
+        let rows_task = |regs: &mut [f32], offs: &mut [usize], r0: usize, r1: usize, dst: &mut [&mut [f32]]| {
+            let run_block = |regs: &mut [f32], dst: &mut [&mut [f32]], base: usize, n: usize| {
                 for (k, inst) in self.insts.iter().enumerate() {
                     let (src, rest) = regs.split_at_mut((self.inputs + k) * BLOCK);
                     exec(*inst, src, &mut rest[..n], n);
                 }
                 for (o, &r) in dst.iter_mut().zip(&self.outputs) {
-                    o[base + c0..base + c0 + n].copy_from_slice(&regs[r * BLOCK..r * BLOCK + n]);
+                    o[base..base + n].copy_from_slice(&regs[r * BLOCK..r * BLOCK + n]);
                 }
-                c0 += n;
+            };
+            let (mut fill, mut base) = (0, 0);
+            for r in r0..r1 {
+                l.offsets(r, offs);
+                let mut c0 = 0;
+                while c0 < l.inner {
+                    let n = (BLOCK - fill).min(l.inner - c0);
+                    for (i, d) in data.iter().enumerate() {
+                        let reg = &mut regs[i * BLOCK + fill..i * BLOCK + fill + n];
+                        if l.inner_stride[i] == 0 {
+                            reg.fill(d[offs[i]]);
+                        } else {
+                            reg.copy_from_slice(&d[offs[i] + c0..offs[i] + c0 + n]);
+                        }
+                    }
+                    fill += n;
+                    c0 += n;
+                    if fill == BLOCK {
+                        run_block(regs, dst, base, BLOCK);
+                        base += BLOCK;
+                        fill = 0;
+                    }
+                }
+            }
+            if fill > 0 {
+                run_block(regs, dst, base, fill);
             }
         };
         // Rows per task: enough work per task to hide the fork/join cost.
@@ -204,10 +222,7 @@ impl FastProgram {
             let mut regs = vec![0.0f32; nregs * BLOCK];
             let mut offs = vec![0usize; data.len()];
             let r0 = t * per_task;
-            let r1 = (r0 + per_task).min(rows);
-            for r in r0..r1 {
-                row_task(&mut regs, &mut offs, r, &mut group, (r - r0) * l.inner);
-            }
+            rows_task(&mut regs, &mut offs, r0, (r0 + per_task).min(rows), &mut group);
         };
         if slices.len() > 1 {
             slices.into_par_iter().enumerate().for_each(work);
@@ -314,16 +329,6 @@ fn binary(b: &BinaryOp) -> Option<Bin> {
 }
 
 #[inline]
-fn sigmoid(v: f32) -> f32 {
-    if v >= 0.0 {
-        1.0 / (1.0 + (-v).exp())
-    } else {
-        let e = v.exp();
-        e / (1.0 + e)
-    }
-}
-
-#[inline]
 fn clamp01(v: f32) -> f32 {
     if v < 0.0 {
         0.0
@@ -340,11 +345,12 @@ fn exec(inst: FInst, src: &[f32], out: &mut [f32], n: usize) {
     match inst {
         FInst::Un(u, a) => {
             let x = reg(a);
-            let map = |f: &dyn Fn(f32) -> f32, out: &mut [f32]| {
+            // A plain loop the compiler vectorises (monomorphised per closure).
+            fn each(x: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32) {
                 for (o, &v) in out.iter_mut().zip(x) {
                     *o = f(v);
                 }
-            };
+            }
             match u {
                 // The cheap ones as plain loops so they vectorise.
                 Un::Relu => {
@@ -367,24 +373,33 @@ fn exec(inst: FInst, src: &[f32], out: &mut [f32], n: usize) {
                         *o = if v < 0.0 { a * v } else { v };
                     }
                 }
-                Un::Sqrt => map(&|v| v.sqrt(), out),
-                Un::Exp => map(&|v| v.exp(), out),
-                Un::Log => map(&|v| v.ln(), out),
-                Un::Tanh => map(&|v| v.tanh(), out),
-                Un::Sigmoid => map(&sigmoid, out),
-                Un::Erf => map(&libm::erff, out),
-                Un::Reciprocal => map(&|v| 1.0 / v, out),
-                Un::HardSigmoid(a, b) => map(&|v| clamp01(a * v + b), out),
-                Un::HardSwish => map(&|v| v * clamp01(v / 6.0 + 0.5), out),
-                Un::Gelu => map(
-                    &|v| 0.5 * v * (1.0 + libm::erff(v * std::f32::consts::FRAC_1_SQRT_2)),
-                    out,
-                ),
+                Un::Sqrt => each(x, out, f32::sqrt),
+                Un::Reciprocal => each(x, out, |v| 1.0 / v),
+                Un::HardSigmoid(a, b) => each(x, out, |v| clamp01(a * v + b)),
+                Un::HardSwish => each(x, out, |v| v * clamp01(v / 6.0 + 0.5)),
+                // The transcendental ones through the vector maths.
+                Un::Exp => vmath::map(Func::Exp, x, out),
+                Un::Log => vmath::map(Func::Log, x, out),
+                Un::Tanh => vmath::map(Func::Tanh, x, out),
+                Un::Sigmoid => vmath::map(Func::Sigmoid, x, out),
+                Un::Erf => vmath::map(Func::Erf, x, out),
+                Un::Gelu => vmath::map(Func::Gelu, x, out),
                 Un::GeluTanh => {
                     let s = (2.0f64 / std::f64::consts::PI).sqrt() as f32;
-                    map(&|v| 0.5 * v * (1.0 + (s * (v + 0.044715 * v * v * v)).tanh()), out)
+                    each(x, out, |v| s * (v + 0.044715 * v * v * v));
+                    vmath::map_inplace(Func::Tanh, out);
+                    for (o, &v) in out.iter_mut().zip(x) {
+                        *o = 0.5 * v * (1.0 + *o);
+                    }
                 }
-                Un::Swish(a) => map(&|v| v * sigmoid(a * v), out),
+                Un::Swish(a) if a == 1.0 => vmath::map(Func::Silu, x, out),
+                Un::Swish(a) => {
+                    each(x, out, |v| a * v);
+                    vmath::map_inplace(Func::Sigmoid, out);
+                    for (o, &v) in out.iter_mut().zip(x) {
+                        *o *= v;
+                    }
+                }
             }
         }
         FInst::Bin(b, a, c) => {

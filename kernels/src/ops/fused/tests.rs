@@ -138,3 +138,30 @@ fn unsupported_ops_and_bad_inputs() {
     let y = rnd(&[5], 2);
     assert!(fast.eval(&[&x, &y, &x, &x]).is_err());
 }
+
+#[test]
+fn transcendental_instructions_match_the_reference_kernels() {
+    use ElementwiseOp::*;
+    // x · 5 spans [-10, 10] (saturation and tails); every transcendental instruction reads it.
+    let un = |u: UnaryOp, a: usize| inst(Unary(u), &[a]);
+    let p = ElementwiseProgram {
+        inputs: vec![DType::F32; 2],
+        insts: vec![
+            inst(Binary(BinaryOp::Mul), &[0, 1]), // 2
+            un(UnaryOp::Exp, 2),                  // 3
+            un(UnaryOp::Tanh, 2),                 // 4
+            un(UnaryOp::Sigmoid, 2),              // 5
+            un(UnaryOp::Erf, 2),                  // 6
+            un(UnaryOp::Gelu { tanh: false }, 2), // 7
+            un(UnaryOp::Gelu { tanh: true }, 2),  // 8
+            un(UnaryOp::Swish { alpha: 1.0 }, 2), // 9
+            un(UnaryOp::Swish { alpha: 0.5 }, 2), // 10
+            un(UnaryOp::Abs, 2),                  // 11
+            un(UnaryOp::Log, 11),                 // 12
+        ],
+        outputs: (3..13).filter(|&r| r != 11).collect(),
+    };
+    let five = Tensor::from_vec(vec![], vec![5.0f32]).unwrap();
+    check(&p, &[rnd(&[3, 7, 301], 21), five.clone()]);
+    check(&p, &[rnd(&[5, 3], 22), five]);
+}

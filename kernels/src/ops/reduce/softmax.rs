@@ -8,6 +8,7 @@ use crate::error::{KernelError, Result};
 use crate::shape::norm_axis;
 use crate::tensor::{HostElem, Tensor, TensorData};
 use crate::util::req;
+use crate::vmath;
 use crate::DType;
 use std::ops::{Add, Mul, Sub};
 
@@ -70,6 +71,21 @@ pub(crate) trait Real: HostElem + Add<Output = Self> + Sub<Output = Self> + Mul<
     fn recip(self) -> Self;
     /// The larger of two values (NaN-ignoring, like `f32::max`).
     fn max(self, o: Self) -> Self;
+    /// Largest element of a row (NaN-ignoring; −∞ when empty).
+    fn row_max(x: &[Self]) -> Self {
+        max_lanes(x)
+    }
+    /// `y[i] = e^(x[i] − m)`; returns `Σ y`.
+    fn exp_shift_sum(x: &[Self], m: Self, y: &mut [Self]) -> Self {
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o = (v - m).exp();
+        }
+        sum_lanes(y)
+    }
+    /// `y[i] = e^y[i]`.
+    fn exp_inplace(y: &mut [Self]) {
+        y.iter_mut().for_each(|v| *v = v.exp());
+    }
 }
 
 impl Real for f32 {
@@ -90,6 +106,15 @@ impl Real for f32 {
     #[inline]
     fn max(self, o: f32) -> f32 {
         f32::max(self, o)
+    }
+    fn row_max(x: &[f32]) -> f32 {
+        vmath::max(x)
+    }
+    fn exp_shift_sum(x: &[f32], m: f32, y: &mut [f32]) -> f32 {
+        vmath::exp_shift_sum(x, m, y)
+    }
+    fn exp_inplace(y: &mut [f32]) {
+        vmath::map_inplace(vmath::Func::Exp, y)
     }
 }
 
@@ -198,8 +223,9 @@ pub(crate) fn softmax_real<R: Real>(xs: &[R], log: bool, (outer, n, inner): (usi
         let mut sum = vec![R::ZERO; inner];
         for (yr, xr) in y.chunks_exact_mut(inner).zip(x.chunks_exact(inner)) {
             for ((yv, &xv), &m) in yr.iter_mut().zip(xr).zip(&mx) {
-                *yv = (xv - m).exp();
+                *yv = xv - m;
             }
+            R::exp_inplace(yr);
             sum.iter_mut().zip(yr.iter()).for_each(|(s, &e)| *s = *s + e);
         }
         let fin: Vec<R> = sum.iter().map(|&s| if log { s.ln() } else { s.recip() }).collect();
@@ -215,11 +241,8 @@ pub(crate) fn softmax_real<R: Real>(xs: &[R], log: bool, (outer, n, inner): (usi
 /// Softmax of one contiguous row (`y` doubles as the exp buffer).
 #[inline]
 fn softmax_row<R: Real>(x: &[R], y: &mut [R], log: bool) {
-    let m = max_lanes(x);
-    for (o, &v) in y.iter_mut().zip(x) {
-        *o = (v - m).exp();
-    }
-    let s = sum_lanes(y);
+    let m = R::row_max(x);
+    let s = R::exp_shift_sum(x, m, y);
     if log {
         let shift = m + s.ln();
         y.iter_mut().zip(x).for_each(|(o, &v)| *o = v - shift);

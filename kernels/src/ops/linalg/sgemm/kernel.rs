@@ -3,6 +3,7 @@
 
 use super::simd::{Portable, Simd};
 use super::Activation;
+use crate::vmath::funcs;
 
 /// One `mv × nv` output tile plus everything the fused write-back needs.
 ///
@@ -60,13 +61,32 @@ pub(crate) struct Arch {
     pub plain: &'static [KernFn],
 }
 
-/// Whether the activation is applied by the scalar pass after the vector write-back.
+/// Whether the activation is applied by the vector-maths pass after the write-back.
 #[inline(always)]
-fn act_is_scalar(act: Activation) -> bool {
+fn act_is_transcendental(act: Activation) -> bool {
     matches!(
         act,
         Activation::Sigmoid | Activation::Tanh | Activation::Gelu | Activation::Silu
     )
+}
+
+/// A transcendental activation of one vector (identity for the others, which the write-back
+/// applies inline).
+///
+/// # Safety
+/// The caller runs with `S`'s target features.
+#[inline(always)]
+unsafe fn act_vec<S: Simd>(act: Activation, x: S::V) -> S::V {
+    // SAFETY: forwarded contract.
+    unsafe {
+        match act {
+            Activation::Sigmoid => funcs::sigmoid::<S::Math>(x),
+            Activation::Tanh => funcs::tanh::<S::Math>(x),
+            Activation::Gelu => funcs::gelu::<S::Math>(x),
+            Activation::Silu => funcs::silu::<S::Math>(x),
+            _ => x,
+        }
+    }
 }
 
 /// The micro-kernel: `MR × (NV·L)` accumulators in registers, then [`write_back`].
@@ -230,11 +250,20 @@ unsafe fn write_back<S: Simd, const MR: usize, const NV: usize>(acc: &[[S::V; NV
                 }
             }
         }
-        if t.last && act_is_scalar(t.act) {
+        // Transcendental activations as a second vector pass over the (L1-resident) tile, so
+        // the accumulators are all stored before the long polynomial chains need registers.
+        if t.last && act_is_transcendental(t.act) {
             for i in 0..t.mv {
                 let crow = t.c.add(i * t.ldc);
-                for j in 0..t.nv {
-                    *crow.add(j) = t.act.apply(*crow.add(j));
+                let mut j = 0;
+                while j < t.nv {
+                    let n = t.nv - j;
+                    if n < S::L {
+                        S::store_part(crow.add(j), act_vec::<S>(t.act, S::load_part(crow.add(j), n)), n);
+                    } else {
+                        S::store(crow.add(j), act_vec::<S>(t.act, S::load(crow.add(j))));
+                    }
+                    j += S::L;
                 }
             }
         }

@@ -40,6 +40,8 @@ pub(crate) unsafe trait Simd {
     unsafe fn min(a: Self::V, b: Self::V) -> Self::V;
     /// Hint that the cache line holding `p` will be accessed soon (any address is allowed).
     unsafe fn prefetch(_p: *const f32) {}
+    /// The same vectors seen by the vector maths (transcendental epilogues).
+    type Math: crate::vmath::lanes::Lanes<V = Self::V>;
 }
 
 /// Portable 8-lane "vector" (plain arrays; the compiler vectorises what it can).
@@ -50,6 +52,7 @@ pub(crate) struct Portable;
 unsafe impl Simd for Portable {
     type V = [f32; 8];
     const L: usize = 8;
+    type Math = crate::vmath::lanes::Portable;
     #[inline(always)]
     unsafe fn zero() -> [f32; 8] {
         [0.0; 8]
@@ -126,6 +129,7 @@ mod x86 {
     unsafe impl Simd for Avx2 {
         type V = __m256;
         const L: usize = 8;
+        type Math = crate::vmath::lanes::Avx2;
         #[inline(always)]
         unsafe fn zero() -> __m256 {
             unsafe { _mm256_setzero_ps() }
@@ -196,6 +200,7 @@ mod x86 {
     unsafe impl Simd for Avx512 {
         type V = __m512;
         const L: usize = 16;
+        type Math = crate::vmath::lanes::Avx512;
         #[inline(always)]
         unsafe fn zero() -> __m512 {
             unsafe { _mm512_setzero_ps() }
