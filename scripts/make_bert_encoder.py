@@ -8,7 +8,14 @@ scaled QKᵀ with an additive attention mask, Softmax, the context MatMul, outpu
 residual Add + LayerNormalization, and the FFN with the erf form of GELU
 (x·0.5·(1 + erf(x/√2))).
 
+--decomposed-layernorm writes each LayerNorm the way exporters do before opset 17
+(ReduceMean, Sub, Pow 2, ReduceMean, Add ε, Sqrt, Div, Mul γ, Add β) and sets opset 14.
+--hf-attention writes K the way torch exports HF BERT's `transpose_for_scores(key).transpose(-1, -2)`:
+Transpose(0, 2, 1, 3) then Transpose(0, 1, 3, 2), instead of one Transpose(0, 2, 3, 1).
+Without either option the output is unchanged.
+
 usage: make_bert_encoder.py OUT.onnx [--layers 6] [--hidden 384] [--heads 12] [--ffn 1536] [--seq 128]
+                            [--decomposed-layernorm] [--hf-attention]
 """
 import argparse
 
@@ -17,7 +24,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 
-def build(layers, hidden, heads, ffn, seq, vocab=1000, seed=0):
+def build(layers, hidden, heads, ffn, seq, vocab=1000, seed=0, decomposed_ln=False, hf_attention=False):
     rng = np.random.default_rng(seed)
     inits, nodes = [], []
 
@@ -36,7 +43,14 @@ def build(layers, hidden, heads, ffn, seq, vocab=1000, seed=0):
     def layer_norm(x, p):
         g = const(p + ".gamma", (1.0 + rng.standard_normal(hidden) * 0.02).astype(np.float32))
         b = w(p + ".beta", hidden)
-        return node("LayerNormalization", [x, g, b], p + ".out", axis=-1, epsilon=1e-12)
+        if not decomposed_ln:
+            return node("LayerNormalization", [x, g, b], p + ".out", axis=-1, epsilon=1e-12)
+        u = node("ReduceMean", [x], p + ".mean", axes=[-1])
+        d = node("Sub", [x, u], p + ".centered")
+        v = node("ReduceMean", [node("Pow", [d, ln_two], p + ".square")], p + ".var", axes=[-1])
+        s = node("Sqrt", [node("Add", [v, ln_eps], p + ".var_eps")], p + ".std")
+        n = node("Div", [d, s], p + ".normed")
+        return node("Add", [node("Mul", [n, g], p + ".scaled"), b], p + ".out")
 
     def dense(x, p, n_in, n_out):
         y = node("MatMul", [x, w(p + ".weight", n_in, n_out)], p + ".matmul")
@@ -46,6 +60,9 @@ def build(layers, hidden, heads, ffn, seq, vocab=1000, seed=0):
     split_shape = const("shape.heads", np.array([1, seq, heads, head], dtype=np.int64))
     merge_shape = const("shape.merge", np.array([1, seq, hidden], dtype=np.int64))
     scale = const("attn.scale", np.array(np.sqrt(head), dtype=np.float32))
+    if decomposed_ln:
+        ln_two = const("ln.two", np.array(2.0, dtype=np.float32))
+        ln_eps = const("ln.eps", np.array(1e-12, dtype=np.float32))
     half = const("gelu.half", np.array(0.5, dtype=np.float32))
     one = const("gelu.one", np.array(1.0, dtype=np.float32))
     sqrt2 = const("gelu.sqrt2", np.array(np.sqrt(2.0), dtype=np.float32))
@@ -69,7 +86,11 @@ def build(layers, hidden, heads, ffn, seq, vocab=1000, seed=0):
             return node("Transpose", [r], f"{p}.{name}.heads", perm=perm)
 
         q = heads_of(dense(x, p + ".q", hidden, hidden), "q", [0, 2, 1, 3])
-        k = heads_of(dense(x, p + ".k", hidden, hidden), "k", [0, 2, 3, 1])
+        if hf_attention:
+            k = heads_of(dense(x, p + ".k", hidden, hidden), "k", [0, 2, 1, 3])
+            k = node("Transpose", [k], f"{p}.k.t", perm=[0, 1, 3, 2])
+        else:
+            k = heads_of(dense(x, p + ".k", hidden, hidden), "k", [0, 2, 3, 1])
         v = heads_of(dense(x, p + ".v", hidden, hidden), "v", [0, 2, 1, 3])
         s = node("MatMul", [q, k], p + ".scores")
         s = node("Div", [s, scale], p + ".scaled")
@@ -98,7 +119,8 @@ def build(layers, hidden, heads, ffn, seq, vocab=1000, seed=0):
         [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, [1, seq, hidden])],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="suanli")
+    opset = 14 if decomposed_ln else 17
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="suanli")
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model
@@ -112,8 +134,12 @@ def main():
     ap.add_argument("--heads", type=int, default=12)
     ap.add_argument("--ffn", type=int, default=1536)
     ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--decomposed-layernorm", action="store_true", help="pre-opset-17 LayerNorm decomposition")
+    ap.add_argument("--hf-attention", action="store_true", help="K transposed by two Transposes, as torch exports HF BERT")
     a = ap.parse_args()
-    model = build(a.layers, a.hidden, a.heads, a.ffn, a.seq)
+    model = build(
+        a.layers, a.hidden, a.heads, a.ffn, a.seq, decomposed_ln=a.decomposed_layernorm, hf_attention=a.hf_attention
+    )
     onnx.save(model, a.out)
     params = sum(int(np.prod(t.dims)) for t in model.graph.initializer)
     print(f"wrote {a.out}: {a.layers} layers, hidden {a.hidden}, {a.heads} heads, FFN {a.ffn}, seq {a.seq}, {params / 1e6:.1f}M parameters")

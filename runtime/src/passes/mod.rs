@@ -7,9 +7,12 @@ pub mod bn_affine;
 pub mod bn_fold;
 pub mod dce;
 pub mod fold;
+pub mod fuse_attention;
 pub mod fuse_elementwise;
 pub mod fuse_epilogue;
 pub mod fuse_gelu;
+pub mod fuse_layernorm;
+pub mod transpose_elim;
 
 use crate::error::Result;
 use crate::graph::{Graph, Node, NodeOp, ValueId};
@@ -25,6 +28,12 @@ pub struct PassStats {
     pub folded: usize,
     /// BatchNormalization nodes folded into the Conv before them.
     pub bn_folded: usize,
+    /// Transpose / reshape nodes merged into the next one or dropped.
+    pub layout_eliminated: usize,
+    /// Decomposed LayerNorm patterns rewritten as one LayerNormalization node.
+    pub layernorm: usize,
+    /// Attention patterns rewritten as one FusedAttention node.
+    pub attention: usize,
     /// GELU patterns rewritten as one Gelu node.
     pub gelu: usize,
     /// Nodes absorbed into Conv / MatMul / Gemm epilogues.
@@ -46,7 +55,10 @@ pub fn optimize(g: &mut Graph, accept: &dyn Fn(&KernelSpec) -> bool) -> Result<P
         ..PassStats::default()
     };
     st.bn_folded = bn_fold::fold_batch_norms(g)?;
+    st.layout_eliminated = transpose_elim::eliminate_transposes(g, accept);
+    st.layernorm = fuse_layernorm::fuse_layernorm(g, accept);
     st.gelu = fuse_gelu::fuse_gelu(g);
+    st.attention = fuse_attention::fuse_attention(g, accept);
     st.fused_epilogues = fuse_epilogue::fuse_epilogues(g, accept);
     if accept(&fuse_elementwise::probe_spec()) {
         st.bn_affine = bn_affine::batch_norm_to_affine(g);
@@ -127,6 +139,50 @@ pub(crate) fn batch_norm_affine(stats: &[Vec<f64>], eps: f64) -> (Vec<f64>, Vec<
     let s: Vec<f64> = scale.iter().zip(var).map(|(g, v)| g / (v + eps).sqrt()).collect();
     let t = beta.iter().zip(mean).zip(&s).map(|((b, m), s)| b - m * s).collect();
     (s, t)
+}
+
+/// The two inputs of node `i` if it is the binary elementwise op `op`.
+pub(crate) fn binary_inputs(
+    g: &Graph,
+    i: usize,
+    op: suanli_kernels::ops::elementwise::BinaryOp,
+) -> Option<(ValueId, ValueId)> {
+    use suanli_kernels::ops::elementwise::ElementwiseOp;
+    match kernel_op(g, i)? {
+        Op::Elementwise(ElementwiseOp::Binary(b)) if *b == op => match g.nodes[i].inputs.as_slice() {
+            [Some(a), Some(b)] => Some((*a, *b)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The value of a one-element constant.
+pub(crate) fn scalar_const(g: &Graph, v: ValueId) -> Option<f64> {
+    let t = const_input(g, Some(v))?;
+    let vals = t.to_f64_vec().ok()?;
+    (vals.len() == 1).then(|| vals[0])
+}
+
+/// The fully known shape of value `v`.
+pub(crate) fn static_shape(g: &Graph, v: ValueId) -> Option<Vec<usize>> {
+    g.values.get(v.0)?.ty.tensor()?.concrete()
+}
+
+/// The kernel spec node inputs `inputs` and outputs `outputs` would have under `op`, from the
+/// values' static types (for `accept`).
+pub(crate) fn spec_for(g: &Graph, op: &Op, inputs: &[Option<ValueId>], outputs: &[ValueId]) -> Option<KernelSpec> {
+    Some(KernelSpec {
+        op: op.clone(),
+        inputs: inputs
+            .iter()
+            .map(|v| v.and_then(|v| g.values[v.0].ty.tensor().cloned()))
+            .collect(),
+        outputs: outputs
+            .iter()
+            .map(|v| g.values[v.0].ty.tensor().cloned())
+            .collect::<Option<Vec<_>>>()?,
+    })
 }
 
 /// Add a new constant value and return its id.

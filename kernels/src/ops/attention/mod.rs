@@ -1,6 +1,7 @@
 //! AttentionOp family: scaled dot-product attention (`Attention`, `FlexAttention`), rotary
 //! position embeddings, and the recurrent mixers `LinearAttention` / `CausalConvWithState`.
 
+mod fused;
 mod real;
 mod recurrent;
 mod rotary;
@@ -8,6 +9,7 @@ mod sdpa;
 #[cfg(test)]
 mod tests;
 
+pub use fused::FusedAttentionAttrs;
 pub use recurrent::{ConvActivation, LinearAttentionAttrs, UpdateRule};
 pub use rotary::RotaryAttrs;
 pub use sdpa::{AttentionAttrs, QkOutputMode};
@@ -39,6 +41,11 @@ pub enum AttentionOp {
         /// Scale of Q·Kᵀ; `None` means `1/sqrt(head_size)`.
         scale: Option<f32>,
     },
+    /// `softmax(scale·Q·Kᵀ + mask)·V` over the last two dims, made by the graph passes from
+    /// exported MatMul / Div / Add / Softmax / MatMul chains: inputs Q `[…, S, d]`, K `[…, T, d]`
+    /// (or Kᵀ `[…, d, T]`), V `[…, T, dv]` with equal leading dims, and an optional f32 additive
+    /// mask broadcastable to `[…, S, T]`; output `[…, S, dv]`. f32 only.
+    Fused(FusedAttentionAttrs),
 }
 
 /// True when any present input is f64 (then kernels accumulate in f64, else in f32).
@@ -171,6 +178,37 @@ impl AttentionOp {
         Ok(vec![x.clone(), state])
     }
 
+    fn infer_fused(a: &FusedAttentionAttrs, inputs: &[InferInput]) -> Result<Vec<TensorType>> {
+        const OP: &str = "FusedAttention";
+        let q = req_ty(OP, inputs, 0)?;
+        let k = req_ty(OP, inputs, 1)?;
+        let v = req_ty(OP, inputs, 2)?;
+        if q.dtype != DType::F32 || k.dtype != DType::F32 || v.dtype != DType::F32 {
+            return Err(KernelError::invalid(OP, "Q, K and V must be f32"));
+        }
+        let (Some(qd), Some(kd), Some(vd)) = (q.shape.as_deref(), k.shape.as_deref(), v.shape.as_deref()) else {
+            return Ok(vec![ty(q.dtype, None)]);
+        };
+        // Check what is known statically.
+        if let (Some(qs), Some(ks), Some(vs)) = (
+            qd.iter().map(Dim::known).collect::<Option<Vec<_>>>(),
+            kd.iter().map(Dim::known).collect::<Option<Vec<_>>>(),
+            vd.iter().map(Dim::known).collect::<Option<Vec<_>>>(),
+        ) {
+            fused::sizes(&qs, &ks, &vs, a.k_transposed)?;
+        }
+        let r = qd.len();
+        if r < 2 || vd.len() != r {
+            return Err(KernelError::invalid(
+                OP,
+                format!("Q and V must have one rank of at least 2, found {q} and {v}"),
+            ));
+        }
+        let mut out = qd[..r - 1].to_vec();
+        out.push(vd[r - 1].clone());
+        Ok(vec![ty(q.dtype, Some(out))])
+    }
+
     fn infer_flex(inputs: &[InferInput]) -> Result<Vec<TensorType>> {
         const OP: &str = "FlexAttention";
         let q = req_ty(OP, inputs, 0)?;
@@ -205,6 +243,7 @@ impl OpImpl for AttentionOp {
             AttentionOp::LinearAttention(_) => "LinearAttention",
             AttentionOp::CausalConvWithState { .. } => "CausalConvWithState",
             AttentionOp::FlexAttention { .. } => "FlexAttention",
+            AttentionOp::Fused(_) => "FusedAttention",
         }
     }
 
@@ -215,6 +254,7 @@ impl OpImpl for AttentionOp {
             AttentionOp::LinearAttention(a) => Self::infer_linear(a, inputs),
             AttentionOp::CausalConvWithState { .. } => Self::infer_causal_conv(inputs),
             AttentionOp::FlexAttention { .. } => Self::infer_flex(inputs),
+            AttentionOp::Fused(a) => Self::infer_fused(a, inputs),
         }
     }
 
@@ -232,6 +272,7 @@ impl OpImpl for AttentionOp {
             AttentionOp::CausalConvWithState { activation } => recurrent::causal_conv::<f32>(*activation, inputs),
             AttentionOp::FlexAttention { scale } if w => sdpa::flex_attention::<f64>(*scale, inputs),
             AttentionOp::FlexAttention { scale } => sdpa::flex_attention::<f32>(*scale, inputs),
+            AttentionOp::Fused(a) => fused::fused_attention(a, inputs),
         }
     }
 
@@ -248,6 +289,18 @@ impl OpImpl for AttentionOp {
                     .map(|k| k[k.len().saturating_sub(2)])
                     .unwrap_or(1) as u64;
                 4 * q * t
+            }
+            // (S × d)·(d × T) and (S × T)·(T × dv) per block.
+            AttentionOp::Fused(_) => {
+                let t = inputs
+                    .get(2)
+                    .copied()
+                    .flatten()
+                    .map(|v| v[v.len().saturating_sub(2)])
+                    .unwrap_or(1) as u64;
+                let q = n(inputs.first().copied().flatten());
+                let o = outputs.first().map(|s| n(Some(s))).unwrap_or(0);
+                2 * t * (q + o)
             }
             _ => outputs.iter().map(|s| s.iter().product::<usize>() as u64).sum::<u64>() * 4,
         }
