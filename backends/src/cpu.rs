@@ -102,6 +102,17 @@ impl Device for CpuDevice {
         }))
     }
 
+    fn run_scope(&self, f: &mut (dyn FnMut() + Send)) {
+        // One hand-off to the pool per run instead of one per kernel: the run's launches then
+        // execute on a worker (a per-launch hand-off wakes and parks threads each time, and
+        // with every core busy the waiting caller competes with the workers).
+        if self.pool.current_thread_index().is_some() {
+            f()
+        } else {
+            self.pool.install(f)
+        }
+    }
+
     fn upload(&self, t: &Tensor) -> Result<DeviceTensor> {
         Ok(self.wrap(t.clone()))
     }
@@ -141,10 +152,16 @@ impl Device for CpuDevice {
             .as_any()
             .downcast_ref::<CpuKernel>()
             .and_then(|k| k.prepared.as_ref());
-        let outs = self.pool.install(|| match prepared {
+        let run = || match prepared {
             Some(p) => suanli_kernels::ops::fused::run_prepared(op, p, &host),
             None => op.run(&host),
-        })?;
+        };
+        // Inside a run scope the caller is already one of this pool's workers.
+        let outs = if self.pool.current_thread_index().is_some() {
+            run()
+        } else {
+            self.pool.install(run)
+        }?;
         Ok(outs.into_iter().map(|t| self.wrap(t)).collect())
     }
 }

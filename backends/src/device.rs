@@ -155,6 +155,12 @@ pub trait Device: Send + Sync {
     fn measured_peak_gflops(&self) -> Option<f64> {
         None
     }
+    /// Optional. Run `f` (one whole session run) in the device's execution context, so that
+    /// per-launch set-up such as entering a thread pool happens once per run rather than once
+    /// per kernel. The default just calls `f`.
+    fn run_scope(&self, f: &mut (dyn FnMut() + Send)) {
+        f()
+    }
     /// Optional. A session's plan peaks at `bytes` of intermediates on this device: a device
     /// with a memory pool grows it once here, so runs do not wait on the driver for memory.
     /// The default does nothing.

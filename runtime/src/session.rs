@@ -10,6 +10,7 @@ use crate::plan::{build_plan, Plan, Step};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use suanli_backends::DeviceError;
 use suanli_backends::{Device, DeviceTensor, OpenOptions};
 use suanli_kernels::{Dim, Tensor, TensorType};
 
@@ -71,6 +72,12 @@ impl SessionBuilder {
     pub fn policy(mut self, p: Policy) -> SessionBuilder {
         self.policy = p;
         self
+    }
+
+    /// Threads the CPU device runs each kernel on (`intra_threads` in ONNX Runtime's terms;
+    /// 0 = one per core). The same setting as [`SessionBuilder::threads`].
+    pub fn intra_threads(self, n: usize) -> SessionBuilder {
+        self.threads(n)
     }
 
     /// CPU worker threads (0 = all cores).
@@ -230,7 +237,19 @@ impl Session {
         let ordered = self.bind_inputs(inputs)?;
         let sig: Vec<ValueType> = ordered.iter().map(value_type_of).collect();
         let plan = self.plan_for(&sig)?;
-        let outs = self.execute(&plan, ordered, times)?;
+        let mut job = Some((ordered, times));
+        let mut result = None;
+        self.in_scopes(0, &mut || {
+            if let Some((ordered, times)) = job.take() {
+                result = Some(self.execute(&plan, ordered, times));
+            }
+        });
+        let outs = result.unwrap_or_else(|| {
+            Err(Error::Device {
+                device: "run scope".into(),
+                source: DeviceError::Driver("a device's run scope returned without running the session".into()),
+            })
+        })?;
         let named = self
             .graph
             .outputs
@@ -239,6 +258,14 @@ impl Session {
             .zip(outs)
             .collect();
         Ok((named, plan))
+    }
+
+    /// Run `f` inside the run scopes of devices `d..` (each device's `run_scope` wraps the next).
+    fn in_scopes(&self, d: usize, f: &mut (dyn FnMut() + Send)) {
+        match self.devices.get(d) {
+            Some(dev) => dev.run_scope(&mut || self.in_scopes(d + 1, f)),
+            None => f(),
+        }
     }
 
     /// The plan for a signature of concrete input types (built once, then cached).

@@ -111,6 +111,22 @@ pub fn exp_shift_sum(x: &[f32], shift: f32, y: &mut [f32]) -> f32 {
     }
 }
 
+/// `x[i] = e^(x[i] − shift)` in place; returns the sum (the softmax row step).
+pub fn exp_shift_sum_inplace(x: &mut [f32], shift: f32) -> f32 {
+    let (n, p) = (x.len(), x.as_mut_ptr());
+    // SAFETY: `p` covers `n` floats; each vector is loaded before it is stored, so the kernels
+    // may read and write the same floats.
+    unsafe {
+        match Isa::detect() {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => x86::exp_shift_sum_avx512(p, shift, p, n),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => x86::exp_shift_sum_avx2(p, shift, p, n),
+            _ => exp_shift_sum_impl::<Portable>(p, shift, p, n),
+        }
+    }
+}
+
 /// Run the map kernel of `isa` (which must be available).
 ///
 /// # Safety
