@@ -135,7 +135,7 @@ impl Device for CpuDevice {
     fn compile_with(&self, spec: &KernelSpec, consts: &[Option<&Tensor>]) -> Result<Arc<dyn Kernel>> {
         // Weights that cannot be packed (malformed shapes) run unpacked, so the launch reports
         // the kernel's own error naming the node.
-        let prepared = suanli_kernels::ops::fused::prepare(&spec.op, consts).ok().flatten();
+        let prepared = suanli_kernels::ops::fused::prepare_spec(spec, consts).ok().flatten();
         Ok(Arc::new(CpuKernel {
             spec: spec.clone(),
             prepared,

@@ -17,21 +17,34 @@ use rayon::prelude::*;
 use std::sync::OnceLock;
 
 /// Conv weights packed once for the GEMM (one panel set per group), or kept plain for
-/// depthwise groups.
+/// depthwise groups. Only the orientation the convolution will use is packed at build time
+/// (`W` as the left operand, or `Wᵀ` as the right one when there are few output positions);
+/// the other is derived from it on first use if the input shape changes.
 #[derive(Debug)]
 pub struct PackedConvWeights {
     shape: Vec<usize>,
     group: usize,
-    packed: Vec<PackedA>,
-    plain: Vec<f32>,
-    /// Per group, `Wᵀ` packed as the right operand for the transposed product (few output
-    /// positions); packed on first use.
+    /// Per group, `W` packed as the left operand.
+    packed: OnceLock<Vec<PackedA>>,
+    /// Per group, `Wᵀ` packed as the right operand (the transposed product).
     transposed: OnceLock<Vec<PackedB>>,
+    plain: Vec<f32>,
 }
 
 impl PackedConvWeights {
-    /// Pack `w` (`m × c/group × k…`) for `group` groups.
+    /// Pack `w` (`m × c/group × k…`) for `group` groups, in the normal orientation.
     pub fn new(w: &[f32], shape: &[usize], group: usize) -> Result<PackedConvWeights> {
+        PackedConvWeights::for_positions(w, shape, group, None)
+    }
+
+    /// Pack `w` for the orientation a convolution with `positions` output positions per image
+    /// uses (`None`: unknown, pack the normal one).
+    pub fn for_positions(
+        w: &[f32],
+        shape: &[usize],
+        group: usize,
+        positions: Option<usize>,
+    ) -> Result<PackedConvWeights> {
         let m = shape.first().copied().unwrap_or(0);
         let per: usize = shape.iter().skip(1).product();
         if group == 0 || m % group != 0 || w.len() != m * per || shape.len() < 3 {
@@ -42,42 +55,68 @@ impl PackedConvWeights {
         }
         let mg = m / group;
         let depthwise = shape[1] == 1;
-        let packed = if depthwise {
-            Vec::new()
+        let (packed, transposed) = (OnceLock::new(), OnceLock::new());
+        let wg = |g: usize| MatRef::rows(&w[g * mg * per..(g + 1) * mg * per], 0, per);
+        if depthwise {
+            // Depthwise groups run the direct kernel on the plain weights.
+        } else if positions.is_some_and(|n| prefer_transposed(mg, n)) {
+            let packs = (0..group).map(|g| pack_b(per, mg, wg(g).t())).collect::<Result<_>>()?;
+            let _ = transposed.set(packs);
         } else {
-            (0..group)
-                .map(|g| pack_a(mg, per, MatRef::rows(&w[g * mg * per..(g + 1) * mg * per], 0, per)))
-                .collect::<Result<_>>()?
-        };
+            let packs = (0..group).map(|g| pack_a(mg, per, wg(g))).collect::<Result<_>>()?;
+            let _ = packed.set(packs);
+        }
         Ok(PackedConvWeights {
             shape: shape.to_vec(),
             group,
             packed,
+            transposed,
             plain: if depthwise { w.to_vec() } else { Vec::new() },
-            transposed: OnceLock::new(),
         })
     }
 
-    /// `Wᵀ` of group `grp` packed as a GEMM right operand (packing every group on first use).
+    /// `W` of group `grp` packed as the GEMM left operand.
+    fn normal(&self, grp: usize) -> Result<&PackedA> {
+        if self.packed.get().is_none() {
+            let (mg, kdim) = self.dims();
+            let packs = match self.transposed.get() {
+                Some(bt) => bt
+                    .iter()
+                    .map(|pb| pack_a(mg, kdim, MatRef::rows(&pb.unpack(), 0, mg).t()))
+                    .collect::<Result<Vec<_>>>()?,
+                None => Vec::new(),
+            };
+            // A racing thread may have set it first; both packed the same values.
+            let _ = self.packed.set(packs);
+        }
+        self.packed
+            .get()
+            .and_then(|v| v.get(grp))
+            .ok_or_else(|| KernelError::invalid("Conv", format!("no packed weights for group {grp}")))
+    }
+
+    /// `Wᵀ` of group `grp` packed as the GEMM right operand.
     fn transposed(&self, grp: usize) -> Result<&PackedB> {
         if self.transposed.get().is_none() {
-            let mg = self.shape[0] / self.group;
-            let kdim: usize = self.shape.iter().skip(1).product();
-            let packs = self
-                .packed
-                .iter()
-                .map(|pa| {
-                    let w = pa.unpack();
-                    pack_b(kdim, mg, MatRef::rows(&w, 0, kdim).t())
-                })
-                .collect::<Result<Vec<_>>>()?;
-            // A racing thread may have set it first; both packed the same values.
+            let (mg, kdim) = self.dims();
+            let packs = match self.packed.get() {
+                Some(a) => a
+                    .iter()
+                    .map(|pa| pack_b(kdim, mg, MatRef::rows(&pa.unpack(), 0, kdim).t()))
+                    .collect::<Result<Vec<_>>>()?,
+                None => Vec::new(),
+            };
             let _ = self.transposed.set(packs);
         }
         self.transposed
             .get()
             .and_then(|v| v.get(grp))
             .ok_or_else(|| KernelError::invalid("Conv", format!("no packed weights for group {grp}")))
+    }
+
+    /// Output channels per group and the GEMM depth.
+    fn dims(&self) -> (usize, usize) {
+        (self.shape[0] / self.group.max(1), self.shape.iter().skip(1).product())
     }
 
     /// The weights' shape.
@@ -159,7 +198,7 @@ pub fn conv_f32(x: &[f32], w: ConvWeights, epi: &ConvEpilogue, cs: &ConvShape) -
         }
         let a = match w {
             ConvWeights::Plain(w) => AOperand::Plain(MatRef::rows(&w[wrange], 0, kdim)),
-            ConvWeights::Packed(p) => AOperand::Packed(&p.packed[grp]),
+            ConvWeights::Packed(p) => AOperand::Packed(p.normal(grp)?),
         };
         group_gemm(xg, a, bg, res, epi.act, dst, g, cg, mg)
     };

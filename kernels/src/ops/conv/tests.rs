@@ -220,7 +220,18 @@ fn f32_conv_paths_match_f64_reference() {
         let res: Vec<f32> = (0..want.len()).map(|v| ((v * 3 % 13) as f32 - 6.0) * 0.1).collect();
         let (xt, wshape) = (t32(&[1, c, h, wd], x.clone()), [m, c / group, k, k]);
         let packed = fast::PackedConvWeights::new(&w, &wshape, group).unwrap();
-        for weights in [fast::ConvWeights::Plain(&w), fast::ConvWeights::Packed(&packed)] {
+        // Packed for the orientation this output size uses (the other derived on demand).
+        let positions = want.len() / m;
+        let oriented = fast::PackedConvWeights::for_positions(&w, &wshape, group, Some(positions)).unwrap();
+        // Packed for a different output size (a shape change between runs): one position
+        // packs Wᵀ when there are enough channels, so a normal-orientation run derives W.
+        let other = fast::PackedConvWeights::for_positions(&w, &wshape, group, Some(1)).unwrap();
+        for weights in [
+            fast::ConvWeights::Plain(&w),
+            fast::ConvWeights::Packed(&packed),
+            fast::ConvWeights::Packed(&oriented),
+            fast::ConvWeights::Packed(&other),
+        ] {
             let epi = fast::ConvEpilogue {
                 bias: Some(&bias),
                 residual: Some(&res),

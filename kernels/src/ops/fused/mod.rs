@@ -118,6 +118,25 @@ pub enum Prepared {
 /// or translate a fused elementwise program. `None` when there is nothing to prepare.
 /// `consts[i]` is input `i` when it is a constant.
 pub fn prepare(op: &Op, consts: &[Option<&Tensor>]) -> Result<Option<Prepared>> {
+    prepare_with(op, consts, None)
+}
+
+/// [`prepare`] for a whole kernel spec: static output shapes let a Conv pack its weights for
+/// the GEMM orientation its output size calls for.
+pub fn prepare_spec(spec: &crate::KernelSpec, consts: &[Option<&Tensor>]) -> Result<Option<Prepared>> {
+    let positions = spec.outputs.first().and_then(|t| t.shape.as_ref()).and_then(|dims| {
+        dims.iter()
+            .skip(2)
+            .map(|d| match d {
+                crate::Dim::Known(n) => Some(*n),
+                _ => None,
+            })
+            .product::<Option<usize>>()
+    });
+    prepare_with(&spec.op, consts, positions)
+}
+
+fn prepare_with(op: &Op, consts: &[Option<&Tensor>], positions: Option<usize>) -> Result<Option<Prepared>> {
     use crate::dtype::DType;
     if let Op::Fused(FusedOp::Elementwise(p)) = op {
         return Ok(FastProgram::new(p).map(Prepared::Program));
@@ -126,9 +145,14 @@ pub fn prepare(op: &Op, consts: &[Option<&Tensor>]) -> Result<Option<Prepared>> 
         return Ok(None);
     };
     let packed = match op {
-        Op::Conv(ConvOp::Conv { group, .. }) | Op::Fused(FusedOp::Conv { group, .. }) if w.rank() >= 3 => Packed::Conv(
-            crate::ops::conv::fast::PackedConvWeights::new(w.as_slice::<f32>()?, w.shape(), *group)?,
-        ),
+        Op::Conv(ConvOp::Conv { group, .. }) | Op::Fused(FusedOp::Conv { group, .. }) if w.rank() >= 3 => {
+            Packed::Conv(crate::ops::conv::fast::PackedConvWeights::for_positions(
+                w.as_slice::<f32>()?,
+                w.shape(),
+                *group,
+                positions,
+            )?)
+        }
         Op::Linalg(LinalgOp::MatMul) | Op::Fused(FusedOp::MatMul { .. }) if w.rank() == 2 => {
             linear::pack_right(w, false)?
         }
