@@ -2,6 +2,7 @@
 //! depend only on shapes and attributes, not on a device's kernel language or launch API.
 
 use crate::device::{DeviceError, Result};
+use suanli_kernels::ops::layout::PadMode;
 use suanli_kernels::KernelError;
 
 fn invalid(op: &str, msg: impl Into<String>) -> DeviceError {
@@ -111,6 +112,101 @@ impl AxesLayout {
         }
         Ok(p)
     }
+}
+
+// ---- Strided copies: every layout op (transpose, slice, pad, concat, tile…) is described as
+// a per-dim walk over its source; each backend only encodes the walk for its copy kernel.
+
+/// How one iteration dim of a copy maps to the source and the destination.
+#[derive(Clone, Copy, Debug)]
+pub struct Dim {
+    /// Extent of the iteration dim.
+    pub n: usize,
+    /// Source stride (elements).
+    pub stride: i64,
+    /// Source index of iteration index 0.
+    pub start: i64,
+    /// Source index step per iteration index.
+    pub step: i64,
+    /// Source length along this dim (for the border modes).
+    pub len: usize,
+    /// 0 direct, 1 constant fill outside `0..len`, 2 edge, 3 reflect, 4 wrap.
+    pub mode: u32,
+    /// Destination stride.
+    pub dst: usize,
+}
+
+impl Dim {
+    /// A dim read directly at `stride` (0 = broadcast).
+    pub fn direct(n: usize, stride: i64) -> Dim {
+        Dim {
+            n,
+            stride,
+            start: 0,
+            step: 1,
+            len: n,
+            mode: 0,
+            dst: 0,
+        }
+    }
+}
+
+/// The border mode of a padded dim (see [`Dim::mode`]): direct when nothing is padded.
+pub fn pad_code(mode: PadMode, before: i64, after: i64) -> u32 {
+    match mode {
+        _ if before <= 0 && after <= 0 => 0,
+        PadMode::Constant => 1,
+        PadMode::Edge => 2,
+        PadMode::Reflect => 3,
+        PadMode::Wrap => 4,
+    }
+}
+
+/// Row-major strides of `shape`.
+pub fn strides(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1usize; shape.len()];
+    for d in (0..shape.len().saturating_sub(1)).rev() {
+        s[d] = s[d + 1] * shape[d + 1];
+    }
+    s
+}
+
+/// Give `dims` contiguous destination strides (row-major over the iteration dims).
+pub fn with_dense_dst(mut dims: Vec<Dim>) -> Vec<Dim> {
+    let shape: Vec<usize> = dims.iter().map(|d| d.n).collect();
+    for (d, s) in dims.iter_mut().zip(strides(&shape)) {
+        d.dst = s;
+    }
+    dims
+}
+
+/// Fold direct dims' starts and steps into the base, drop unit dims and merge neighbours
+/// that are contiguous in both source and destination.
+pub fn simplify(dims: Vec<Dim>, base: &mut i64) -> Vec<Dim> {
+    let mut out: Vec<Dim> = Vec::with_capacity(dims.len());
+    for mut d in dims {
+        if d.mode == 0 {
+            *base += d.start * d.stride;
+            d.stride *= d.step;
+            d.start = 0;
+            d.step = 1;
+            if d.n == 1 {
+                continue;
+            }
+            if let Some(last) = out.last_mut() {
+                if last.mode == 0 && last.stride == d.stride * d.n as i64 && last.dst == d.dst * d.n {
+                    last.n *= d.n;
+                    last.stride = d.stride;
+                    last.dst = d.dst;
+                    last.len = last.n;
+                    continue;
+                }
+            }
+            d.len = d.n;
+        }
+        out.push(d);
+    }
+    out
 }
 
 #[cfg(test)]

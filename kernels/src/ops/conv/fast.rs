@@ -77,41 +77,18 @@ impl PackedConvWeights {
 
     /// `W` of group `grp` packed as the GEMM left operand.
     fn normal(&self, grp: usize) -> Result<&PackedA> {
-        if self.packed.get().is_none() {
-            let (mg, kdim) = self.dims();
-            let packs = match self.transposed.get() {
-                Some(bt) => bt
-                    .iter()
-                    .map(|pb| pack_a(mg, kdim, MatRef::rows(&pb.unpack(), 0, mg).t()))
-                    .collect::<Result<Vec<_>>>()?,
-                None => Vec::new(),
-            };
-            // A racing thread may have set it first; both packed the same values.
-            let _ = self.packed.set(packs);
-        }
-        self.packed
-            .get()
-            .and_then(|v| v.get(grp))
-            .ok_or_else(|| KernelError::invalid("Conv", format!("no packed weights for group {grp}")))
+        let (mg, kdim) = self.dims();
+        derived(&self.packed, &self.transposed, grp, |pb| {
+            pack_a(mg, kdim, MatRef::rows(&pb.unpack(), 0, mg).t())
+        })
     }
 
     /// `Wᵀ` of group `grp` packed as the GEMM right operand.
     fn transposed(&self, grp: usize) -> Result<&PackedB> {
-        if self.transposed.get().is_none() {
-            let (mg, kdim) = self.dims();
-            let packs = match self.packed.get() {
-                Some(a) => a
-                    .iter()
-                    .map(|pa| pack_b(kdim, mg, MatRef::rows(&pa.unpack(), 0, kdim).t()))
-                    .collect::<Result<Vec<_>>>()?,
-                None => Vec::new(),
-            };
-            let _ = self.transposed.set(packs);
-        }
-        self.transposed
-            .get()
-            .and_then(|v| v.get(grp))
-            .ok_or_else(|| KernelError::invalid("Conv", format!("no packed weights for group {grp}")))
+        let (mg, kdim) = self.dims();
+        derived(&self.transposed, &self.packed, grp, |pa| {
+            pack_b(kdim, mg, MatRef::rows(&pa.unpack(), 0, kdim).t())
+        })
     }
 
     /// Output channels per group and the GEMM depth.
@@ -123,6 +100,26 @@ impl PackedConvWeights {
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
+}
+
+/// Group `grp` of the packing in `cell`, derived from the other orientation's packing
+/// (`from`) on first use. A racing thread may set `cell` first; both derive the same values.
+fn derived<'a, T, U>(
+    cell: &'a OnceLock<Vec<T>>,
+    from: &OnceLock<Vec<U>>,
+    grp: usize,
+    repack: impl Fn(&U) -> Result<T>,
+) -> Result<&'a T> {
+    if cell.get().is_none() {
+        let packs = match from.get() {
+            Some(v) => v.iter().map(&repack).collect::<Result<Vec<_>>>()?,
+            None => Vec::new(),
+        };
+        let _ = cell.set(packs);
+    }
+    cell.get()
+        .and_then(|v| v.get(grp))
+        .ok_or_else(|| KernelError::invalid("Conv", format!("no packed weights for group {grp}")))
 }
 
 /// The weights of a call: plain values or prepacked.

@@ -5,6 +5,7 @@
 use super::{infer_shape, invalid};
 use crate::cuda::launch::{Arg, Buf, Copy, LaunchCx};
 use crate::device::{DeviceError, Result};
+pub(super) use crate::lowering::{simplify, strides, with_dense_dst, Dim};
 use suanli_kernels::ops::layout::SliceAttrs;
 use suanli_kernels::ops::LayoutOp;
 use suanli_kernels::{DType, Tensor};
@@ -19,40 +20,6 @@ const TILE_WORDS: usize = 7 + 3 * TILE_BATCH_DIMS;
 /// Extent both tiled dims need for the tiled copy to pay off.
 const TILE_MIN: usize = 16;
 
-/// How one iteration dim of a copy maps to the source and the destination.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Dim {
-    /// Extent of the iteration dim.
-    pub n: usize,
-    /// Source stride (elements).
-    pub stride: i64,
-    /// Source index of iteration index 0.
-    pub start: i64,
-    /// Source index step per iteration index.
-    pub step: i64,
-    /// Source length along this dim (for the border modes).
-    pub len: usize,
-    /// 0 direct, 1 fill outside `0..len`, 2 edge, 3 reflect, 4 wrap.
-    pub mode: i64,
-    /// Destination stride.
-    pub dst: usize,
-}
-
-impl Dim {
-    /// A dim read directly at `stride` (0 = broadcast).
-    pub fn direct(n: usize, stride: i64) -> Dim {
-        Dim {
-            n,
-            stride,
-            start: 0,
-            step: 1,
-            len: n,
-            mode: 0,
-            dst: 0,
-        }
-    }
-}
-
 /// Where a copy's out-of-source elements come from.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Fill {
@@ -60,53 +27,6 @@ pub(super) enum Fill {
     Buf(Buf),
     /// These bits (the element's, in the low bytes).
     Bits(i64),
-}
-
-/// Row-major strides of `shape`.
-pub(super) fn strides(shape: &[usize]) -> Vec<usize> {
-    let mut s = vec![1usize; shape.len()];
-    for d in (0..shape.len().saturating_sub(1)).rev() {
-        s[d] = s[d + 1] * shape[d + 1];
-    }
-    s
-}
-
-/// Give `dims` contiguous destination strides (row-major over the iteration dims).
-pub(super) fn with_dense_dst(mut dims: Vec<Dim>) -> Vec<Dim> {
-    let shape: Vec<usize> = dims.iter().map(|d| d.n).collect();
-    for (d, s) in dims.iter_mut().zip(strides(&shape)) {
-        d.dst = s;
-    }
-    dims
-}
-
-/// Fold direct dims' starts and steps into the base, drop unit dims and merge neighbours
-/// that are contiguous in both source and destination.
-fn simplify(dims: Vec<Dim>, base: &mut i64) -> Vec<Dim> {
-    let mut out: Vec<Dim> = Vec::with_capacity(dims.len());
-    for mut d in dims {
-        if d.mode == 0 {
-            *base += d.start * d.stride;
-            d.stride *= d.step;
-            d.start = 0;
-            d.step = 1;
-            if d.n == 1 {
-                continue;
-            }
-            if let Some(last) = out.last_mut() {
-                if last.mode == 0 && last.stride == d.stride * d.n as i64 && last.dst == d.dst * d.n {
-                    last.n *= d.n;
-                    last.stride = d.stride;
-                    last.dst = d.dst;
-                    last.len = last.n;
-                    continue;
-                }
-            }
-            d.len = d.n;
-        }
-        out.push(d);
-    }
-    out
 }
 
 /// Record one strided copy of elements of `dt` from `src` into `out`.
@@ -223,7 +143,7 @@ fn record_with(
             d.start,
             d.step,
             d.len as i64,
-            d.mode,
+            d.mode as i64,
             d.dst as i64,
         ]);
     }

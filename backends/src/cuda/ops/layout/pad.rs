@@ -5,6 +5,7 @@ use super::copy::{norm_axis, record, strides, with_dense_dst, Dim, Fill};
 use super::invalid;
 use crate::cuda::launch::{Buf, LaunchCx};
 use crate::device::{DeviceError, Result};
+use crate::lowering::pad_code;
 use suanli_kernels::ops::layout::PadMode;
 use suanli_kernels::Tensor;
 
@@ -25,13 +26,7 @@ fn pad_dims(cx: &mut LaunchCx, op: &str, b: &[i64], e: &[i64], mode: PadMode, fi
         if shape[d] == 0 && n > 0 && mode != PadMode::Constant {
             return Err(invalid(op, "cannot pad an empty dim in reflect/edge/wrap mode"));
         }
-        let code = match mode {
-            _ if b[d] <= 0 && e[d] <= 0 => 0,
-            PadMode::Constant => 1,
-            PadMode::Edge => 2,
-            PadMode::Reflect => 3,
-            PadMode::Wrap => 4,
-        };
+        let code = pad_code(mode, b[d], e[d]);
         dims.push(Dim {
             start: -b[d],
             len: shape[d],

@@ -4,44 +4,12 @@
 
 use super::{i64_param, infer_shape, invalid};
 use crate::device::{DeviceError, Result};
+use crate::lowering::pad_code;
+pub(super) use crate::lowering::{simplify, strides, with_dense_dst, Dim};
 use crate::wgpu::launch::{Buf, LaunchCx};
 use suanli_kernels::ops::layout::{PadMode, SliceAttrs};
 use suanli_kernels::ops::LayoutOp;
 use suanli_kernels::DType;
-
-/// How one iteration dim of a copy maps to the source and the destination.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Dim {
-    /// Extent of the iteration dim.
-    pub n: usize,
-    /// Source stride (elements).
-    pub stride: i64,
-    /// Source index of iteration index 0.
-    pub start: i64,
-    /// Source index step per iteration index.
-    pub step: i64,
-    /// Source length along this dim (for the border modes).
-    pub len: usize,
-    /// 0 direct, 1 constant fill outside `0..len`, 2 edge, 3 reflect, 4 wrap.
-    pub mode: u32,
-    /// Destination stride.
-    pub dst: usize,
-}
-
-impl Dim {
-    /// A dim read directly at `stride` (0 = broadcast).
-    pub fn direct(n: usize, stride: i64) -> Dim {
-        Dim {
-            n,
-            stride,
-            start: 0,
-            step: 1,
-            len: n,
-            mode: 0,
-            dst: 0,
-        }
-    }
-}
 
 /// Where a copy's out-of-source elements come from.
 #[derive(Clone, Copy, Debug)]
@@ -50,53 +18,6 @@ pub(super) enum Fill {
     Buf(Buf),
     /// A float converted to `T` in the shader.
     Value(f32),
-}
-
-/// Row-major strides of `shape`.
-pub(super) fn strides(shape: &[usize]) -> Vec<usize> {
-    let mut s = vec![1usize; shape.len()];
-    for d in (0..shape.len().saturating_sub(1)).rev() {
-        s[d] = s[d + 1] * shape[d + 1];
-    }
-    s
-}
-
-/// Give `dims` contiguous destination strides (row-major over the iteration dims).
-pub(super) fn with_dense_dst(mut dims: Vec<Dim>) -> Vec<Dim> {
-    let shape: Vec<usize> = dims.iter().map(|d| d.n).collect();
-    for (d, s) in dims.iter_mut().zip(strides(&shape)) {
-        d.dst = s;
-    }
-    dims
-}
-
-/// Fold direct dims' starts and steps into the base, drop unit dims and merge neighbours
-/// that are contiguous in both source and destination.
-fn simplify(dims: Vec<Dim>, base: &mut i64) -> Vec<Dim> {
-    let mut out: Vec<Dim> = Vec::with_capacity(dims.len());
-    for mut d in dims {
-        if d.mode == 0 {
-            *base += d.start * d.stride;
-            d.stride *= d.step;
-            d.start = 0;
-            d.step = 1;
-            if d.n == 1 {
-                continue;
-            }
-            if let Some(last) = out.last_mut() {
-                if last.mode == 0 && last.stride == d.stride * d.n as i64 && last.dst == d.dst * d.n {
-                    last.n *= d.n;
-                    last.stride = d.stride;
-                    last.dst = d.dst;
-                    last.len = last.n;
-                    continue;
-                }
-            }
-            d.len = d.n;
-        }
-        out.push(d);
-    }
-    out
 }
 
 /// Record one strided copy from `src` into `out`.
@@ -256,13 +177,7 @@ fn pad_dims(cx: &mut LaunchCx, op: &str, b: &[i64], e: &[i64], mode: PadMode, fi
         if shape[d] == 0 && n > 0 && mode != PadMode::Constant {
             return Err(invalid(op, "cannot pad an empty dim in reflect/edge/wrap mode"));
         }
-        let code = match mode {
-            _ if b[d] <= 0 && e[d] <= 0 => 0,
-            PadMode::Constant => 1,
-            PadMode::Edge => 2,
-            PadMode::Reflect => 3,
-            PadMode::Wrap => 4,
-        };
+        let code = pad_code(mode, b[d], e[d]);
         dims.push(Dim {
             start: -b[d],
             len: shape[d],
