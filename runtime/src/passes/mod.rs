@@ -7,6 +7,7 @@ pub mod bn_affine;
 pub mod bn_fold;
 pub mod dce;
 pub mod fold;
+pub mod fold_affine;
 pub mod fuse_attention;
 pub mod fuse_elementwise;
 pub mod fuse_epilogue;
@@ -28,6 +29,8 @@ pub struct PassStats {
     pub folded: usize,
     /// BatchNormalization nodes folded into the Conv before them.
     pub bn_folded: usize,
+    /// Multiply / add-by-constant nodes folded into a Conv or merged into one multiply-add.
+    pub affine_folded: usize,
     /// Transpose / reshape nodes merged into the next one or dropped.
     pub layout_eliminated: usize,
     /// Decomposed LayerNorm patterns rewritten as one LayerNormalization node.
@@ -55,6 +58,7 @@ pub fn optimize(g: &mut Graph, accept: &dyn Fn(&KernelSpec) -> bool) -> Result<P
         ..PassStats::default()
     };
     st.bn_folded = bn_fold::fold_batch_norms(g)?;
+    st.affine_folded = fold_affine::fold_affine_chains(g);
     st.layout_eliminated = transpose_elim::eliminate_transposes(g, accept);
     st.layernorm = fuse_layernorm::fuse_layernorm(g, accept);
     st.gelu = fuse_gelu::fuse_gelu(g);
@@ -62,6 +66,7 @@ pub fn optimize(g: &mut Graph, accept: &dyn Fn(&KernelSpec) -> bool) -> Result<P
     st.fused_epilogues = fuse_epilogue::fuse_epilogues(g, accept);
     if accept(&fuse_elementwise::probe_spec()) {
         st.bn_affine = bn_affine::batch_norm_to_affine(g);
+        st.affine_folded += fold_affine::fold_affine_chains(g);
         st.fused_elementwise = fuse_elementwise::fuse_elementwise(g, accept);
     }
     st.dead = dce::eliminate_dead_code(g);
