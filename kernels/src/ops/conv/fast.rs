@@ -3,6 +3,7 @@
 //! the GEMM write-back. Weights may be prepacked once ([`PackedConvWeights`]) so that a run
 //! only packs the image side. Depthwise groups use the direct kernel, then the epilogue.
 
+use super::direct;
 use super::forward::depthwise::depthwise;
 use super::forward::{is_pointwise, ConvShape, TILE_ELEMS};
 use super::geom::Geom;
@@ -16,10 +17,31 @@ use crate::ops::linalg::sgemm::{
 use rayon::prelude::*;
 use std::sync::OnceLock;
 
-/// Conv weights packed once for the GEMM (one panel set per group), or kept plain for
-/// depthwise groups. Only the orientation the convolution will use is packed at build time
-/// (`W` as the left operand, or `Wᵀ` as the right one when there are few output positions);
-/// the other is derived from it on first use if the input shape changes.
+/// How a group's product runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Orientation {
+    /// `C = W·cols`: `W` packed as the left operand.
+    Normal,
+    /// `Cᵀ = colsᵀ·Wᵀ`: `Wᵀ` packed as the right operand (few output positions).
+    Transposed,
+    /// One GEMM per kernel position over the padded input read in place ([`direct`]).
+    Taps,
+}
+
+/// The orientation for geometry `g` with `mg` output channels per group.
+fn orientation(g: &Geom, mg: usize) -> Orientation {
+    if prefer_transposed(mg, g.out_size()) {
+        Orientation::Transposed
+    } else if direct::suits(g, panel_width()) {
+        Orientation::Taps
+    } else {
+        Orientation::Normal
+    }
+}
+
+/// Conv weights packed once for the GEMM (per group), or kept plain for depthwise groups. Only
+/// the orientation the convolution's geometry uses is packed at build time; another one is
+/// derived from it on first use if the input shape changes.
 #[derive(Debug)]
 pub struct PackedConvWeights {
     shape: Vec<usize>,
@@ -28,23 +50,21 @@ pub struct PackedConvWeights {
     packed: OnceLock<Vec<PackedA>>,
     /// Per group, `Wᵀ` packed as the right operand (the transposed product).
     transposed: OnceLock<Vec<PackedB>>,
+    /// Per group, `W` packed as the left operand with its columns kernel-position major
+    /// (`(pos, c)` instead of `(c, pos)`), for the direct path.
+    taps: OnceLock<Vec<PackedA>>,
     plain: Vec<f32>,
 }
 
 impl PackedConvWeights {
     /// Pack `w` (`m × c/group × k…`) for `group` groups, in the normal orientation.
     pub fn new(w: &[f32], shape: &[usize], group: usize) -> Result<PackedConvWeights> {
-        PackedConvWeights::for_positions(w, shape, group, None)
+        PackedConvWeights::for_geometry(w, shape, group, None)
     }
 
-    /// Pack `w` for the orientation a convolution with `positions` output positions per image
-    /// uses (`None`: unknown, pack the normal one).
-    pub fn for_positions(
-        w: &[f32],
-        shape: &[usize],
-        group: usize,
-        positions: Option<usize>,
-    ) -> Result<PackedConvWeights> {
+    /// Pack `w` for the orientation a convolution of geometry `geom` uses (`None`: unknown,
+    /// pack the normal one).
+    pub fn for_geometry(w: &[f32], shape: &[usize], group: usize, geom: Option<&Geom>) -> Result<PackedConvWeights> {
         let m = shape.first().copied().unwrap_or(0);
         let per: usize = shape.iter().skip(1).product();
         if group == 0 || m % group != 0 || w.len() != m * per || shape.len() < 3 {
@@ -53,42 +73,23 @@ impl PackedConvWeights {
                 format!("weights of shape {shape:?} do not split into {group} groups"),
             ));
         }
-        let mg = m / group;
         let depthwise = shape[1] == 1;
-        let (packed, transposed) = (OnceLock::new(), OnceLock::new());
-        let wg = |g: usize| MatRef::rows(&w[g * mg * per..(g + 1) * mg * per], 0, per);
-        if depthwise {
-            // Depthwise groups run the direct kernel on the plain weights.
-        } else if positions.is_some_and(|n| prefer_transposed(mg, n)) {
-            let packs = (0..group).map(|g| pack_b(per, mg, wg(g).t())).collect::<Result<_>>()?;
-            let _ = transposed.set(packs);
-        } else {
-            let packs = (0..group).map(|g| pack_a(mg, per, wg(g))).collect::<Result<_>>()?;
-            let _ = packed.set(packs);
-        }
-        Ok(PackedConvWeights {
+        let p = PackedConvWeights {
             shape: shape.to_vec(),
             group,
-            packed,
-            transposed,
+            packed: OnceLock::new(),
+            transposed: OnceLock::new(),
+            taps: OnceLock::new(),
             plain: if depthwise { w.to_vec() } else { Vec::new() },
-        })
-    }
-
-    /// `W` of group `grp` packed as the GEMM left operand.
-    fn normal(&self, grp: usize) -> Result<&PackedA> {
-        let (mg, kdim) = self.dims();
-        derived(&self.packed, &self.transposed, grp, |pb| {
-            pack_a(mg, kdim, MatRef::rows(&pb.unpack(), 0, mg).t())
-        })
-    }
-
-    /// `Wᵀ` of group `grp` packed as the GEMM right operand.
-    fn transposed(&self, grp: usize) -> Result<&PackedB> {
-        let (mg, kdim) = self.dims();
-        derived(&self.transposed, &self.packed, grp, |pa| {
-            pack_b(kdim, mg, MatRef::rows(&pa.unpack(), 0, kdim).t())
-        })
+        };
+        if !depthwise {
+            match geom.map_or(Orientation::Normal, |g| orientation(g, m / group)) {
+                Orientation::Normal => drop(p.packed.set(p.pack_normal(w)?)),
+                Orientation::Transposed => drop(p.transposed.set(p.pack_transposed(w)?)),
+                Orientation::Taps => drop(p.taps.set(p.pack_taps(w)?)),
+            }
+        }
+        Ok(p)
     }
 
     /// Output channels per group and the GEMM depth.
@@ -96,30 +97,112 @@ impl PackedConvWeights {
         (self.shape[0] / self.group.max(1), self.shape.iter().skip(1).product())
     }
 
+    /// Group `grp`'s rows of the plain weights `w` (`mg × kdim`).
+    fn group_rows<'a>(&self, w: &'a [f32], grp: usize) -> MatRef<'a, f32> {
+        let (mg, kdim) = self.dims();
+        MatRef::rows(&w[grp * mg * kdim..(grp + 1) * mg * kdim], 0, kdim)
+    }
+
+    fn pack_normal(&self, w: &[f32]) -> Result<Vec<PackedA>> {
+        let (mg, kdim) = self.dims();
+        (0..self.group)
+            .map(|g| pack_a(mg, kdim, self.group_rows(w, g)))
+            .collect()
+    }
+
+    fn pack_transposed(&self, w: &[f32]) -> Result<Vec<PackedB>> {
+        let (mg, kdim) = self.dims();
+        (0..self.group)
+            .map(|g| pack_b(kdim, mg, self.group_rows(w, g).t()))
+            .collect()
+    }
+
+    fn pack_taps(&self, w: &[f32]) -> Result<Vec<PackedA>> {
+        let (mg, kdim) = self.dims();
+        let cg = self.shape[1];
+        let ks = kdim / cg.max(1);
+        (0..self.group)
+            .map(|g| {
+                let wg = &w[g * mg * kdim..(g + 1) * mg * kdim];
+                let mut r = vec![0.0; mg * kdim];
+                for (dst, src) in r.chunks_exact_mut(kdim).zip(wg.chunks_exact(kdim)) {
+                    for (j, x) in dst.iter_mut().enumerate() {
+                        *x = src[(j % cg) * ks + j / cg];
+                    }
+                }
+                pack_a(mg, kdim, MatRef::rows(&r, 0, kdim))
+            })
+            .collect()
+    }
+
+    /// The plain weights (`m × c/group × k…`), rebuilt from whichever packing exists.
+    fn unpacked(&self) -> Vec<f32> {
+        let (mg, kdim) = self.dims();
+        let mut w = vec![0.0; self.group * mg * kdim];
+        let groups = w.chunks_exact_mut((mg * kdim).max(1));
+        if let Some(v) = self.packed.get() {
+            for (dst, p) in groups.zip(v) {
+                dst.copy_from_slice(&p.unpack());
+            }
+        } else if let Some(v) = self.transposed.get() {
+            for (dst, p) in groups.zip(v) {
+                let t = p.unpack(); // kdim × mg
+                for (i, row) in dst.chunks_exact_mut(kdim).enumerate() {
+                    for (k, x) in row.iter_mut().enumerate() {
+                        *x = t[k * mg + i];
+                    }
+                }
+            }
+        } else if let Some(v) = self.taps.get() {
+            let cg = self.shape[1].max(1);
+            let ks = kdim / cg;
+            for (dst, p) in groups.zip(v) {
+                let u = p.unpack(); // mg × kdim, position major
+                for (d, s) in dst.chunks_exact_mut(kdim).zip(u.chunks_exact(kdim)) {
+                    for (j, &x) in s.iter().enumerate() {
+                        d[(j % cg) * ks + j / cg] = x;
+                    }
+                }
+            }
+        }
+        w
+    }
+
+    /// Group `grp` of the packing in `cell`, packed from the unpacked weights on first use (a
+    /// racing thread may set `cell` first; both pack the same values).
+    fn derived<'a, T>(
+        &self,
+        cell: &'a OnceLock<Vec<T>>,
+        grp: usize,
+        pack: impl Fn(&[f32]) -> Result<Vec<T>>,
+    ) -> Result<&'a T> {
+        if cell.get().is_none() {
+            let _ = cell.set(pack(&self.unpacked())?);
+        }
+        cell.get()
+            .and_then(|v| v.get(grp))
+            .ok_or_else(|| KernelError::invalid("Conv", format!("no packed weights for group {grp}")))
+    }
+
+    /// `W` of group `grp` packed as the GEMM left operand.
+    fn normal(&self, grp: usize) -> Result<&PackedA> {
+        self.derived(&self.packed, grp, |w| self.pack_normal(w))
+    }
+
+    /// `Wᵀ` of group `grp` packed as the GEMM right operand.
+    fn transposed(&self, grp: usize) -> Result<&PackedB> {
+        self.derived(&self.transposed, grp, |w| self.pack_transposed(w))
+    }
+
+    /// `W` of group `grp` packed kernel-position major (the direct path's left operand).
+    fn taps(&self, grp: usize) -> Result<&PackedA> {
+        self.derived(&self.taps, grp, |w| self.pack_taps(w))
+    }
+
     /// The weights' shape.
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
-}
-
-/// Group `grp` of the packing in `cell`, derived from the other orientation's packing
-/// (`from`) on first use. A racing thread may set `cell` first; both derive the same values.
-fn derived<'a, T, U>(
-    cell: &'a OnceLock<Vec<T>>,
-    from: &OnceLock<Vec<U>>,
-    grp: usize,
-    repack: impl Fn(&U) -> Result<T>,
-) -> Result<&'a T> {
-    if cell.get().is_none() {
-        let packs = match from.get() {
-            Some(v) => v.iter().map(&repack).collect::<Result<Vec<_>>>()?,
-            None => Vec::new(),
-        };
-        let _ = cell.set(packs);
-    }
-    cell.get()
-        .and_then(|v| v.get(grp))
-        .ok_or_else(|| KernelError::invalid("Conv", format!("no packed weights for group {grp}")))
 }
 
 /// The weights of a call: plain values or prepacked.
@@ -186,7 +269,11 @@ pub fn conv_f32(x: &[f32], w: ConvWeights, epi: &ConvEpilogue, cs: &ConvShape) -
         }
         let kdim = cg * ks;
         let wrange = grp * mg * kdim..(grp + 1) * mg * kdim;
-        if prefer_transposed(mg, out_sz) {
+        let orient = orientation(g, mg);
+        if let (Orientation::Taps, ConvWeights::Packed(p)) = (orient, w) {
+            return direct::direct_gemm(xg, p.taps(grp)?, bg, res, epi.act, dst, g, cg, mg);
+        }
+        if orient == Orientation::Transposed {
             let wt = match w {
                 ConvWeights::Plain(w) => BOperand::Plain(MatRef::rows(&w[wrange], 0, kdim).t()),
                 ConvWeights::Packed(p) => BOperand::Packed(p.transposed(grp)?),

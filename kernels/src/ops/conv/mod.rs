@@ -1,6 +1,7 @@
 //! ConvOp family: Conv, ConvInteger, ConvTranspose, DeformConv, Col2Im, CausalConvWithState.
 
 pub mod deform;
+mod direct;
 pub mod fast;
 pub mod forward;
 pub mod geom;
@@ -84,6 +85,11 @@ fn conv_shape(op: &str, window: &Window, group: usize, xs: &[usize], ws: &[usize
     check_kernel_shape(op, window.kernel_shape.as_deref(), kernel)?;
     let geom = window.resolve(op, &xs[2..], kernel, false)?;
     Ok(forward::ConvShape { n, c, m, group, geom })
+}
+
+/// The resolved window of a convolution of input shape `xs` with weights of shape `ws`.
+pub(crate) fn conv_geometry(window: &Window, group: usize, xs: &[usize], ws: &[usize]) -> Result<Geom> {
+    Ok(conv_shape("Conv", window, group, xs, ws)?.geom)
 }
 
 fn conv_in<C: Compute>(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cs: &forward::ConvShape) -> Result<Tensor> {

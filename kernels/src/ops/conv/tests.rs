@@ -189,9 +189,14 @@ fn im2col_panels_match_im2col_then_packing() {
 fn f32_conv_paths_match_f64_reference() {
     use crate::ops::linalg::sgemm::Activation;
     // (input c×h×w, m, group, kernel, stride, pads): normal and transposed orientations (few
-    // output positions), pointwise and 3×3, grouped.
+    // output positions), per-position taps over the padded input (unit stride, rows of 14, 28,
+    // 30 and 60 columns), pointwise and 3×3 / 5×5, grouped.
     let cases: &[([usize; 3], usize, usize, usize, usize, usize)] = &[
         ([32, 7, 7], 64, 1, 1, 1, 0),
+        ([128, 14, 14], 32, 1, 3, 1, 1),
+        ([20, 28, 28], 40, 2, 3, 1, 1),
+        ([9, 12, 30], 7, 1, 5, 1, 2),
+        ([3, 5, 60], 13, 1, 3, 1, 0),
         ([24, 7, 7], 96, 1, 3, 1, 1),
         ([16, 9, 9], 128, 2, 3, 2, 1),
         ([40, 13, 13], 48, 1, 1, 1, 0),
@@ -220,17 +225,21 @@ fn f32_conv_paths_match_f64_reference() {
         let res: Vec<f32> = (0..want.len()).map(|v| ((v * 3 % 13) as f32 - 6.0) * 0.1).collect();
         let (xt, wshape) = (t32(&[1, c, h, wd], x.clone()), [m, c / group, k, k]);
         let packed = fast::PackedConvWeights::new(&w, &wshape, group).unwrap();
-        // Packed for the orientation this output size uses (the other derived on demand).
-        let positions = want.len() / m;
-        let oriented = fast::PackedConvWeights::for_positions(&w, &wshape, group, Some(positions)).unwrap();
-        // Packed for a different output size (a shape change between runs): one position
-        // packs Wᵀ when there are enough channels, so a normal-orientation run derives W.
-        let other = fast::PackedConvWeights::for_positions(&w, &wshape, group, Some(1)).unwrap();
+        // Packed for the orientation this geometry uses (the others derived on demand).
+        let geom = |hw: usize| super::conv_geometry(&window, group, &[1, c, hw, hw * 5], &wshape).unwrap();
+        let here = super::conv_geometry(&window, group, &[1, c, h, wd], &wshape).unwrap();
+        let oriented = fast::PackedConvWeights::for_geometry(&w, &wshape, group, Some(&here)).unwrap();
+        // Packed for other input sizes (a shape change between runs): one output position
+        // packs Wᵀ when there are enough channels, 12×60 packs per-position taps at unit
+        // stride; a run with this geometry derives its own orientation from them.
+        let few = fast::PackedConvWeights::for_geometry(&w, &wshape, group, Some(&geom(k))).unwrap();
+        let wide = fast::PackedConvWeights::for_geometry(&w, &wshape, group, Some(&geom(12))).unwrap();
         for weights in [
             fast::ConvWeights::Plain(&w),
             fast::ConvWeights::Packed(&packed),
             fast::ConvWeights::Packed(&oriented),
-            fast::ConvWeights::Packed(&other),
+            fast::ConvWeights::Packed(&few),
+            fast::ConvWeights::Packed(&wide),
         ] {
             let epi = fast::ConvEpilogue {
                 bias: Some(&bias),

@@ -124,19 +124,11 @@ pub fn prepare(op: &Op, consts: &[Option<&Tensor>]) -> Result<Option<Prepared>> 
 /// [`prepare`] for a whole kernel spec: static output shapes let a Conv pack its weights for
 /// the GEMM orientation its output size calls for.
 pub fn prepare_spec(spec: &crate::KernelSpec, consts: &[Option<&Tensor>]) -> Result<Option<Prepared>> {
-    let positions = spec.outputs.first().and_then(|t| t.shape.as_ref()).and_then(|dims| {
-        dims.iter()
-            .skip(2)
-            .map(|d| match d {
-                crate::Dim::Known(n) => Some(*n),
-                _ => None,
-            })
-            .product::<Option<usize>>()
-    });
-    prepare_with(&spec.op, consts, positions)
+    let x_shape = spec.inputs.first().cloned().flatten().and_then(|t| t.concrete());
+    prepare_with(&spec.op, consts, x_shape.as_deref())
 }
 
-fn prepare_with(op: &Op, consts: &[Option<&Tensor>], positions: Option<usize>) -> Result<Option<Prepared>> {
+fn prepare_with(op: &Op, consts: &[Option<&Tensor>], x_shape: Option<&[usize]>) -> Result<Option<Prepared>> {
     use crate::dtype::DType;
     if let Op::Fused(FusedOp::Elementwise(p)) = op {
         return Ok(FastProgram::new(p).map(Prepared::Program));
@@ -145,12 +137,14 @@ fn prepare_with(op: &Op, consts: &[Option<&Tensor>], positions: Option<usize>) -
         return Ok(None);
     };
     let packed = match op {
-        Op::Conv(ConvOp::Conv { group, .. }) | Op::Fused(FusedOp::Conv { group, .. }) if w.rank() >= 3 => {
-            Packed::Conv(crate::ops::conv::fast::PackedConvWeights::for_positions(
+        Op::Conv(ConvOp::Conv { group, window }) | Op::Fused(FusedOp::Conv { group, window, .. }) if w.rank() >= 3 => {
+            // The geometry (when the input shape is static) picks the orientation to pack.
+            let geom = x_shape.and_then(|xs| crate::ops::conv::conv_geometry(window, *group, xs, w.shape()).ok());
+            Packed::Conv(crate::ops::conv::fast::PackedConvWeights::for_geometry(
                 w.as_slice::<f32>()?,
                 w.shape(),
                 *group,
-                positions,
+                geom.as_ref(),
             )?)
         }
         Op::Linalg(LinalgOp::MatMul) | Op::Fused(FusedOp::MatMul { .. }) if w.rank() == 2 => {

@@ -300,3 +300,71 @@ fn skinny(x: &Ctx, nt: usize) {
         }
     });
 }
+
+/// The validated problem of [`super::sgemm_taps`]: `a` is the packed `m × (taps·k)` left
+/// operand (whole-K `mr`-row panels, taps one after another); the right operands are read in
+/// place through `grid`.
+pub(crate) struct TapsProblem<'a> {
+    pub m: usize,
+    pub k: usize,
+    pub a: &'a [f32],
+    pub grid: &'a super::TapGrid<'a>,
+}
+
+/// Run a validated multi-tap product: tasks over (row-panel block, output positions) chunks;
+/// each C tile accumulates every tap in registers and is written once with the epilogue.
+pub(crate) fn run_taps(arch: &'static Arch, p: &TapsProblem, c: &mut [f32], ldc: usize, epi: &Epilogue, nt: usize) {
+    let (mr, nr) = (arch.mr, arch.nr);
+    let g = p.grid;
+    let ntaps = g.offsets.len();
+    let kt = ntaps * p.k;
+    let x = Ctx {
+        arch,
+        m: p.m,
+        k: kt,
+        n: g.rows * g.cols,
+        alpha: 1.0,
+        beta: 0.0,
+        a: ASrc::Packed(p.a),
+        b: BSrc::Packed(&[]),
+        c: c.as_mut_ptr(),
+        ldc,
+        epi,
+    };
+    let per_row = g.cols.div_ceil(nr);
+    let units = g.rows * per_row;
+    // Row blocks keep their A panels (mc · taps · k floats) within about 192 KiB of L2.
+    let mc = ((48 * 1024) / kt.max(1)).max(mr) / mr * mr;
+    let mb = p.m.div_ceil(mc);
+    let chunks = if nt > 1 { (4 * nt).div_ceil(mb).min(units) } else { 1 };
+    let per = units.div_ceil(chunks);
+    let chunks = units.div_ceil(per);
+    for_tasks(nt, mb * chunks, |task| {
+        let (i0, i1) = ((task / chunks) * mc, ((task / chunks + 1) * mc).min(p.m));
+        let (u0, u1) = ((task % chunks) * per, ((task % chunks + 1) * per).min(units));
+        for u in u0..u1 {
+            let (r, jp) = (u / per_row, u % per_row);
+            let col = jp * nr;
+            let nv = nr.min(g.cols - col);
+            let bp = g.data[r * g.row_step + col..].as_ptr();
+            for r0 in (i0..i1).step_by(mr) {
+                let tile = x.tile(r0, r * g.cols + col, mr.min(i1 - r0), nv, true, true);
+                // SAFETY: panel r0/mr of A has kt·mr floats (validated packing); every tap's B
+                // rows `bp + offsets[t] + q·plane` (q < k) have nr readable floats (validated
+                // against the grid's extent); the tile lies in the validated C / bias /
+                // residual and no other task writes it.
+                unsafe {
+                    (arch.taps)(
+                        g.offsets.as_ptr(),
+                        ntaps,
+                        p.k,
+                        p.a[(r0 / mr) * kt * mr..].as_ptr(),
+                        bp,
+                        g.plane,
+                        &tile,
+                    )
+                };
+            }
+        }
+    });
+}

@@ -42,6 +42,12 @@ pub(crate) struct Tile {
 /// contiguous floats per step, step `b_ks`), then the fused write-back into `t`.
 pub(crate) type KernFn = unsafe fn(usize, *const f32, usize, usize, *const f32, usize, &Tile);
 
+/// Signature of a multi-tap micro-kernel: for each of `ntaps` offsets `offs[t]`, `k` steps over
+/// the packed A micro-panel (`MR` floats per step, taps one after another) and B rows at
+/// `b + offs[t] + q·plane` (`NR` readable floats each), all accumulated in registers, then the
+/// fused write-back into the tile.
+pub(crate) type TapsFn = unsafe fn(*const usize, usize, usize, *const f32, *const f32, usize, &Tile);
+
 /// Blocking parameters and kernels of one ISA.
 pub(crate) struct Arch {
     /// Micro-tile rows.
@@ -59,6 +65,8 @@ pub(crate) struct Arch {
     /// Kernels reading A in place through strides, by row count: `plain[r - 1]` computes `r`
     /// rows (so a short row group wastes no FMAs).
     pub plain: &'static [KernFn],
+    /// Multi-tap kernel reading B in place (direct convolution).
+    pub taps: TapsFn,
 }
 
 /// Whether the activation is applied by the vector-maths pass after the write-back.
@@ -166,6 +174,57 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const PA: bool>(
                         row[v] = S::add(row[v], srow[v]);
                     }
                 }
+            }
+        }
+        write_back::<S, MR, NV>(&acc, t);
+    }
+}
+
+/// The multi-tap micro-kernel (see [`TapsFn`]).
+///
+/// # Safety
+/// `offs` has `ntaps` readable offsets; `a` has `ntaps·k·MR` readable floats; for every tap `t`
+/// and `q < k`, `b + offs[t] + q·plane` has `NV·L` readable floats; the tile's pointers satisfy
+/// [`write_back`]'s contract.
+#[inline(always)]
+unsafe fn micro_taps<S: Simd, const MR: usize, const NV: usize>(
+    offs: *const usize,
+    ntaps: usize,
+    k: usize,
+    a: *const f32,
+    b: *const f32,
+    plane: usize,
+    t: &Tile,
+) {
+    // SAFETY: every access stays inside the ranges the caller guarantees.
+    unsafe {
+        for i in 0..MR.min(t.mv) {
+            let row = t.c.wrapping_add(i * t.ldc);
+            S::prefetch(row);
+            S::prefetch(row.wrapping_add(t.nv - 1));
+        }
+        let mut acc = [[S::zero(); NV]; MR];
+        let mut ap = a;
+        // One flat loop over (tap, depth) steps: a nested tap loop made LLVM keep the
+        // accumulators in memory (a store after every FMA, half the speed).
+        let (mut tap, mut q) = (0usize, 0usize);
+        let mut bp = b.wrapping_add(*offs);
+        for _ in 0..ntaps * k {
+            let bv: [S::V; NV] = std::array::from_fn(|v| S::load(bp.add(v * S::L)));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let av = S::splat(*ap.add(i));
+                for v in 0..NV {
+                    row[v] = S::fmadd(av, bv[v], row[v]);
+                }
+            }
+            ap = ap.add(MR);
+            q += 1;
+            if q == k {
+                q = 0;
+                tap += 1;
+                bp = b.wrapping_add(if tap < ntaps { *offs.add(tap) } else { 0 });
+            } else {
+                bp = bp.wrapping_add(plane);
             }
         }
         write_back::<S, MR, NV>(&acc, t);
@@ -284,7 +343,22 @@ macro_rules! entry {
     };
 }
 
+macro_rules! taps_entry {
+    ($name:ident, $simd:ty, $mr:literal, $nv:literal $(, $feat:literal)?) => {
+        /// Multi-tap micro-kernel entry point (see [`TapsFn`]).
+        ///
+        /// # Safety
+        /// The contract of `micro_taps`; for x86 entry points the CPU has the enabled features.
+        $(#[target_feature(enable = $feat)])?
+        unsafe fn $name(offs: *const usize, ntaps: usize, k: usize, a: *const f32, b: *const f32, plane: usize, t: &Tile) {
+            // SAFETY: forwarded contract.
+            unsafe { micro_taps::<$simd, $mr, $nv>(offs, ntaps, k, a, b, plane, t) }
+        }
+    };
+}
+
 entry!(generic_packed, Portable, 4, 1, true);
+taps_entry!(generic_taps, Portable, 4, 1);
 entry!(generic_plain1, Portable, 1, 1, false);
 entry!(generic_plain2, Portable, 2, 1, false);
 entry!(generic_plain3, Portable, 3, 1, false);
@@ -299,14 +373,17 @@ pub(crate) static GENERIC: Arch = Arch {
     nc: 4096,
     packed: generic_packed,
     plain: &[generic_plain1, generic_plain2, generic_plain3, generic_plain4],
+    taps: generic_taps,
 };
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::super::simd::{Avx2, Avx512};
-    use super::{micro, Arch, Tile};
+    use super::{micro, micro_taps, Arch, Tile};
 
     entry!(avx2_packed, Avx2, 6, 2, true, "avx2,fma");
+    taps_entry!(avx2_taps, Avx2, 6, 2, "avx2,fma");
+    taps_entry!(avx512_taps, Avx512, 12, 2, "avx512f");
     entry!(avx2_plain1, Avx2, 1, 2, false, "avx2,fma");
     entry!(avx2_plain2, Avx2, 2, 2, false, "avx2,fma");
     entry!(avx2_plain3, Avx2, 3, 2, false, "avx2,fma");
@@ -337,6 +414,7 @@ mod x86 {
             avx2_plain5,
             avx2_plain6,
         ],
+        taps: avx2_taps,
     };
 
     /// AVX-512F 12 × 32 kernel (24 zmm accumulators).
@@ -362,6 +440,7 @@ mod x86 {
             avx512_plain12,
             avx512_plain12,
         ],
+        taps: avx512_taps,
     };
 }
 #[cfg(target_arch = "x86_64")]

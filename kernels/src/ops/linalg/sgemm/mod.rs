@@ -10,9 +10,11 @@ mod driver;
 mod kernel;
 mod pack;
 mod simd;
+mod taps;
 
 pub use pack::{pack_a, pack_a_isa, pack_b, pack_b_isa, PackedA, PackedB};
 pub(crate) use pack::{with_scratch, Scratch};
+pub use taps::{sgemm_taps, TapGrid};
 
 use super::gemm::{check_view, MatRef};
 use crate::error::{KernelError, Result};
@@ -298,6 +300,12 @@ fn validate(
             }
         }
     }
+    validate_output(m, n, clen, ldc, epi)
+}
+
+/// Check C (`m × n`, row stride `ldc`, `clen` floats) and the epilogue's operands.
+fn validate_output(m: usize, n: usize, clen: usize, ldc: usize, epi: &Epilogue) -> Result<()> {
+    let bad = |msg: String| Err(KernelError::invalid("sgemm", msg));
     if m > 1 && ldc < n {
         return bad(format!("ldc {ldc} < n {n}"));
     }

@@ -483,3 +483,86 @@ fn bad_shapes_are_errors() {
         assert_eq!(r.is_ok(), Isa::available().contains(&isa));
     }
 }
+
+/// The multi-tap product against an f64 reference over shifted windows of one image: partial
+/// micro-tiles in both directions, several row steps, bias / residual / activation, on one and
+/// two threads; then the size checks.
+#[test]
+fn taps_match_a_reference_over_shifted_windows() {
+    let mut rng = Rng(0x7a95);
+    // (m, k, rows, cols, row_step extra, taps as (dy, dx))
+    let cases: &[(usize, usize, usize, usize, usize, &[(usize, usize)])] = &[
+        (7, 3, 4, 19, 2, &[(0, 0), (0, 1), (1, 0), (1, 2)]),
+        (32, 16, 3, 33, 0, &[(0, 0), (2, 2)]),
+        (13, 5, 2, 8, 5, &[(1, 1)]),
+    ];
+    for &(m, k, rows, cols, extra, taps) in cases {
+        let wp = cols + 3;
+        let row_step = wp + extra;
+        let plane = (rows + 3) * row_step + wp;
+        let offsets: Vec<usize> = taps.iter().map(|&(dy, dx)| dy * wp + dx).collect();
+        let img = rng.vec(k * plane + TapGrid::slack());
+        let w = rng.vec(m * taps.len() * k);
+        let bias = rng.vec(m);
+        let n = rows * cols;
+        let ldc = n + 3;
+        let res = rng.vec(m * ldc);
+        let a = pack_a(m, taps.len() * k, MatRef::rows(&w, 0, taps.len() * k)).unwrap();
+        let grid = TapGrid {
+            data: &img,
+            plane,
+            rows,
+            cols,
+            row_step,
+            offsets: &offsets,
+        };
+        for (threads, act) in [(1, Activation::Relu), (2, Activation::Tanh)] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut c = vec![f32::NAN; m * ldc];
+            let epi = Epilogue {
+                bias: Bias::Row(&bias),
+                residual: Some((&res, ldc)),
+                act,
+            };
+            pool.install(|| sgemm_taps(m, k, &a, &grid, &mut c, ldc, &epi)).unwrap();
+            for i in 0..m {
+                for r in 0..rows {
+                    for j in 0..cols {
+                        let mut s = bias[i] as f64 + res[i * ldc + r * cols + j] as f64;
+                        for (t, off) in offsets.iter().enumerate() {
+                            for q in 0..k {
+                                let x = img[off + r * row_step + q * plane + j] as f64;
+                                s += w[i * taps.len() * k + t * k + q] as f64 * x;
+                            }
+                        }
+                        let want = ref_act(act, s);
+                        let got = c[i * ldc + r * cols + j] as f64;
+                        assert!(
+                            (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                            "m{m} k{k} {rows}x{cols} [{i}, {r}, {j}]: {got} vs {want}"
+                        );
+                    }
+                }
+            }
+            // Columns past n in each row of C stay untouched.
+            assert!(c[n..ldc].iter().all(|x| x.is_nan()));
+        }
+        // The exact extent works, one float less is a typed error; so is a left operand of the
+        // wrong depth.
+        let nr = panel_width();
+        let need = offsets.iter().max().unwrap() + (rows - 1) * row_step + (k - 1) * plane + cols.div_ceil(nr) * nr;
+        let mut c = vec![0.0; m * ldc];
+        for (len, ok) in [(need, true), (need - 1, false)] {
+            let g = TapGrid {
+                data: &img[..len],
+                ..grid
+            };
+            assert_eq!(
+                sgemm_taps(m, k, &a, &g, &mut c, ldc, &Epilogue::none()).is_ok(),
+                ok,
+                "{len}"
+            );
+        }
+        assert!(sgemm_taps(m, k + 1, &a, &grid, &mut c, ldc, &Epilogue::none()).is_err());
+    }
+}
