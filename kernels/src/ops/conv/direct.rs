@@ -1,6 +1,7 @@
-//! Convolutions with unit column stride (2-D and 1-D) without im2col: the input is copied once
-//! into a zero-padded image, and every kernel position (tap) is a GEMM whose right operand is
-//! that image shifted, read in place by the micro-kernel ([`sgemm_taps`]). The im2col path
+//! 2-D and 1-D convolutions without im2col: the input is copied once into a zero-padded image
+//! (split into column phases when the column stride is above 1, so every window row is
+//! contiguous), and every kernel position (tap) is a GEMM whose right operand is that image
+//! shifted, read in place by the micro-kernel ([`sgemm_taps`]). The im2col path
 //! writes and re-reads `k_size` copies of the input; this reads one, which matters most when
 //! there are few output channels to spread the copy over (DenseNet's 32-channel 3×3 convs).
 
@@ -11,26 +12,76 @@ use crate::ops::linalg::sgemm::{sgemm_taps, with_scratch, Activation, Bias, Epil
 use rayon::prelude::*;
 
 /// Whether the direct path suits geometry `g` with `nr`-column micro-tiles: at most two spatial
-/// dims, unit column stride, no cropping, not a plain 1×1, and output rows long enough that the
-/// last micro-tile of each row wastes at most a fifth of the row.
+/// dims, no cropping, not a plain 1×1, and output rows long enough that the last micro-tile of
+/// each row wastes at most a fifth of the row.
 pub(super) fn suits(g: &Geom, nr: usize) -> bool {
     let cols = g.out[2];
     g.inp[0] == 1
         && g.k[0] == 1
         && g.out[0] == 1
-        && g.s[2] == 1
         && g.pb.iter().chain(&g.pe).all(|&p| p >= 0)
         && !is_pointwise(g)
         && cols > 0
         && cols.div_ceil(nr) * nr * 4 <= cols * 5
 }
 
-/// Zero-padded rows and columns of the copy of the input.
-fn padded(g: &Geom) -> (usize, usize) {
-    (
-        (g.inp[1] as isize + g.pb[1] + g.pe[1]) as usize,
-        (g.inp[2] as isize + g.pb[2] + g.pe[2]) as usize,
-    )
+/// The padded image's layout: per channel, `s` column phases (phase `p` holds padded columns
+/// `p, p + s, p + 2s, …`, so a stride-`s` window row is contiguous in one phase) of `hp` rows ×
+/// `wq` columns.
+struct Padded {
+    hp: usize,
+    wq: usize,
+    s: usize,
+}
+
+impl Padded {
+    fn new(g: &Geom) -> Padded {
+        let hp = (g.inp[1] as isize + g.pb[1] + g.pe[1]) as usize;
+        let wp = (g.inp[2] as isize + g.pb[2] + g.pe[2]) as usize;
+        let s = g.s[2].max(1);
+        Padded {
+            hp,
+            wq: wp.div_ceil(s),
+            s,
+        }
+    }
+
+    /// Floats per channel.
+    fn plane(&self) -> usize {
+        self.s * self.hp * self.wq
+    }
+
+    /// Offset of kernel position `(kh, kw)`'s window for output (0, 0) within a channel.
+    fn tap(&self, g: &Geom, kh: usize, kw: usize) -> usize {
+        let col = kw * g.d[2];
+        (col % self.s) * self.hp * self.wq + kh * g.d[1] * self.wq + col / self.s
+    }
+
+    /// Fill one channel's plane `p` from the channel's input `src` (`h × w`), zeros around.
+    fn fill(&self, g: &Geom, src: &[f32], p: &mut [f32]) {
+        let (h, w) = (g.inp[1], g.inp[2]);
+        let (pt, pl) = (g.pb[1] as usize, g.pb[2] as usize);
+        for (phase, ph) in p.chunks_exact_mut(self.hp * self.wq).enumerate() {
+            for (y, row) in ph.chunks_exact_mut(self.wq).enumerate() {
+                let Some(iy) = y.checked_sub(pt).filter(|&iy| iy < h) else {
+                    row.fill(0.0);
+                    continue;
+                };
+                let line = &src[iy * w..(iy + 1) * w];
+                if self.s == 1 {
+                    let end = (pl + w).min(row.len());
+                    row[..pl].fill(0.0);
+                    row[pl..end].copy_from_slice(&line[..end - pl]);
+                    row[end..].fill(0.0);
+                } else {
+                    for (j, v) in row.iter_mut().enumerate() {
+                        let x = (j * self.s + phase).checked_sub(pl).filter(|&x| x < w);
+                        *v = x.map_or(0.0, |x| line[x]);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// One group of one image (`xg`: `cg` channels) into `dst` (`mg` channels of output), with
@@ -47,23 +98,13 @@ pub(super) fn direct_gemm(
     cg: usize,
     mg: usize,
 ) -> Result<()> {
-    let (hp, wp) = padded(g);
+    let pad = Padded::new(g);
+    let plane = pad.plane();
     let (h, w) = (g.inp[1], g.inp[2]);
-    let (pt, pl) = (g.pb[1] as usize, g.pb[2] as usize);
-    let plane = hp * wp;
     let len = cg * plane + TapGrid::slack();
     with_scratch(Scratch::Cols, len, |img| {
         // Copy each channel into its padded plane, borders zeroed (the scratch is reused).
-        let fill = |(c, p): (usize, &mut [f32])| {
-            let src = &xg[c * h * w..(c + 1) * h * w];
-            p[..pt * wp].fill(0.0);
-            for (r, row) in p[pt * wp..(pt + h) * wp].chunks_exact_mut(wp).enumerate() {
-                row[..pl].fill(0.0);
-                row[pl..pl + w].copy_from_slice(&src[r * w..(r + 1) * w]);
-                row[pl + w..].fill(0.0);
-            }
-            p[(pt + h) * wp..].fill(0.0);
-        };
+        let fill = |(c, p): (usize, &mut [f32])| pad.fill(g, &xg[c * h * w..(c + 1) * h * w], p);
         let planes = &mut img[..cg * plane];
         if cg * plane >= 1 << 16 && rayon::current_num_threads() > 1 {
             planes.par_chunks_mut(plane).enumerate().for_each(fill);
@@ -72,14 +113,14 @@ pub(super) fn direct_gemm(
         }
         img[cg * plane..].fill(0.0);
         let offsets: Vec<usize> = (0..g.k[1] * g.k[2])
-            .map(|t| (t / g.k[2]) * g.d[1] * wp + (t % g.k[2]) * g.d[2])
+            .map(|t| pad.tap(g, t / g.k[2], t % g.k[2]))
             .collect();
         let grid = TapGrid {
             data: img,
             plane,
             rows: g.out[1],
             cols: g.out[2],
-            row_step: g.s[1] * wp,
+            row_step: g.s[1] * pad.wq,
             offsets: &offsets,
         };
         let out_sz = g.out_size();

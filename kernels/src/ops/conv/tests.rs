@@ -189,14 +189,17 @@ fn im2col_panels_match_im2col_then_packing() {
 fn f32_conv_paths_match_f64_reference() {
     use crate::ops::linalg::sgemm::Activation;
     // (input c×h×w, m, group, kernel, stride, pads): normal and transposed orientations (few
-    // output positions), per-position taps over the padded input (unit stride, rows of 14, 28,
-    // 30 and 60 columns), pointwise and 3×3 / 5×5, grouped.
+    // output positions), per-position taps over the padded input (strides 1 and 2, rows of 14 to
+    // 60 columns), pointwise and 1×1 / 3×3 / 5×5 / 7×7, grouped.
     let cases: &[([usize; 3], usize, usize, usize, usize, usize)] = &[
         ([32, 7, 7], 64, 1, 1, 1, 0),
         ([128, 14, 14], 32, 1, 3, 1, 1),
         ([20, 28, 28], 40, 2, 3, 1, 1),
         ([9, 12, 30], 7, 1, 5, 1, 2),
         ([3, 5, 60], 13, 1, 3, 1, 0),
+        ([3, 30, 64], 16, 1, 7, 2, 3),
+        ([8, 15, 29], 12, 1, 3, 2, 1),
+        ([16, 28, 28], 24, 1, 1, 2, 0),
         ([24, 7, 7], 96, 1, 3, 1, 1),
         ([16, 9, 9], 128, 2, 3, 2, 1),
         ([40, 13, 13], 48, 1, 1, 1, 0),
