@@ -38,5 +38,10 @@ if [ ! -f .cache/onnx/light-prepared/.complete ]; then
   python3 scripts/prepare_light_models.py .cache/onnx
   touch .cache/onnx/light-prepared/.complete
 fi
+if [ ! -f .cache/bench/bert_encoder.onnx ]; then
+  echo "generating the BERT-shaped encoder (random fixed-seed weights) ..."
+  mkdir -p .cache/bench
+  python3 scripts/make_bert_encoder.py .cache/bench/bert_encoder.onnx
+fi
 cargo build --release --workspace --bins
 cargo test --release --workspace "$@"

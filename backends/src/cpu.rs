@@ -2,8 +2,10 @@
 
 use crate::device::{Device, DeviceError, DeviceInfo, DeviceTensor, Kernel, Result, Support};
 use std::any::Any;
-use std::sync::Arc;
-use suanli_kernels::{KernelSpec, Tensor};
+use std::sync::{Arc, Mutex};
+use suanli_kernels::buffers::{self, Recycler};
+use suanli_kernels::ops::layout::LayoutOp;
+use suanli_kernels::{KernelSpec, Op, Tensor};
 
 /// The host CPU as a device. Supports every kernel: it is the fallback for all others.
 pub struct CpuDevice {
@@ -11,7 +13,14 @@ pub struct CpuDevice {
     name: Arc<str>,
     pool: rayon::ThreadPool,
     peak: std::sync::OnceLock<f64>,
+    /// Storage of released values, handed to kernels for their outputs.
+    recycler: Arc<Recycler>,
+    /// Handles of released values (their `Arc` and shape vector), emptied, for new outputs.
+    shells: Mutex<Vec<DeviceTensor>>,
 }
+
+/// Most inputs a launch passes to the kernel without allocating a list for them.
+const STACK_INPUTS: usize = 8;
 
 struct CpuKernel {
     spec: KernelSpec,
@@ -59,6 +68,8 @@ impl CpuDevice {
             name: Arc::from("cpu"),
             pool,
             peak: std::sync::OnceLock::new(),
+            recycler: Arc::new(Recycler::default()),
+            shells: Mutex::new(Vec::new()),
         })
     }
 
@@ -68,12 +79,88 @@ impl CpuDevice {
     }
 
     fn wrap(&self, t: Tensor) -> DeviceTensor {
+        let shell = self.shells.lock().ok().and_then(|mut s| s.pop());
+        if let Some(mut d) = shell {
+            // Shells hold the only reference to an emptied host tensor (see `release`).
+            if let Some(slot) = Arc::get_mut(&mut d.storage).and_then(|a| a.downcast_mut::<Tensor>()) {
+                d.dtype = t.dtype();
+                d.shape.clear();
+                d.shape.extend_from_slice(t.shape());
+                let empty = std::mem::replace(slot, t);
+                self.recycler.give(empty);
+                return d;
+            }
+        }
+        let mut shape = Vec::with_capacity(t.rank().max(8));
+        shape.extend_from_slice(t.shape());
         DeviceTensor {
             dtype: t.dtype(),
-            shape: t.shape().to_vec(),
+            shape,
             device: self.name.clone(),
             storage: Arc::new(t),
         }
+    }
+
+    /// The host tensor of `t` for writing, when `t` holds its only reference.
+    fn unique(t: &mut DeviceTensor) -> Option<&mut Tensor> {
+        Arc::get_mut(&mut t.storage).and_then(|a| a.downcast_mut::<Tensor>())
+    }
+
+    /// Run `f` on this device's pool with its recycler installed: directly when already
+    /// there (inside [`Device::run_scope`]), otherwise by handing it to the pool.
+    fn enter<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        if self.pool.current_thread_index().is_some() && buffers::installed() {
+            f()
+        } else {
+            self.pool.install(|| buffers::with(&self.recycler, f))
+        }
+    }
+
+    /// Shape-only ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity) whose data input dies
+    /// here and whose output shape the spec states: the output is that input, renamed in place.
+    fn alias(&self, spec: &KernelSpec, inputs: &mut [Option<DeviceTensor>], last_use: &[bool]) -> Option<DeviceTensor> {
+        let shape_only = matches!(
+            spec.op,
+            Op::Layout(
+                LayoutOp::Reshape { .. }
+                    | LayoutOp::Flatten { .. }
+                    | LayoutOp::Squeeze { .. }
+                    | LayoutOp::Unsqueeze { .. }
+                    | LayoutOp::Identity
+            )
+        );
+        let [out] = spec.outputs.as_slice() else { return None };
+        let dims = out.shape.as_deref()?;
+        if !shape_only || dims.len() > STACK_INPUTS || !last_use.first().copied().unwrap_or(false) {
+            return None;
+        }
+        let mut shape = [0usize; STACK_INPUTS];
+        for (s, d) in shape.iter_mut().zip(dims) {
+            *s = d.known()?;
+        }
+        let shape = &shape[..dims.len()];
+        let x = inputs.first_mut()?.as_mut()?;
+        let t = Self::unique(x)?;
+        if t.dtype() != out.dtype || t.set_shape(shape).is_err() {
+            return None;
+        }
+        let mut x = inputs[0].take()?;
+        x.shape.clear();
+        x.shape.extend_from_slice(shape);
+        Some(x)
+    }
+
+    /// Run the kernel's CPU implementation (its prepared form where compiled with one).
+    fn run_kernel(&self, kernel: &dyn Kernel, host: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+        let op = &kernel.spec().op;
+        let prepared = kernel
+            .as_any()
+            .downcast_ref::<CpuKernel>()
+            .and_then(|k| k.prepared.as_ref());
+        Ok(match prepared {
+            Some(p) => suanli_kernels::ops::fused::run_prepared(op, p, host),
+            None => op.run(host),
+        }?)
     }
 
     fn host<'a>(&self, t: &'a DeviceTensor) -> Result<&'a Tensor> {
@@ -105,16 +192,76 @@ impl Device for CpuDevice {
     fn run_scope(&self, f: &mut (dyn FnMut() + Send)) {
         // One hand-off to the pool per run instead of one per kernel: the run's launches then
         // execute on a worker (a per-launch hand-off wakes and parks threads each time, and
-        // with every core busy the waiting caller competes with the workers).
+        // with every core busy the waiting caller competes with the workers). The recycler is
+        // installed on that worker, so kernels take their outputs from dead values.
         if self.pool.current_thread_index().is_some() {
-            f()
+            buffers::with(&self.recycler, f)
         } else {
-            self.pool.install(f)
+            self.pool.install(|| buffers::with(&self.recycler, f))
         }
     }
 
+    fn reserve(&self, bytes: usize) -> Result<()> {
+        // Enough free storage for every intermediate of the plan's peak, twice over.
+        self.recycler.reserve_cap(bytes.saturating_mul(2));
+        Ok(())
+    }
+
     fn upload(&self, t: &Tensor) -> Result<DeviceTensor> {
-        Ok(self.wrap(t.clone()))
+        Ok(self.wrap(buffers::with(&self.recycler, || buffers::clone_tensor(t))))
+    }
+
+    fn release(&self, mut t: DeviceTensor) {
+        let Some(host) = Self::unique(&mut t) else { return };
+        // The shell keeps the tensor's shape vector (recycled when the shell is refilled) and
+        // no elements; it never leaves this device until `wrap` fills it.
+        let data = std::mem::replace(host.data_mut(), suanli_kernels::TensorData::U8(Vec::new()));
+        self.recycler.give_data(data);
+        if let Ok(mut shells) = self.shells.lock() {
+            shells.push(t);
+        }
+    }
+
+    fn launch_owned(
+        &self,
+        kernel: &dyn Kernel,
+        inputs: &mut [Option<DeviceTensor>],
+        last_use: &[bool],
+        outputs: &mut Vec<DeviceTensor>,
+    ) -> Result<()> {
+        if let Some(out) = self.alias(kernel.spec(), inputs, last_use) {
+            outputs.push(out);
+        } else {
+            let outs = {
+                let mut stack: [Option<&Tensor>; STACK_INPUTS] = [None; STACK_INPUTS];
+                let mut heap = Vec::new();
+                let host: &mut [Option<&Tensor>] = if inputs.len() <= STACK_INPUTS {
+                    &mut stack[..inputs.len()]
+                } else {
+                    heap.resize(inputs.len(), None);
+                    &mut heap
+                };
+                for (h, t) in host.iter_mut().zip(inputs.iter()) {
+                    *h = t.as_ref().map(|t| self.host(t)).transpose()?;
+                }
+                let host = &*host;
+                self.enter(|| self.run_kernel(kernel, host))?
+            };
+            let mut outs = outs;
+            for t in outs.drain(..) {
+                outputs.push(self.wrap(t));
+            }
+            self.recycler.give_list(outs);
+        }
+        // Inputs that die here become storage for later outputs.
+        for (t, &last) in inputs.iter_mut().zip(last_use) {
+            if last {
+                if let Some(t) = t.take() {
+                    self.release(t);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn adopt(&self, t: Tensor) -> Result<DeviceTensor> {
@@ -147,21 +294,7 @@ impl Device for CpuDevice {
             .iter()
             .map(|t| t.map(|t| self.host(t)).transpose())
             .collect::<Result<_>>()?;
-        let op = &kernel.spec().op;
-        let prepared = kernel
-            .as_any()
-            .downcast_ref::<CpuKernel>()
-            .and_then(|k| k.prepared.as_ref());
-        let run = || match prepared {
-            Some(p) => suanli_kernels::ops::fused::run_prepared(op, p, &host),
-            None => op.run(&host),
-        };
-        // Inside a run scope the caller is already one of this pool's workers.
-        let outs = if self.pool.current_thread_index().is_some() {
-            run()
-        } else {
-            self.pool.install(run)
-        }?;
+        let outs = self.enter(|| self.run_kernel(kernel, &host))?;
         Ok(outs.into_iter().map(|t| self.wrap(t)).collect())
     }
 }

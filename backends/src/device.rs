@@ -145,6 +145,28 @@ pub trait Device: Send + Sync {
     /// before the work completes (the outputs are then valid for later launches and downloads).
     /// `inputs[i]` is `None` for an omitted optional input.
     fn launch(&self, kernel: &dyn Kernel, inputs: &[Option<&DeviceTensor>]) -> Result<Vec<DeviceTensor>>;
+    /// Optional. Launch like [`Device::launch`], appending the outputs to `outputs`, with the
+    /// inputs lent by value. The device may take (`Option::take`) input `i` only where
+    /// `last_use[i]`: the session reads that value here for the last time, so the device may
+    /// reuse its storage (the CPU device recycles it into later outputs). What is left in
+    /// `inputs` goes back to the session. The default calls [`Device::launch`].
+    fn launch_owned(
+        &self,
+        kernel: &dyn Kernel,
+        inputs: &mut [Option<DeviceTensor>],
+        last_use: &[bool],
+        outputs: &mut Vec<DeviceTensor>,
+    ) -> Result<()> {
+        let _ = last_use;
+        let refs: Vec<Option<&DeviceTensor>> = inputs.iter().map(|t| t.as_ref()).collect();
+        outputs.extend(self.launch(kernel, &refs)?);
+        Ok(())
+    }
+    /// Optional. A value the session no longer needs; the device may keep its storage for later
+    /// outputs. The default drops it.
+    fn release(&self, t: DeviceTensor) {
+        drop(t)
+    }
     /// Optional. Take ownership of a host tensor as a device tensor; the default uploads a
     /// copy (the CPU device overrides it to wrap the tensor without copying).
     fn adopt(&self, t: Tensor) -> Result<DeviceTensor> {

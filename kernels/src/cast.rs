@@ -10,10 +10,12 @@ fn convert<S: Elem, D: HostElem>(src: &[S]) -> TensorData {
         if D::DTYPE == DType::Bool {
             src.iter()
                 .map(|x| D::from_f64((x.to_f64() != 0.0) as u8 as f64))
-                .collect()
+                .collect_recycled(src.len())
         } else if S::DTYPE.is_float() && D::DTYPE.is_int() {
             // Truncate toward zero; NaN becomes 0 (Rust `as` semantics, saturating).
-            src.iter().map(|x| D::from_f64(x.to_f64().trunc())).collect()
+            src.iter()
+                .map(|x| D::from_f64(x.to_f64().trunc()))
+                .collect_recycled(src.len())
         } else if S::DTYPE.is_int() && D::DTYPE.is_float() && matches!(S::DTYPE, DType::I64 | DType::U64) {
             src.iter()
                 .map(|x| {
@@ -23,16 +25,27 @@ fn convert<S: Elem, D: HostElem>(src: &[S]) -> TensorData {
                         D::from_f64(x.to_i64() as f64)
                     }
                 })
-                .collect()
+                .collect_recycled(src.len())
         } else {
-            src.iter().map(|x| D::from_f64(x.to_f64())).collect()
+            src.iter().map(|x| D::from_f64(x.to_f64())).collect_recycled(src.len())
         }
     } else {
         // Integer (or bool) to integer: wrap like a C cast.
-        src.iter().map(|x| D::from_i64(x.to_i64())).collect()
+        src.iter().map(|x| D::from_i64(x.to_i64())).collect_recycled(src.len())
     };
     D::wrap(out)
 }
+
+/// Collect into recycled storage (see [`crate::buffers`]).
+trait CollectRecycled<T: HostElem>: Iterator<Item = T> + Sized {
+    fn collect_recycled(self, len: usize) -> Vec<T> {
+        let mut v = crate::buffers::with_capacity(len);
+        v.extend(self);
+        v
+    }
+}
+
+impl<T: HostElem, I: Iterator<Item = T>> CollectRecycled<T> for I {}
 
 fn to_strings<S: Elem>(src: &[S]) -> Vec<String> {
     src.iter()

@@ -2,6 +2,7 @@
 //! shapes, host tensors, the closed [`Op`] set with typed attributes, [`KernelSpec`]s — and the
 //! CPU kernels that are the reference every device is checked against.
 
+pub mod buffers;
 pub mod cast;
 pub mod codegen;
 pub mod compare;

@@ -105,10 +105,27 @@ pub fn strides(shape: &[usize]) -> Vec<usize> {
     s
 }
 
+/// [`strides`] into an inline list.
+pub fn strides_small(shape: &[usize]) -> SmallDims {
+    let mut s: SmallDims = smallvec::smallvec![1; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        s[i] = s[i + 1] * shape[i + 1];
+    }
+    s
+}
+
 /// Numpy-style multidirectional broadcast of concrete shapes.
 pub fn broadcast_shapes(op: &str, shapes: &[&[usize]]) -> Result<Vec<usize>> {
+    Ok(broadcast_dims_small(op, shapes)?.to_vec())
+}
+
+/// Dims or strides of a tensor, inline up to rank 8 (no allocation for the common ranks).
+pub type SmallDims = smallvec::SmallVec<[usize; 8]>;
+
+/// [`broadcast_shapes`] into an inline list.
+pub fn broadcast_dims_small(op: &str, shapes: &[&[usize]]) -> Result<SmallDims> {
     let rank = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
-    let mut out = vec![1usize; rank];
+    let mut out: SmallDims = smallvec::smallvec![1usize; rank];
     for s in shapes {
         let off = rank - s.len();
         for (i, &d) in s.iter().enumerate() {
@@ -155,11 +172,21 @@ pub fn broadcast_dims(op: &str, shapes: &[&[Dim]]) -> Result<Vec<Dim>> {
 
 /// Strides to read an input of shape `src` as if broadcast to `dst` (0 on broadcast dims).
 pub fn broadcast_strides(src: &[usize], dst: &[usize]) -> Vec<usize> {
-    let st = strides(src);
+    broadcast_strides_small(src, dst).to_vec()
+}
+
+/// [`broadcast_strides`] into an inline list.
+pub fn broadcast_strides_small(src: &[usize], dst: &[usize]) -> SmallDims {
     let off = dst.len() - src.len();
-    (0..dst.len())
-        .map(|i| if i < off || src[i - off] == 1 { 0 } else { st[i - off] })
-        .collect()
+    let mut out: SmallDims = smallvec::smallvec![0usize; dst.len()];
+    let mut step = 1;
+    for i in (0..src.len()).rev() {
+        if src[i] != 1 {
+            out[off + i] = step;
+        }
+        step *= src[i];
+    }
+    out
 }
 
 /// Normalise a possibly negative axis against `rank` (ONNX: `-rank <= axis < rank`).

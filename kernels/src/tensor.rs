@@ -276,6 +276,20 @@ impl Tensor {
         (self.shape, self.data)
     }
 
+    /// Give the tensor a new shape with the same element count, in place (no allocation
+    /// for ranks up to the shape vector's capacity).
+    pub fn set_shape(&mut self, shape: &[usize]) -> Result<()> {
+        if shape.iter().product::<usize>() != self.len() {
+            return Err(KernelError::invalid(
+                "tensor",
+                format!("cannot give {:?} the shape {:?}", self.shape, shape),
+            ));
+        }
+        self.shape.clear();
+        self.shape.extend_from_slice(shape);
+        Ok(())
+    }
+
     /// The same data under a new shape with the same element count.
     pub fn reshaped(self, shape: Vec<usize>) -> Result<Tensor> {
         Tensor::new(shape, self.data)
@@ -435,10 +449,10 @@ impl Tensor {
     /// truncates toward zero, int→narrower int wraps, →bool is `!= 0`; strings parse/print).
     pub fn cast(&self, to: DType) -> Result<Tensor> {
         if self.dtype() == to {
-            return Ok(self.clone());
+            return Ok(crate::buffers::clone_tensor(self));
         }
         let data = crate::cast::cast_data(&self.data, to)?;
-        Tensor::new(self.shape.clone(), data)
+        Tensor::new(crate::buffers::dims(&self.shape), data)
     }
 }
 

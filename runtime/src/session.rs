@@ -139,6 +139,7 @@ impl SessionBuilder {
             policy: self.policy,
             plans: Mutex::new(HashMap::new()),
             consts: Mutex::new(HashMap::new()),
+            states: Mutex::new(Vec::new()),
         };
         // With fully static input shapes, plan (and so pack weights) now rather than in the
         // first run. A failure here recurs, with the same error, when the model is run.
@@ -163,11 +164,28 @@ pub struct Session {
     policy: Policy,
     plans: Mutex<HashMap<Vec<ValueType>, Arc<Plan>>>,
     consts: Mutex<HashMap<(ValueId, usize), DeviceTensor>>,
+    /// Bookkeeping of finished runs, reused by later ones (one per concurrent run).
+    states: Mutex<Vec<RunState>>,
 }
 
 enum Slot {
     Dev(DeviceTensor),
     Host(Value),
+}
+
+/// What one run needs besides its values' storage, kept between runs so that a warm run
+/// allocates no bookkeeping: the slot table (with the plan's constants left in place), the
+/// argument and output lists of a launch.
+#[derive(Default)]
+struct RunState {
+    /// The plan the slot table was laid out for.
+    plan: Option<Arc<Plan>>,
+    slots: Vec<Option<Slot>>,
+    /// Slots holding the plan's constants: never freed, filled once per plan.
+    is_const: Vec<bool>,
+    args: Vec<Option<DeviceTensor>>,
+    last_use: Vec<bool>,
+    outs: Vec<DeviceTensor>,
 }
 
 impl Session {
@@ -206,6 +224,9 @@ impl Session {
 
     /// Run with named tensor inputs; returns the named tensor outputs in model order.
     pub fn run(&self, inputs: &[(&str, Tensor)]) -> Result<Vec<(String, Tensor)>> {
+        if let Some(plan) = self.cached_plan(inputs)? {
+            return self.run_cached(&plan, inputs);
+        }
         let vals: Vec<(String, Value)> = inputs
             .iter()
             .map(|(n, t)| (n.to_string(), Value::Tensor(t.clone())))
@@ -220,6 +241,115 @@ impl Session {
                 ))),
             })
             .collect()
+    }
+
+    /// The cached plan for `inputs` when they name every graph input once, as tensors whose
+    /// types are exactly a cached signature (which was checked when it was planned). `None`
+    /// sends the run through [`Session::run_values`], which checks, reports and plans.
+    fn cached_plan(&self, inputs: &[(&str, Tensor)]) -> Result<Option<Arc<Plan>>> {
+        if inputs.len() != self.graph.inputs.len() {
+            return Ok(None);
+        }
+        let plans = self.plans.lock().map_err(|_| poisoned())?;
+        let found = plans.iter().find(|(sig, _)| {
+            sig.len() == inputs.len()
+                && self.graph.inputs.iter().zip(sig.iter()).all(|(v, ty)| {
+                    let name = self.graph.name(*v);
+                    let mut given = inputs.iter().filter(|(n, _)| *n == name);
+                    match (given.next(), given.next(), ty) {
+                        (Some((_, t)), None, ValueType::Tensor(tt)) => {
+                            tt.dtype == t.dtype()
+                                && tt.shape.as_ref().is_some_and(|s| {
+                                    s.len() == t.rank() && s.iter().zip(t.shape()).all(|(d, &n)| d.known() == Some(n))
+                                })
+                        }
+                        _ => false,
+                    }
+                })
+        });
+        Ok(found.map(|(_, p)| p.clone()))
+    }
+
+    /// A run of a cached plan with tensor inputs: the inputs are copied into recycled device
+    /// storage and nothing is allocated but the returned outputs.
+    fn run_cached(&self, plan: &Arc<Plan>, inputs: &[(&str, Tensor)]) -> Result<Vec<(String, Tensor)>> {
+        let mut st = self.take_state(plan)?;
+        let cpu = &self.devices[self.cpu];
+        let mut result = None;
+        let mut once = Some(&mut st);
+        self.in_scopes(0, &mut || {
+            let Some(st) = once.take() else { return };
+            result = Some((|| {
+                for (v, &s) in self.graph.inputs.iter().zip(&plan.input_slots) {
+                    let name = self.graph.name(*v);
+                    let t = inputs
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, t)| t)
+                        .ok_or_else(|| Error::InvalidModel(format!("internal: input {name:?} vanished")))?;
+                    st.slots[s] = Some(Slot::Dev(cpu.upload(t).map_err(|e| self.dev_err(self.cpu, e))?));
+                }
+                self.execute(plan, st, None)
+            })());
+        });
+        let outs = result.unwrap_or_else(|| Err(scope_error())).and_then(|()| {
+            let mut outs = Vec::with_capacity(plan.output_slots.len());
+            for (v, &(s, _)) in self.graph.outputs.iter().zip(&plan.output_slots) {
+                let name = self.graph.name(*v);
+                match self.host_value(st.slots[s].as_ref().ok_or_else(|| empty_slot(s))?)? {
+                    Value::Tensor(t) => outs.push((name.to_string(), t)),
+                    other => {
+                        return Err(Error::Usage(format!(
+                            "output {name:?} is a {}, not a tensor: use run_values",
+                            other.describe()
+                        )))
+                    }
+                }
+            }
+            Ok(outs)
+        });
+        self.put_state(st);
+        outs
+    }
+
+    /// Bookkeeping for a run of `plan`: a finished run's, or fresh.
+    fn take_state(&self, plan: &Arc<Plan>) -> Result<RunState> {
+        let mut st = self.states.lock().map_err(|_| poisoned())?.pop().unwrap_or_default();
+        if !st.plan.as_ref().is_some_and(|p| Arc::ptr_eq(p, plan)) {
+            st.slots.clear();
+            st.slots.resize_with(plan.num_slots, || None);
+            st.is_const.clear();
+            st.is_const.resize(plan.num_slots, false);
+            for &(v, d, s) in &plan.const_slots {
+                st.slots[s] = Some(Slot::Dev(self.const_on(v, d)?));
+                st.is_const[s] = true;
+            }
+            st.plan = Some(plan.clone());
+        }
+        Ok(st)
+    }
+
+    /// Return a run's bookkeeping for later runs; values still held go back to their devices.
+    fn put_state(&self, mut st: RunState) {
+        for (slot, &c) in st.slots.iter_mut().zip(&st.is_const) {
+            if !c {
+                self.release(slot.take());
+            }
+        }
+        st.args.clear();
+        st.outs.clear();
+        if let Ok(mut states) = self.states.lock() {
+            states.push(st);
+        }
+    }
+
+    /// Hand a dead value back to the device holding it.
+    fn release(&self, slot: Option<Slot>) {
+        if let Some(Slot::Dev(t)) = slot {
+            if let Some(d) = self.devices.iter().find(|d| *d.info().name == *t.device) {
+                d.release(t);
+            }
+        }
     }
 
     /// Run with named values (tensors, sequences, optionals).
@@ -237,19 +367,17 @@ impl Session {
         let ordered = self.bind_inputs(inputs)?;
         let sig: Vec<ValueType> = ordered.iter().map(value_type_of).collect();
         let plan = self.plan_for(&sig)?;
-        let mut job = Some((ordered, times));
+        let mut st = self.take_state(&plan)?;
+        let mut job = Some((ordered, times, &mut st));
         let mut result = None;
         self.in_scopes(0, &mut || {
-            if let Some((ordered, times)) = job.take() {
-                result = Some(self.execute(&plan, ordered, times));
+            if let Some((ordered, times, st)) = job.take() {
+                result = Some(self.bind_and_execute(&plan, st, ordered, times));
             }
         });
-        let outs = result.unwrap_or_else(|| {
-            Err(Error::Device {
-                device: "run scope".into(),
-                source: DeviceError::Driver("a device's run scope returned without running the session".into()),
-            })
-        })?;
+        let outs = result.unwrap_or_else(|| Err(scope_error()));
+        self.put_state(st);
+        let outs = outs?;
         let named = self
             .graph
             .outputs
@@ -436,20 +564,42 @@ impl Session {
         Ok((named, plan, times))
     }
 
-    fn execute(&self, plan: &Plan, inputs: Vec<Value>, mut times: Option<&mut Vec<f64>>) -> Result<Vec<Value>> {
-        let g = &self.graph;
+    /// Put `inputs` into their slots, execute the plan and return the outputs as host values.
+    fn bind_and_execute(
+        &self,
+        plan: &Plan,
+        st: &mut RunState,
+        inputs: Vec<Value>,
+        times: Option<&mut Vec<f64>>,
+    ) -> Result<Vec<Value>> {
         let cpu = &self.devices[self.cpu];
-        let mut slots: Vec<Option<Slot>> = (0..plan.num_slots).map(|_| None).collect();
         for (&s, v) in plan.input_slots.iter().zip(inputs) {
-            slots[s] = Some(match v {
+            st.slots[s] = Some(match v {
                 Value::Tensor(t) => Slot::Dev(cpu.adopt(t).map_err(|e| self.dev_err(self.cpu, e))?),
                 other => Slot::Host(other),
             });
         }
-        for &(v, d, s) in &plan.const_slots {
-            slots[s] = Some(Slot::Dev(self.const_on(v, d)?));
+        self.execute(plan, st, times)?;
+        let mut results = Vec::with_capacity(plan.output_slots.len());
+        for &(s, _) in &plan.output_slots {
+            let slot = st.slots[s].as_ref().ok_or_else(|| empty_slot(s))?;
+            results.push(self.host_value(slot)?);
         }
-        let missing = |s: usize| Error::InvalidModel(format!("internal: slot {s} is empty"));
+        Ok(results)
+    }
+
+    /// Execute the plan's steps on the slot table of `st` (inputs and constants in place); the
+    /// outputs are left in their slots.
+    fn execute(&self, plan: &Plan, st: &mut RunState, mut times: Option<&mut Vec<f64>>) -> Result<()> {
+        let g = &self.graph;
+        let RunState {
+            slots,
+            is_const,
+            args,
+            last_use,
+            outs,
+            ..
+        } = st;
         for (i, step) in plan.steps.iter().enumerate() {
             let started = times.as_ref().map(|_| std::time::Instant::now());
             match step {
@@ -461,7 +611,7 @@ impl Session {
                     .any(|s| matches!(&slots[*s], Some(Slot::Host(v)) if v.as_tensor().is_none())) =>
                 {
                     // A kernel node fed a sequence or optional (e.g. Identity): run on the host.
-                    self.host_step(*node, inputs, outputs, &mut slots)?;
+                    self.host_step(*node, inputs, outputs, slots)?;
                 }
                 Step::Kernel {
                     node,
@@ -471,46 +621,82 @@ impl Session {
                     outputs,
                 } => {
                     let n = &g.nodes[*node];
-                    let mut args: Vec<Option<DeviceTensor>> = Vec::with_capacity(inputs.len());
-                    for s in inputs {
-                        args.push(match s {
-                            None => None,
-                            Some(s) => Some(match slots[*s].as_ref().ok_or_else(|| missing(*s))? {
-                                Slot::Dev(t) => t.clone(),
-                                Slot::Host(v) => {
-                                    let t = v.as_tensor().ok_or_else(|| Error::InvalidNode {
-                                        node: n.name.clone(),
-                                        op_type: n.op.name().into(),
-                                        msg: format!("expected a tensor input, got {}", v.describe()),
-                                    })?;
-                                    self.devices[*device].upload(t).map_err(|e| self.dev_err(*device, e))?
-                                }
-                            }),
-                        });
+                    // The inputs move out of their slots for the launch and back after it, except
+                    // those read here for the last time, which the device may keep.
+                    args.clear();
+                    last_use.clear();
+                    for (j, s) in inputs.iter().enumerate() {
+                        let Some(s) = *s else {
+                            args.push(None);
+                            last_use.push(false);
+                            continue;
+                        };
+                        let repeated = inputs[..j].contains(&Some(s)) || inputs[j + 1..].contains(&Some(s));
+                        let on_device = matches!(slots[s].as_ref().ok_or_else(|| empty_slot(s))?, Slot::Dev(_));
+                        let t = match (on_device, repeated) {
+                            (true, true) => match &slots[s] {
+                                Some(Slot::Dev(t)) => t.clone(),
+                                _ => return Err(empty_slot(s)),
+                            },
+                            (true, false) => match slots[s].take() {
+                                Some(Slot::Dev(t)) => t,
+                                _ => return Err(empty_slot(s)),
+                            },
+                            (false, _) => {
+                                let v = match &slots[s] {
+                                    Some(Slot::Host(v)) => v,
+                                    _ => return Err(empty_slot(s)),
+                                };
+                                let t = v.as_tensor().ok_or_else(|| Error::InvalidNode {
+                                    node: n.name.clone(),
+                                    op_type: n.op.name().into(),
+                                    msg: format!("expected a tensor input, got {}", v.describe()),
+                                })?;
+                                self.devices[*device].upload(t).map_err(|e| self.dev_err(*device, e))?
+                            }
+                        };
+                        args.push(Some(t));
+                        last_use.push(!repeated && !is_const[s] && plan.frees[i].contains(&s));
                     }
-                    let refs: Vec<Option<&DeviceTensor>> = args.iter().map(|a| a.as_ref()).collect();
-                    let outs = self.devices[*device]
-                        .launch(kernel.as_ref(), &refs)
+                    outs.clear();
+                    let launched = self.devices[*device]
+                        .launch_owned(kernel.as_ref(), args, last_use, outs)
                         .map_err(|e| match e {
                             suanli_backends::DeviceError::Kernel(k) => Error::kernel(&n.name, n.op.name(), k),
                             other => self.dev_err(*device, other),
-                        })?;
-                    let produced = outs.len();
-                    let mut outs = outs.into_iter();
-                    for (k, o) in outputs.iter().enumerate() {
-                        let t = outs.next();
-                        if let Some(o) = o {
-                            let t = t.ok_or_else(|| Error::InvalidNode {
-                                node: n.name.clone(),
-                                op_type: n.op.name().into(),
-                                msg: format!("kernel produced {produced} outputs but output {k} is used"),
-                            })?;
-                            slots[*o] = Some(Slot::Dev(t));
+                        });
+                    // Inputs still alive go back to their slots (also after a failed launch).
+                    for (s, t) in inputs.iter().zip(args.iter_mut()) {
+                        if let (Some(s), Some(t)) = (s, t.take()) {
+                            if slots[*s].is_none() {
+                                slots[*s] = Some(Slot::Dev(t));
+                            } else {
+                                self.release(Some(Slot::Dev(t)));
+                            }
                         }
+                    }
+                    launched?;
+                    let produced = outs.len();
+                    let mut made = outs.drain(..);
+                    for (k, o) in outputs.iter().enumerate() {
+                        match (o, made.next()) {
+                            (Some(o), Some(t)) => slots[*o] = Some(Slot::Dev(t)),
+                            (Some(_), None) => {
+                                return Err(Error::InvalidNode {
+                                    node: n.name.clone(),
+                                    op_type: n.op.name().into(),
+                                    msg: format!("kernel produced {produced} outputs but output {k} is used"),
+                                })
+                            }
+                            (None, t) => self.release(t.map(Slot::Dev)),
+                        }
+                    }
+                    for t in made {
+                        self.release(Some(Slot::Dev(t)));
                     }
                 }
                 Step::Copy { from, to, src, dst, .. } => {
-                    let t = match slots[*src].as_ref().ok_or_else(|| missing(*src))? {
+                    let t = match slots[*src].as_ref().ok_or_else(|| empty_slot(*src))? {
                         Slot::Dev(t) => t.clone(),
                         Slot::Host(_) => return Err(Error::InvalidModel("internal: copy of a host value".into())),
                     };
@@ -523,7 +709,7 @@ impl Session {
                     };
                     slots[*dst] = Some(Slot::Dev(moved));
                 }
-                Step::Host { node, inputs, outputs } => self.host_step(*node, inputs, outputs, &mut slots)?,
+                Step::Host { node, inputs, outputs } => self.host_step(*node, inputs, outputs, slots)?,
             }
             if let (Some(times), Some(t0)) = (times.as_deref_mut(), started) {
                 let d = match step {
@@ -535,15 +721,23 @@ impl Session {
                 times.push(t0.elapsed().as_secs_f64());
             }
             for &s in &plan.frees[i] {
-                slots[s] = None;
+                if !is_const[s] {
+                    self.release(slots[s].take());
+                }
             }
         }
-        let mut results = Vec::with_capacity(plan.output_slots.len());
-        for &(s, _) in &plan.output_slots {
-            let slot = slots[s].as_ref().ok_or_else(|| missing(s))?;
-            results.push(self.host_value(slot)?);
-        }
-        Ok(results)
+        Ok(())
+    }
+}
+
+fn empty_slot(s: usize) -> Error {
+    Error::InvalidModel(format!("internal: slot {s} is empty"))
+}
+
+fn scope_error() -> Error {
+    Error::Device {
+        device: "run scope".into(),
+        source: DeviceError::Driver("a device's run scope returned without running the session".into()),
     }
 }
 

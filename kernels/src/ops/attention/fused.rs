@@ -7,11 +7,12 @@
 //! (which stays cache-resident), `out = P·V` by sgemm, and each output row scaled by
 //! `1 / Σ exp` (cheaper than normalising the `S × T` probabilities when `dv < T`).
 
+use crate::buffers;
 use crate::dtype::DType;
 use crate::error::{KernelError, Result};
 use crate::ops::linalg::gemm::MatRef;
 use crate::ops::linalg::sgemm::{sgemm, AOperand, BOperand, Epilogue};
-use crate::shape::broadcast_strides;
+use crate::shape::{broadcast_strides_small, SmallDims};
 use crate::tensor::Tensor;
 use crate::util::{expect_dtype, opt, req};
 use rayon::prelude::*;
@@ -85,9 +86,9 @@ pub(crate) fn fused_attention(a: &FusedAttentionAttrs, inputs: &[Option<&Tensor>
     }
     let z = sizes(q.shape(), k.shape(), v.shape(), a.k_transposed)?;
     let r = q.rank();
-    let mut out_shape = q.shape()[..r - 2].to_vec();
+    let mut out_shape = buffers::dims(&q.shape()[..r - 2]);
     out_shape.extend([z.s, z.dv]);
-    let mut scores_shape = out_shape.clone();
+    let mut scores_shape = SmallDims::from_slice(&out_shape);
     scores_shape[r - 1] = z.t;
     // Mask strides over the scores' shape (0 along broadcast dims).
     let mask = match mask {
@@ -104,32 +105,40 @@ pub(crate) fn fused_attention(a: &FusedAttentionAttrs, inputs: &[Option<&Tensor>
                     "the mask {ms:?} does not broadcast to the scores {scores_shape:?}"
                 )));
             }
-            Some((m.as_slice::<f32>()?, broadcast_strides(ms, &scores_shape)))
+            Some((m.as_slice::<f32>()?, broadcast_strides_small(ms, &scores_shape)))
         }
         None => None,
     };
     let (qd, kd, vd) = (q.as_slice::<f32>()?, k.as_slice::<f32>()?, v.as_slice::<f32>()?);
-    let mut out = vec![0f32; z.blocks * z.s * z.dv];
+    let mut out = buffers::zeroed::<f32>(z.blocks * z.s * z.dv);
     if out.is_empty() || z.t == 0 {
         // No keys: every probability row is empty and P·V is zero.
-        return Ok(vec![Tensor::from_vec(out_shape, out)?]);
+        return Ok(buffers::one(Tensor::from_vec(out_shape, out)?));
     }
     let lead_dims = &scores_shape[..r - 2];
-    out.par_chunks_mut(z.s * z.dv)
-        .enumerate()
-        .try_for_each_init(Vec::new, |scratch: &mut Vec<f32>, (bh, o)| {
-            // Mask offset of this block: decompose the flat block index over the leading dims.
-            let mask_rows = mask.as_ref().map(|(m, st)| {
-                let (mut rest, mut off) = (bh, 0);
-                for (ax, &n) in lead_dims.iter().enumerate().rev() {
-                    off += (rest % n) * st[ax];
-                    rest /= n;
-                }
-                (&m[off..], st[r - 2], st[r - 1])
-            });
+    out.par_chunks_mut(z.s * z.dv).enumerate().try_for_each(|(bh, o)| {
+        // Mask offset of this block: decompose the flat block index over the leading dims.
+        let mask_rows = mask.as_ref().map(|(m, st)| {
+            let (mut rest, mut off) = (bh, 0);
+            for (ax, &n) in lead_dims.iter().enumerate().rev() {
+                off += (rest % n) * st[ax];
+                rest /= n;
+            }
+            (&m[off..], st[r - 2], st[r - 1])
+        });
+        with_scratch(z.s * z.t + z.s, |scratch| {
             block(a, z, bh, qd, kd, vd, mask_rows, scratch, o)
-        })?;
-    Ok(vec![Tensor::from_vec(out_shape, out)?])
+        })
+    })?;
+    Ok(buffers::one(Tensor::from_vec(out_shape, out)?))
+}
+
+/// Score blocks (grow-only).
+static SCRATCH: buffers::Scratch<Vec<f32>> = buffers::Scratch::new();
+
+/// Run `f` with a score block.
+fn with_scratch<R>(need: usize, f: impl FnOnce(&mut Vec<f32>) -> R) -> R {
+    buffers::with_scratch(&SCRATCH, need, f)
 }
 
 /// One (batch, head) block: `o = softmax(scale·Q·Kᵀ + mask)·V`. `mask` is the block's mask

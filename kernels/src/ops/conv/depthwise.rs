@@ -54,13 +54,36 @@ fn fast_3x3(g: &Geom) -> Option<usize> {
 /// contiguous and the row vectorises like stride 1.
 fn dw3x3(x: &[f32], w: &[f32], bias: Option<&[f32]>, dst: &mut [f32], g: &Geom, mg: usize) {
     let s = g.s[1];
-    let (ih, iw, oh, ow) = (g.inp[1], g.inp[2], g.out[1], g.out[2]);
+    let (oh, ow) = (g.out[1], g.out[2]);
     if oh == 0 || ow == 0 {
         return;
     }
     // The padded plane covers exactly the rows / columns the windows touch.
     let (ph, pw) = ((oh - 1) * s + 3, (ow - 1) * s + 3);
-    let mut p = vec![0.0f32; ph * pw];
+    crate::buffers::with_scratch(&PADDED, ph * pw, |p| {
+        p.clear();
+        p.resize(ph * pw, 0.0);
+        dw3x3_padded(x, w, bias, dst, g, mg, p, pw);
+    });
+}
+
+/// Zero-padded input planes for [`dw3x3`] (grow-only).
+static PADDED: crate::buffers::Scratch<Vec<f32>> = crate::buffers::Scratch::new();
+
+/// [`dw3x3`] with `p` the zeroed padded plane, `pw` columns wide.
+#[allow(clippy::too_many_arguments)]
+fn dw3x3_padded(
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    dst: &mut [f32],
+    g: &Geom,
+    mg: usize,
+    p: &mut [f32],
+    pw: usize,
+) {
+    let s = g.s[1];
+    let (ih, iw, oh, ow) = (g.inp[1], g.inp[2], g.out[1], g.out[2]);
     // Columns c of the padded row hold input column c - pb.
     let c0 = g.pb[2].max(0) as usize;
     let skip = (-g.pb[2]).max(0) as usize;
@@ -100,7 +123,7 @@ fn dw3x3(x: &[f32], w: &[f32], bias: Option<&[f32]>, dst: &mut [f32], g: &Geom, 
         let mut wk = [0.0f32; 9];
         wk.copy_from_slice(&w[mo * 9..mo * 9 + 9]);
         let b = bias.map_or(0.0, |b| b[mo]);
-        plane(&p, pw, &wk, b, s, out, ow);
+        plane(p, pw, &wk, b, s, out, ow);
     }
 }
 

@@ -249,7 +249,7 @@ pub fn conv_f32(x: &[f32], w: ConvWeights, epi: &ConvEpilogue, cs: &ConvShape) -
             "operand sizes do not match the convolution shape",
         ));
     }
-    let mut out = vec![0.0f32; total];
+    let mut out = crate::buffers::zeroed::<f32>(total);
     if out.is_empty() {
         return Ok(out);
     }

@@ -84,7 +84,11 @@ impl Geom {
     }
     /// The real output spatial dims.
     pub fn out_dims(&self) -> Vec<usize> {
-        self.out[3 - self.nd..].to_vec()
+        self.out_slice().to_vec()
+    }
+    /// Output extents of the real spatial dims.
+    pub fn out_slice(&self) -> &[usize] {
+        &self.out[3 - self.nd..]
     }
     /// Kernel multi-index (kd, kh, kw) of flat kernel position `k`.
     pub fn k_index(&self, k: usize) -> [usize; 3] {
@@ -102,10 +106,12 @@ pub fn pad3<T: Copy>(v: &[T], fill: T) -> [T; 3] {
     a
 }
 
-/// Attribute vector `v` of length `n`, or `n` copies of `default` when empty.
-fn per_dim(op: &str, what: &str, v: &[usize], n: usize, default: usize) -> Result<Vec<usize>> {
+/// Attribute vector `v` of length `n` (at most [`MAX_DIMS`]), or `n` copies of `default` when
+/// empty; unused trailing slots hold `default`.
+fn per_dim(op: &str, what: &str, v: &[usize], n: usize, default: usize) -> Result<[usize; MAX_DIMS]> {
+    let mut a = [default; MAX_DIMS];
     if v.is_empty() {
-        return Ok(vec![default; n]);
+        return Ok(a);
     }
     if v.len() != n {
         return Err(KernelError::invalid(
@@ -116,7 +122,8 @@ fn per_dim(op: &str, what: &str, v: &[usize], n: usize, default: usize) -> Resul
     if default == 1 && v.contains(&0) {
         return Err(KernelError::invalid(op, format!("{what} must be positive, got {v:?}")));
     }
-    Ok(v.to_vec())
+    a[..n].copy_from_slice(v);
+    Ok(a)
 }
 
 impl Window {
@@ -143,9 +150,9 @@ impl Window {
         }
         let s = per_dim(op, "strides", &self.strides, nd, 1)?;
         let d = per_dim(op, "dilations", &self.dilations, nd, 1)?;
-        let mut pb = vec![0usize; nd];
-        let mut pe = vec![0usize; nd];
-        let mut out = vec![0usize; nd];
+        let mut pb = [0usize; MAX_DIMS];
+        let mut pe = [0usize; MAX_DIMS];
+        let mut out = [0usize; MAX_DIMS];
         for i in 0..nd {
             if kernel[i] == 0 {
                 return Err(KernelError::invalid(op, "kernel extents must be positive"));
@@ -201,16 +208,22 @@ impl Window {
                 }
             }
         }
-        let isz = |v: &[usize]| pad3(&v.iter().map(|&x| x as isize).collect::<Vec<_>>(), 0);
+        let isz = |v: &[usize]| {
+            let mut a = [0isize; MAX_DIMS];
+            for (a, &x) in a.iter_mut().zip(v) {
+                *a = x as isize;
+            }
+            pad3(&a[..nd], 0)
+        };
         Ok(Geom {
             nd,
             inp: pad3(inp, 1),
             k: pad3(kernel, 1),
-            out: pad3(&out, 1),
-            s: pad3(&s, 1),
-            d: pad3(&d, 1),
-            pb: isz(&pb),
-            pe: isz(&pe),
+            out: pad3(&out[..nd], 1),
+            s: pad3(&s[..nd], 1),
+            d: pad3(&d[..nd], 1),
+            pb: isz(&pb[..nd]),
+            pe: isz(&pe[..nd]),
         })
     }
 

@@ -157,8 +157,8 @@ pub fn conv_f32_with(
     const OP: &str = "Conv";
     let cs = conv_shape(OP, window, group, x.shape(), w_shape)?;
     let out = fast::conv_f32(x.as_slice::<f32>()?, w, epi, &cs)?;
-    let mut shape = vec![cs.n, cs.m];
-    shape.extend(cs.geom.out_dims());
+    let mut shape = crate::buffers::dims(&[cs.n, cs.m]);
+    shape.extend_from_slice(cs.geom.out_slice());
     Tensor::from_vec(shape, out)
 }
 

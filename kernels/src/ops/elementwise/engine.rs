@@ -3,9 +3,11 @@
 //! Callers dispatch on dtype and op once and hand a monomorphised closure to these
 //! functions, which run it in tight loops over contiguous runs (parallel for large outputs).
 
-use crate::dtype::Elem;
+use crate::buffers;
 use crate::error::Result;
-use crate::shape::{broadcast_shapes, broadcast_strides, for_each_offset};
+use crate::shape::{
+    broadcast_dims_small, broadcast_shapes, broadcast_strides, broadcast_strides_small, for_each_offset, SmallDims,
+};
 use crate::tensor::{HostElem, Tensor};
 use rayon::prelude::*;
 
@@ -22,10 +24,10 @@ fn chunk_len(n: usize) -> usize {
 pub(super) fn map1<A, O>(x: &[A], f: impl Fn(A) -> O + Sync) -> Vec<O>
 where
     A: Copy + Sync,
-    O: Elem,
+    O: HostElem,
 {
     let n = x.len();
-    let mut out = vec![O::zero(); n];
+    let mut out = buffers::zeroed::<O>(n);
     let body = |o: &mut [O], i: &[A]| {
         for (o, &v) in o.iter_mut().zip(i) {
             *o = f(v);
@@ -45,14 +47,14 @@ where
 /// Map a tensor of `A` elementwise to a tensor of `O` with the same shape.
 pub(super) fn unary<A: HostElem, O: HostElem>(x: &Tensor, f: impl Fn(A) -> O + Sync) -> Result<Tensor> {
     let v = map1(x.as_slice::<A>()?, f);
-    Tensor::from_vec(x.shape().to_vec(), v)
+    Tensor::from_vec(buffers::dims(x.shape()), v)
 }
 
 /// A broadcast iteration plan: the output split into rows of `inner` contiguous elements.
 /// Along a row, input `k` advances by `inner_strides[k]` (0 or 1).
 struct Plan<const N: usize> {
-    outer: Vec<usize>,
-    outer_strides: [Vec<usize>; N],
+    outer: SmallDims,
+    outer_strides: [SmallDims; N],
     inner: usize,
     inner_strides: [usize; N],
 }
@@ -60,11 +62,11 @@ struct Plan<const N: usize> {
 impl<const N: usize> Plan<N> {
     /// Plan reading inputs of shapes `ins` broadcast to `out` (which must be their broadcast).
     fn new(out: &[usize], ins: [&[usize]; N]) -> Plan<N> {
-        let st: [Vec<usize>; N] = ins.map(|s| broadcast_strides(s, out));
+        let st: [SmallDims; N] = ins.map(|s| broadcast_strides_small(s, out));
         // Coalesce: drop extent-1 dims, merge a dim into the previous kept one when every
         // input is contiguous (or broadcast) across both.
-        let mut dims: Vec<usize> = Vec::new();
-        let mut strides: [Vec<usize>; N] = std::array::from_fn(|_| Vec::new());
+        let mut dims = SmallDims::new();
+        let mut strides: [SmallDims; N] = std::array::from_fn(|_| SmallDims::new());
         for (d, &ext) in out.iter().enumerate() {
             if ext == 1 {
                 continue;
@@ -149,11 +151,11 @@ where
 {
     let (av, bv) = (a.as_slice::<A>()?, b.as_slice::<B>()?);
     if a.shape() == b.shape() {
-        return Tensor::from_vec(a.shape().to_vec(), zip_map(av, bv, f));
+        return Tensor::from_vec(buffers::dims(a.shape()), zip_map(av, bv, f));
     }
-    let shape = broadcast_shapes(op, &[a.shape(), b.shape()])?;
+    let shape = broadcast_dims_small(op, &[a.shape(), b.shape()])?;
     let n: usize = shape.iter().product();
-    let mut out = vec![O::zero(); n];
+    let mut out = buffers::zeroed::<O>(n);
     if n > 0 {
         let plan = Plan::new(&shape, [a.shape(), b.shape()]);
         let [sa, sb] = plan.inner_strides;
@@ -183,7 +185,7 @@ where
             }
         });
     }
-    Tensor::from_vec(shape, out)
+    Tensor::from_vec(buffers::dims(&shape), out)
 }
 
 /// Elementwise map over two equal-length slices.
@@ -191,10 +193,10 @@ fn zip_map<A, B, O>(a: &[A], b: &[B], f: impl Fn(A, B) -> O + Sync) -> Vec<O>
 where
     A: Copy + Sync,
     B: Copy + Sync,
-    O: Elem,
+    O: HostElem,
 {
     let n = a.len().min(b.len());
-    let mut out = vec![O::zero(); n];
+    let mut out = buffers::zeroed::<O>(n);
     let body = |o: &mut [O], x: &[A], y: &[B]| {
         for ((o, &x), &y) in o.iter_mut().zip(x).zip(y) {
             *o = f(x, y);
@@ -226,9 +228,9 @@ where
     O: HostElem,
 {
     let (av, bv, cv) = (a.as_slice::<A>()?, b.as_slice::<B>()?, c.as_slice::<C>()?);
-    let shape = broadcast_shapes(op, &[a.shape(), b.shape(), c.shape()])?;
+    let shape = broadcast_dims_small(op, &[a.shape(), b.shape(), c.shape()])?;
     let n: usize = shape.iter().product();
-    let mut out = vec![O::zero(); n];
+    let mut out = buffers::zeroed::<O>(n);
     if n > 0 {
         let plan = Plan::new(&shape, [a.shape(), b.shape(), c.shape()]);
         let [sa, sb, sc] = plan.inner_strides;
@@ -239,7 +241,7 @@ where
             }
         });
     }
-    Tensor::from_vec(shape, out)
+    Tensor::from_vec(buffers::dims(&shape), out)
 }
 
 /// Slow generic broadcast for non-`Copy` data (strings): `out[i] = f(&a[i], &b[i])`.

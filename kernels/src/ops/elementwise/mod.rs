@@ -430,6 +430,6 @@ impl OpImpl for ElementwiseOp {
             ElementwiseOp::CastLike => x.cast(req(name, inputs, 1)?.dtype())?,
             ElementwiseOp::Clip { min, max } => misc::clip(x, opt(inputs, 1), opt(inputs, 2), *min, *max)?,
         };
-        Ok(vec![out])
+        Ok(crate::buffers::one(out))
     }
 }

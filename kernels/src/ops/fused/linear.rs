@@ -127,7 +127,7 @@ pub fn matmul(
     if bv.is_some_and(|v| v.len() != n) {
         return Err(KernelError::invalid(OP, format!("the bias must have {n} values")));
     }
-    let mut out = vec![0.0f32; rows * n];
+    let mut out = crate::buffers::zeroed::<f32>(rows * n);
     let epi = Epilogue {
         bias: bv.map(Bias::Col).unwrap_or(Bias::None),
         residual: None,
@@ -146,7 +146,7 @@ pub fn matmul(
         n,
         &epi,
     )?;
-    let mut shape = sa.to_vec();
+    let mut shape = crate::buffers::dims(sa);
     if let Some(last) = shape.last_mut() {
         *last = n;
     }
@@ -171,14 +171,18 @@ pub fn gemm(
         MatRef::rows(av, 0, k)
     };
     let bop = right(b, args.trans_b, k, n, packed)?;
-    let mut out = vec![0.0f32; m * n];
+    let mut out = crate::buffers::zeroed::<f32>(m * n);
     let mut beta = 0.0;
-    let mut col_bias = Vec::new();
+    let mut col_bias = std::borrow::Cow::Borrowed(&[][..]);
     if let (Some(c), true) = (c, args.beta != 0.0) {
         let cv = f32_input(OP, c, "C")?;
         let cs = c.shape();
         if cv.len() == n && (cs.len() == 1 || (cs.len() == 2 && cs[0] == 1)) {
-            col_bias = cv.iter().map(|v| v * args.beta).collect();
+            col_bias = if args.beta == 1.0 {
+                std::borrow::Cow::Borrowed(cv)
+            } else {
+                cv.iter().map(|v| v * args.beta).collect()
+            };
         } else {
             if cs.len() > 2 || crate::shape::broadcast_shapes(OP, &[cs, &[m, n]])? != [m, n] {
                 return Err(KernelError::invalid(
@@ -205,5 +209,5 @@ pub fn gemm(
         act,
     };
     sgemm(m, k, n, args.alpha, AOperand::Plain(aop), bop, beta, &mut out, n, &epi)?;
-    Tensor::from_vec(vec![m, n], out)
+    Tensor::from_vec(crate::buffers::dims(&[m, n]), out)
 }

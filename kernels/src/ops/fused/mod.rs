@@ -101,7 +101,7 @@ impl FusedOp {
                 packed,
             )?,
         };
-        Ok(vec![out])
+        Ok(crate::buffers::one(out))
     }
 }
 
@@ -164,10 +164,23 @@ pub fn run_prepared(op: &Op, prepared: &Prepared, inputs: &[Option<&Tensor>]) ->
     use crate::dtype::DType;
     let packed = match prepared {
         Prepared::Program(fast) => {
+            let missing = |i: usize| KernelError::invalid(op.name(), format!("input {i} is missing"));
+            // Programs rarely read more than a few inputs: list them on the stack.
+            const STACK: usize = 8;
+            if inputs.len() <= STACK {
+                let Some(first) = inputs.first() else {
+                    return fast.eval(&[]);
+                };
+                let mut refs: [&Tensor; STACK] = [first.ok_or_else(|| missing(0))?; STACK];
+                for (i, (r, x)) in refs.iter_mut().zip(inputs).enumerate() {
+                    *r = x.ok_or_else(|| missing(i))?;
+                }
+                return fast.eval(&refs[..inputs.len()]);
+            }
             let xs = inputs
                 .iter()
                 .enumerate()
-                .map(|(i, t)| t.ok_or_else(|| KernelError::invalid(op.name(), format!("input {i} is missing"))))
+                .map(|(i, t)| t.ok_or_else(|| missing(i)))
                 .collect::<Result<Vec<_>>>()?;
             return fast.eval(&xs);
         }
@@ -184,13 +197,20 @@ pub fn run_prepared(op: &Op, prepared: &Prepared, inputs: &[Option<&Tensor>]) ->
     let a = Activation::None;
     match op {
         Op::Fused(f) => f.run_packed(inputs, Some(packed)),
-        Op::Conv(ConvOp::Conv { window, group }) => FusedOp::Conv {
-            window: window.clone(),
-            group: *group,
-            act: a,
-            residual: false,
+        Op::Conv(ConvOp::Conv { window, group }) => {
+            let name = "Conv";
+            let y = linear::conv(
+                window,
+                *group,
+                a,
+                req(name, inputs, 0)?,
+                req(name, inputs, 1)?,
+                opt(inputs, 2),
+                None,
+                Some(packed),
+            )?;
+            Ok(crate::buffers::one(y))
         }
-        .run_packed(inputs, Some(packed)),
         Op::Linalg(LinalgOp::MatMul) if inputs.first().copied().flatten().is_some_and(|x| x.rank() >= 2) => {
             FusedOp::MatMul { act: a }.run_packed(&inputs[..inputs.len().min(2)], Some(packed))
         }

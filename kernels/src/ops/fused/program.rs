@@ -6,14 +6,16 @@
 //! vectorises, and [`crate::vmath`] for the transcendental ones. Inputs that broadcast along the
 //! row are splatted per row segment.
 
+use crate::buffers;
 use crate::codegen::elementwise::{ElementwiseProgram, Reg};
 use crate::dtype::DType;
 use crate::error::{KernelError, Result};
 use crate::ops::elementwise::{BinaryOp, ElementwiseOp, UnaryOp, VariadicOp};
-use crate::shape::{broadcast_shapes, broadcast_strides};
+use crate::shape::{broadcast_dims_small, broadcast_strides_small, SmallDims};
 use crate::tensor::Tensor;
 use crate::vmath::{self, Func};
 use rayon::prelude::*;
+use smallvec::SmallVec;
 
 /// Elements per register block.
 const BLOCK: usize = 256;
@@ -124,7 +126,7 @@ impl FastProgram {
                 format!("{} inputs given, {} expected", inputs.len(), self.inputs),
             ));
         }
-        let mut data = Vec::with_capacity(inputs.len());
+        let mut data: SmallVec<[&[f32]; 8]> = SmallVec::with_capacity(inputs.len());
         for t in inputs {
             data.push(t.as_slice::<f32>()?);
         }
@@ -142,17 +144,24 @@ impl FastProgram {
                 }
             }
         }
-        let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
-        let out_shape = broadcast_shapes(OP, &shapes)?;
+        let shapes: SmallVec<[&[usize]; 8]> = inputs.iter().map(|t| t.shape()).collect();
+        let out_shape = broadcast_dims_small(OP, &shapes)?;
         let layout = Layout::new(&out_shape, &shapes);
         let total: usize = out_shape.iter().product();
-        let mut outs: Vec<Vec<f32>> = self.outputs.iter().map(|_| vec![0.0; total]).collect();
+        let mut outs: SmallVec<[Vec<f32>; 2]> = self.outputs.iter().map(|_| buffers::zeroed(total)).collect();
         if total > 0 {
             self.run_rows(&layout, &data, &mut outs);
         }
-        outs.into_iter()
-            .map(|v| Tensor::from_vec(out_shape.clone(), v))
-            .collect()
+        let mut res = Vec::with_capacity(0);
+        for v in outs {
+            let t = Tensor::from_vec(buffers::dims(&out_shape), v)?;
+            if res.capacity() == 0 && self.outputs.len() == 1 {
+                res = buffers::one(t);
+            } else {
+                res.push(t);
+            }
+        }
+        Ok(res)
     }
 
     fn run_rows(&self, l: &Layout, data: &[&[f32]], outs: &mut [Vec<f32>]) {
@@ -205,47 +214,75 @@ impl FastProgram {
         } else {
             (rows / (rayon::current_num_threads() * 4)).max(1)
         };
-        let chunk = per_task * l.inner;
-        let mut slices: Vec<Vec<&mut [f32]>> = Vec::new();
-        let mut iters: Vec<_> = outs.iter_mut().map(|o| o.chunks_mut(chunk)).collect();
-        'outer: loop {
-            let mut group = Vec::with_capacity(iters.len());
-            for it in iters.iter_mut() {
-                match it.next() {
-                    Some(s) => group.push(s),
-                    None => break 'outer,
-                }
-            }
-            slices.push(group);
-        }
-        let work = |(t, mut group): (usize, Vec<&mut [f32]>)| {
-            let mut regs = vec![0.0f32; nregs * BLOCK];
-            let mut offs = vec![0usize; data.len()];
-            let r0 = t * per_task;
-            rows_task(&mut regs, &mut offs, r0, (r0 + per_task).min(rows), &mut group);
+        let chunk = (per_task * l.inner).max(1);
+        // Each task's registers live in its thread's grow-only scratch.
+        let work = |t: usize, group: &mut [&mut [f32]]| {
+            with_regs(nregs * BLOCK, |regs| {
+                let mut offs: SmallVec<[usize; 8]> = smallvec::smallvec![0; data.len()];
+                let r0 = t * per_task;
+                rows_task(regs, &mut offs, r0, (r0 + per_task).min(rows), group);
+            })
         };
-        if slices.len() > 1 {
-            slices.into_par_iter().enumerate().for_each(work);
-        } else {
-            slices.into_iter().enumerate().for_each(work);
+        let tasks = rows.div_ceil(per_task.max(1));
+        match outs {
+            [o] if tasks > 1 => o.par_chunks_mut(chunk).enumerate().for_each(|(t, a)| work(t, &mut [a])),
+            [o] => work(0, &mut [o.as_mut_slice()]),
+            [o, p] if tasks > 1 => o
+                .par_chunks_mut(chunk)
+                .zip(p.par_chunks_mut(chunk))
+                .enumerate()
+                .for_each(|(t, (a, b))| work(t, &mut [a, b])),
+            [o, p] => work(0, &mut [o.as_mut_slice(), p.as_mut_slice()]),
+            _ => {
+                // Three or more outputs: one task list per output chunk (allocates; rare).
+                let mut iters: Vec<_> = outs.iter_mut().map(|o| o.chunks_mut(chunk)).collect();
+                let mut groups: Vec<Vec<&mut [f32]>> = Vec::new();
+                'outer: loop {
+                    let mut group = Vec::with_capacity(iters.len());
+                    for it in iters.iter_mut() {
+                        match it.next() {
+                            Some(s) => group.push(s),
+                            None => break 'outer,
+                        }
+                    }
+                    groups.push(group);
+                }
+                groups
+                    .into_par_iter()
+                    .enumerate()
+                    .for_each(|(t, mut g)| work(t, &mut g));
+            }
         }
     }
 }
 
+/// Register blocks of the programs being evaluated (grow-only).
+static REGS: buffers::Scratch<Vec<f32>> = buffers::Scratch::new();
+
+/// Run `f` on `len` scratch floats (stale contents).
+fn with_regs<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    buffers::with_scratch(&REGS, len, |buf| {
+        if buf.len() < len {
+            buf.resize(len, 0.0);
+        }
+        f(&mut buf[..len])
+    })
+}
+
 /// Output shape collapsed to `[outer dims…, inner]` with per-input element strides.
 struct Layout {
-    outer: Vec<usize>,
-    outer_strides: Vec<Vec<usize>>,
+    outer: SmallDims,
+    outer_strides: SmallVec<[SmallDims; 8]>,
     inner: usize,
-    inner_stride: Vec<usize>,
+    inner_stride: SmallDims,
 }
 
 impl Layout {
     fn new(out: &[usize], shapes: &[&[usize]]) -> Layout {
-        let strides: Vec<Vec<usize>> = shapes.iter().map(|s| broadcast_strides(s, out)).collect();
+        let strides: SmallVec<[SmallDims; 8]> = shapes.iter().map(|s| broadcast_strides_small(s, out)).collect();
         // Merge adjacent dims while every input stays affine across the pair.
-        let mut dims: Vec<usize> = Vec::new();
-        let mut st: Vec<Vec<usize>> = vec![Vec::new(); shapes.len()];
+        let mut dims = SmallDims::new();
+        let mut st: SmallVec<[SmallDims; 8]> = smallvec::smallvec![SmallDims::new(); shapes.len()];
         for (d, &ext) in out.iter().enumerate() {
             let mergeable = !dims.is_empty()
                 && strides.iter().enumerate().all(|(i, s)| {

@@ -13,6 +13,10 @@ pub(crate) trait AnyElem: Clone + PartialOrd + Send + Sync + fmt::Debug + 'stati
     fn view(d: &TensorData) -> Option<&Vec<Self>>;
     /// Wrap a vector into storage.
     fn wrap(v: Vec<Self>) -> TensorData;
+    /// An empty vector with room for `n` elements (recycled storage where possible).
+    fn with_capacity(n: usize) -> Vec<Self> {
+        Vec::with_capacity(n)
+    }
 }
 
 impl<T: HostElem> AnyElem for T {
@@ -21,6 +25,9 @@ impl<T: HostElem> AnyElem for T {
     }
     fn wrap(v: Vec<Self>) -> TensorData {
         <T as HostElem>::wrap(v)
+    }
+    fn with_capacity(n: usize) -> Vec<Self> {
+        crate::buffers::with_capacity(n)
     }
 }
 
@@ -115,9 +122,12 @@ pub(crate) fn index(op: &str, i: i64, n: usize) -> Result<usize> {
 /// Read an integer index tensor (i32 or i64) as i64s.
 pub(crate) fn read_indices(op: &str, t: &Tensor) -> Result<Vec<i64>> {
     match t.dtype() {
-        DType::I64 | DType::I32 | DType::I16 | DType::I8 | DType::U8 | DType::U16 | DType::U32 | DType::U64 => {
-            t.to_i64_vec()
+        DType::I64 => {
+            let mut v = crate::buffers::with_capacity::<i64>(t.len());
+            v.extend_from_slice(t.as_slice::<i64>()?);
+            Ok(v)
         }
+        DType::I32 | DType::I16 | DType::I8 | DType::U8 | DType::U16 | DType::U32 | DType::U64 => t.to_i64_vec(),
         dt => Err(KernelError::invalid(
             op,
             format!("indices must be integers, found {dt}"),
@@ -152,7 +162,7 @@ pub(crate) fn copy_view<T: Clone>(src: &[T], shape: &[usize], strides: &[isize],
         return;
     }
     // Drop unit dims and merge dims that are contiguous with their inner neighbour.
-    let mut dims: Vec<(usize, isize)> = Vec::with_capacity(shape.len());
+    let mut dims: smallvec::SmallVec<[(usize, isize); 8]> = smallvec::SmallVec::new();
     for (&n, &s) in shape.iter().zip(strides) {
         if n == 1 {
             continue;
@@ -173,7 +183,7 @@ pub(crate) fn copy_view<T: Clone>(src: &[T], shape: &[usize], strides: &[isize],
     let outer = &dims[..dims.len() - 1];
     let outer_count: usize = outer.iter().map(|d| d.0).product();
     out.reserve(outer_count * inner_n);
-    let mut idx = vec![0usize; outer.len()];
+    let mut idx: crate::shape::SmallDims = smallvec::smallvec![0usize; outer.len()];
     let mut base = offset as isize;
     for _ in 0..outer_count {
         let b = base as usize;
@@ -207,10 +217,11 @@ pub(crate) fn copy_view<T: Clone>(src: &[T], shape: &[usize], strides: &[isize],
 pub(crate) fn permute_view(t: &Tensor, view: &[usize], perm: &[usize]) -> Result<Tensor> {
     fn go<T: AnyElem>(t: &Tensor, view: &[usize], perm: &[usize]) -> Result<Tensor> {
         let src = elems::<T>("Transpose", t)?;
-        let st = crate::shape::strides(view);
-        let shape: Vec<usize> = perm.iter().map(|&p| view[p]).collect();
-        let strides: Vec<isize> = perm.iter().map(|&p| st[p] as isize).collect();
-        let mut out = Vec::with_capacity(src.len());
+        let st = crate::shape::strides_small(view);
+        let mut shape = crate::buffers::dims(&[]);
+        shape.extend(perm.iter().map(|&p| view[p]));
+        let strides: smallvec::SmallVec<[isize; 8]> = perm.iter().map(|&p| st[p] as isize).collect();
+        let mut out = T::with_capacity(src.len());
         if shape.len() >= 2 && strides[shape.len() - 1] != 1 && src.len() >= 4096 {
             transpose_blocked(src, &shape, &strides, &mut out);
         } else {
@@ -238,8 +249,8 @@ fn transpose_blocked<T: Clone + Send + Sync + 'static>(
     let outer_count: usize = outer.iter().product();
     let plane = rows * cols;
     // Source offset of each outer plane.
-    let mut bases = Vec::with_capacity(outer_count);
-    let mut idx = vec![0usize; outer.len()];
+    let mut bases: smallvec::SmallVec<[isize; 64]> = smallvec::SmallVec::with_capacity(outer_count);
+    let mut idx: crate::shape::SmallDims = smallvec::smallvec![0usize; outer.len()];
     let mut base: isize = 0;
     for _ in 0..outer_count {
         bases.push(base);

@@ -15,38 +15,42 @@ pub(super) fn run_gather(ax: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor> 
     let a = axis(OP, ax, x.rank())?;
     let s = x.shape();
     let n = s[a];
-    let idx: Vec<usize> = read_indices(OP, it)?
-        .into_iter()
-        .map(|i| index(OP, i, n))
-        .collect::<Result<_>>()?;
-    let mut shape = s[..a].to_vec();
+    let raw = read_indices(OP, it)?;
+    let mut idx = crate::buffers::with_capacity::<u64>(raw.len());
+    for &i in &raw {
+        idx.push(index(OP, i, n)? as u64);
+    }
+    crate::buffers::give(raw);
+    let mut shape = crate::buffers::dims(&s[..a]);
     shape.extend_from_slice(it.shape());
     shape.extend_from_slice(&s[a + 1..]);
     let (outer, inner) = (prod(&s[..a]), prod(&s[a + 1..]));
     fn go<T: AnyElem>(
         x: &Tensor,
-        idx: &[usize],
+        idx: &[u64],
         shape: Vec<usize>,
         outer: usize,
         n: usize,
         inner: usize,
     ) -> Result<Tensor> {
         let v = elems::<T>(OP, x)?;
-        let mut out = Vec::with_capacity(outer * idx.len() * inner);
+        let mut out = T::with_capacity(outer * idx.len() * inner);
         for o in 0..outer {
             let base = o * n;
             if inner == 1 {
-                out.extend(idx.iter().map(|&i| v[base + i].clone()));
+                out.extend(idx.iter().map(|&i| v[base + i as usize].clone()));
             } else {
                 for &i in idx {
-                    let s = (base + i) * inner;
+                    let s = (base + i as usize) * inner;
                     out.extend_from_slice(&v[s..s + inner]);
                 }
             }
         }
         make(shape, out)
     }
-    any_dtype!(x.dtype(), go(x, &idx, shape, outer, n, inner))
+    let out = any_dtype!(x.dtype(), go(x, &idx, shape, outer, n, inner));
+    crate::buffers::give(idx);
+    out
 }
 
 /// Gather inference.

@@ -231,7 +231,7 @@ impl OpImpl for LayoutOp {
 
     fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         use LayoutOp::*;
-        let one = |t: Result<Tensor>| t.map(|t| vec![t]);
+        let one = |t: Result<Tensor>| t.map(crate::buffers::one);
         match self {
             Reshape { allowzero } => one(reshape::run_reshape(*allowzero, inputs)),
             Flatten { axis } => one(reshape::run_flatten(*axis, inputs)),

@@ -8,7 +8,7 @@ use crate::tensor::Tensor;
 use crate::util::{req, req_ty};
 
 /// Validate a permutation (default: reversed dims).
-fn perm_of(perm: Option<&[i64]>, rank: usize) -> Result<Vec<usize>> {
+fn perm_of(perm: Option<&[i64]>, rank: usize) -> Result<crate::shape::SmallDims> {
     let Some(p) = perm else {
         return Ok((0..rank).rev().collect());
     };
@@ -18,8 +18,8 @@ fn perm_of(perm: Option<&[i64]>, rank: usize) -> Result<Vec<usize>> {
             format!("perm {p:?} does not match rank {rank}"),
         ));
     }
-    let mut seen = vec![false; rank];
-    let mut out = Vec::with_capacity(rank);
+    let mut seen: smallvec::SmallVec<[bool; 8]> = smallvec::smallvec![false; rank];
+    let mut out = crate::shape::SmallDims::new();
     for &v in p {
         let i = super::common::axis("Transpose", v, rank)?;
         if std::mem::replace(&mut seen[i], true) {
@@ -38,7 +38,7 @@ pub(super) fn run_transpose(perm: Option<&[i64]>, inputs: &[Option<&Tensor>]) ->
     let x = req("Transpose", inputs, 0)?;
     let p = perm_of(perm, x.rank())?;
     if p.iter().enumerate().all(|(i, &v)| i == v) {
-        return Ok(x.clone());
+        return Ok(crate::buffers::clone_tensor(x));
     }
     permute_view(x, x.shape(), &p)
 }

@@ -13,7 +13,7 @@ use crate::util::{const_val, opt, req, req_ty};
 pub(super) fn reshape_dims(in_shape: &[usize], spec: &[i64], allowzero: bool) -> Result<Vec<usize>> {
     const OP: &str = "Reshape";
     let total = numel(OP, in_shape)?;
-    let mut out = Vec::with_capacity(spec.len());
+    let mut out = crate::buffers::dims(&[]);
     let mut infer_at = None;
     for (i, &s) in spec.iter().enumerate() {
         match s {
@@ -60,9 +60,12 @@ pub(super) fn reshape_dims(in_shape: &[usize], spec: &[i64], allowzero: bool) ->
 /// Reshape kernel.
 pub(super) fn run_reshape(allowzero: bool, inputs: &[Option<&Tensor>]) -> Result<Tensor> {
     let x = req("Reshape", inputs, 0)?;
-    let spec = req("Reshape", inputs, 1)?.to_i64_vec()?;
-    let shape = reshape_dims(x.shape(), &spec, allowzero)?;
-    Tensor::new(shape, x.data().clone())
+    let spec = req("Reshape", inputs, 1)?;
+    let shape = match spec.as_slice::<i64>() {
+        Ok(s) => reshape_dims(x.shape(), s, allowzero)?,
+        Err(_) => reshape_dims(x.shape(), &spec.to_i64_vec()?, allowzero)?,
+    };
+    Tensor::new(shape, crate::buffers::clone_data(x.data()))
 }
 
 /// Reshape inference: uses the constant shape input when available.
@@ -120,8 +123,8 @@ fn flatten_axis(axis: i64, rank: usize) -> Result<usize> {
 pub(super) fn run_flatten(axis: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor> {
     let x = req("Flatten", inputs, 0)?;
     let a = flatten_axis(axis, x.rank())?;
-    let shape = vec![x.shape()[..a].iter().product(), x.shape()[a..].iter().product()];
-    Tensor::new(shape, x.data().clone())
+    let shape = crate::buffers::dims(&[x.shape()[..a].iter().product(), x.shape()[a..].iter().product()]);
+    Tensor::new(shape, crate::buffers::clone_data(x.data()))
 }
 
 /// Flatten inference.
@@ -244,7 +247,7 @@ pub(super) fn infer_unsqueeze(attr: Option<&[i64]>, inputs: &[InferInput]) -> Re
 
 /// Identity kernel.
 pub(super) fn run_identity(inputs: &[Option<&Tensor>]) -> Result<Tensor> {
-    Ok(req("Identity", inputs, 0)?.clone())
+    Ok(crate::buffers::clone_tensor(req("Identity", inputs, 0)?))
 }
 
 /// Inference for ops whose single output has the type of input 0.
@@ -276,11 +279,24 @@ pub(super) fn run_dropout(
     }
     let n = x.len();
     let mask = if mask_bool {
-        Tensor::from_vec(x.shape().to_vec(), vec![true; n])?
+        let mut m = crate::buffers::with_capacity::<bool>(n);
+        m.resize(n, true);
+        Tensor::from_vec(crate::buffers::dims(x.shape()), m)?
     } else {
-        Tensor::from_vec(x.shape().to_vec(), vec![1.0f32; n])?.cast(x.dtype())?
+        // Ones of the input's dtype.
+        fn ones<T: crate::tensor::HostElem>(n: usize) -> Option<crate::tensor::TensorData> {
+            let mut v = crate::buffers::with_capacity::<T>(n);
+            v.resize(n, T::from_f64(1.0));
+            Some(T::wrap(v))
+        }
+        match crate::dispatch_dtype!(x.dtype(), ones(n), str => None) {
+            Some(d) => Tensor::new(crate::buffers::dims(x.shape()), d)?,
+            None => Tensor::from_vec(x.shape().to_vec(), vec![1.0f32; n])?.cast(x.dtype())?,
+        }
     };
-    Ok(vec![x.clone(), mask])
+    let mut outs = crate::buffers::one(crate::buffers::clone_tensor(x));
+    outs.push(mask);
+    Ok(outs)
 }
 
 /// Dropout inference.

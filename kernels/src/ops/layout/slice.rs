@@ -268,14 +268,14 @@ pub(super) fn infer_split(
 /// Concat kernel.
 pub(super) fn run_concat(ax: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor> {
     const OP: &str = "Concat";
-    let ts: Vec<&Tensor> = inputs
+    let ts: smallvec::SmallVec<[&Tensor; 8]> = inputs
         .iter()
         .map(|t| t.ok_or_else(|| KernelError::invalid(OP, "missing input")))
         .collect::<Result<_>>()?;
     let dt = same_dtypes(OP, &ts)?;
     let first = ts[0];
     let a = axis(OP, ax, first.rank())?;
-    let mut shape = first.shape().to_vec();
+    let mut shape = crate::buffers::dims(first.shape());
     shape[a] = 0;
     for t in &ts {
         let s = t.shape();
@@ -293,11 +293,11 @@ pub(super) fn run_concat(ax: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor> 
     fn go<T: AnyElem>(ts: &[&Tensor], shape: Vec<usize>, a: usize) -> Result<Tensor> {
         let outer = prod(&shape[..a]);
         let inner = prod(&shape[a + 1..]);
-        let parts: Vec<(&[T], usize)> = ts
+        let parts: smallvec::SmallVec<[(&[T], usize); 8]> = ts
             .iter()
             .map(|t| Ok((elems::<T>(OP, t)?, t.shape()[a] * inner)))
             .collect::<Result<_>>()?;
-        let mut out = Vec::with_capacity(prod(&shape));
+        let mut out = T::with_capacity(prod(&shape));
         for o in 0..outer {
             for &(v, n) in &parts {
                 out.extend_from_slice(&v[o * n..(o + 1) * n]);

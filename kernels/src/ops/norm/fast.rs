@@ -1,5 +1,6 @@
 //! f32 fast paths: the per-channel affine of BatchNormalization and LRN with a sliding window.
 
+use crate::buffers::{self, Scratch};
 use crate::ops::reduce::for_rows;
 use rayon::prelude::*;
 
@@ -11,7 +12,7 @@ const LRN_BLOCK: usize = 16;
 
 /// `y = x · mul[ch] + add[ch]` over a `[N, C, sp]` f32 tensor (`x.len() == N·C·sp`).
 pub(super) fn channel_affine(x: &[f32], c: usize, sp: usize, mul: &[f32], add: &[f32]) -> Vec<f32> {
-    let mut y = vec![0.0f32; x.len()];
+    let mut y = buffers::zeroed::<f32>(x.len());
     if c == 0 || sp == 0 || mul.len() < c || add.len() < c {
         return y;
     }
@@ -42,7 +43,7 @@ pub(super) struct Lrn {
 /// values are exact), and the power is taken once per element (by square roots for the common
 /// exponents 0.5, 0.75 and 1). Non-finite inputs would poison the sliding sum: callers check.
 pub(super) fn lrn(x: &[f32], c: usize, sp: usize, p: Lrn) -> Vec<f32> {
-    let mut y = vec![0.0f32; x.len()];
+    let mut y = buffers::zeroed::<f32>(x.len());
     if c == 0 || sp == 0 || p.size == 0 {
         return y;
     }
@@ -59,31 +60,50 @@ pub(super) fn lrn(x: &[f32], c: usize, sp: usize, p: Lrn) -> Vec<f32> {
 }
 
 /// Channels `c0..c0 + out.len() / sp` of one image, using AVX2 code generation where the CPU
-/// has it.
+/// has it. The window sums and a row of zeros come from shared scratch (a warm run allocates
+/// nothing).
 fn lrn_block(x: &[f32], c: usize, sp: usize, c0: usize, out: &mut [f32], p: Lrn) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (detected just above), the only requirement of
-        // `lrn_block_avx2`.
-        return unsafe { lrn_block_avx2(x, c, sp, c0, out, p) };
-    }
-    lrn_block_impl(x, c, sp, c0, out, p)
+    with_zeroed(&ZEROS, sp, |zeros| {
+        with_zeroed(&SQUARES, sp, |sq| {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2 (detected just above), the only requirement of
+                // `lrn_block_avx2`.
+                return unsafe { lrn_block_avx2(x, c, sp, c0, out, p, zeros, sq) };
+            }
+            lrn_block_impl(x, c, sp, c0, out, p, zeros, sq)
+        })
+    })
+}
+
+/// Rows of zeros standing for the channels outside an LRN window (grow-only, shared).
+static ZEROS: Scratch<Vec<f32>> = Scratch::new();
+/// Window sums of squares of the LRN blocks being computed (grow-only, shared).
+static SQUARES: Scratch<Vec<f64>> = Scratch::new();
+
+/// Run `f` on `len` zeros of scratch from `s`.
+fn with_zeroed<T: Copy + Default, R>(s: &Scratch<Vec<T>>, len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+    buffers::with_scratch(s, len, |v| {
+        v.clear();
+        v.resize(len, T::default());
+        f(v)
+    })
 }
 
 /// [`lrn_block_impl`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn lrn_block_avx2(x: &[f32], c: usize, sp: usize, c0: usize, out: &mut [f32], p: Lrn) {
-    lrn_block_impl(x, c, sp, c0, out, p)
+#[allow(clippy::too_many_arguments)]
+fn lrn_block_avx2(x: &[f32], c: usize, sp: usize, c0: usize, out: &mut [f32], p: Lrn, zeros: &[f32], sq: &mut [f64]) {
+    lrn_block_impl(x, c, sp, c0, out, p, zeros, sq)
 }
 
 #[inline(always)]
-fn lrn_block_impl(x: &[f32], c: usize, sp: usize, c0: usize, out: &mut [f32], p: Lrn) {
+#[allow(clippy::too_many_arguments)]
+fn lrn_block_impl(x: &[f32], c: usize, sp: usize, c0: usize, out: &mut [f32], p: Lrn, zeros: &[f32], sq: &mut [f64]) {
     let lo = (p.size - 1) / 2;
     let hi = p.size - 1 - lo;
     let plane = |ch: usize| &x[ch * sp..(ch + 1) * sp];
-    let zeros = vec![0.0f32; sp];
-    let mut sq = vec![0.0f64; sp];
     // The window of channel c0 minus its last channel; each step below adds the channel that
     // enters (zeros past the end) and removes the one that leaves (zeros before the start).
     for ch in c0.saturating_sub(lo)..(c0 + hi).min(c) {
@@ -94,24 +114,20 @@ fn lrn_block_impl(x: &[f32], c: usize, sp: usize, c0: usize, out: &mut [f32], p:
     let scale = p.alpha / p.size as f64;
     for (k, orow) in out.chunks_exact_mut(sp).enumerate() {
         let ch = c0 + k;
-        let enter = if ch + hi < c { plane(ch + hi) } else { &zeros[..] };
-        let leave = if k > 0 && ch > lo {
-            plane(ch - lo - 1)
-        } else {
-            &zeros[..]
-        };
+        let enter = if ch + hi < c { plane(ch + hi) } else { zeros };
+        let leave = if k > 0 && ch > lo { plane(ch - lo - 1) } else { zeros };
         let rows = (plane(ch), enter, leave);
         let t = |s: f64| (p.bias + scale * s.max(0.0)) as f32;
         match p.beta {
-            0.5 => slide(orow, rows, &mut sq, |v, s| v / t(s).sqrt()),
-            0.75 => slide(orow, rows, &mut sq, |v, s| {
+            0.5 => slide(orow, rows, sq, |v, s| v / t(s).sqrt()),
+            0.75 => slide(orow, rows, sq, |v, s| {
                 let r = t(s).sqrt();
                 v / (r * r.sqrt())
             }),
-            1.0 => slide(orow, rows, &mut sq, |v, s| v / t(s)),
+            1.0 => slide(orow, rows, sq, |v, s| v / t(s)),
             b => {
                 let b = b as f32;
-                slide(orow, rows, &mut sq, |v, s| v / t(s).powf(b))
+                slide(orow, rows, sq, |v, s| v / t(s).powf(b))
             }
         }
     }

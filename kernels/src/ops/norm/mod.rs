@@ -341,6 +341,9 @@ fn trailing_norm(
     let shape = x.shape();
     let groups: usize = shape[..a].iter().product();
     let len: usize = shape[a..].iter().product();
+    if let Some(outs) = trailing_norm_f32(x, inputs, (a, groups, len), eps, center)? {
+        return Ok(outs);
+    }
     let scale = broadcast_param(op, req(op, inputs, 1)?, &shape[a..])?;
     let bias = if center {
         opt(inputs, 2)
@@ -367,6 +370,82 @@ fn trailing_norm(
     let mean = Tensor::from_vec(stat_shape.clone(), stats.iter().map(|s| s.0 as f32).collect())?;
     let inv = Tensor::from_vec(stat_shape, stats.iter().map(|s| s.1 as f32).collect())?;
     Ok(vec![y, mean, inv])
+}
+
+/// [`trailing_norm`] for f32 tensors whose scale (and bias) have exactly the normalised
+/// dims: the same arithmetic as the generic path (f64 statistics), without converting the
+/// parameters, and with every output in recycled storage. `None` for any other case.
+fn trailing_norm_f32(
+    x: &Tensor,
+    inputs: &[Option<&Tensor>],
+    (a, groups, len): (usize, usize, usize),
+    eps: f32,
+    center: bool,
+) -> Result<Option<Vec<Tensor>>> {
+    let shape = x.shape();
+    fn param<'t>(t: Option<&'t Tensor>, dims: &[usize]) -> Option<&'t [f32]> {
+        t.filter(|t| t.shape() == dims).and_then(|t| t.as_slice::<f32>().ok())
+    }
+    let param = |t| param(t, &shape[a..]);
+    let (Ok(xs), Some(scale)) = (x.as_slice::<f32>(), param(opt(inputs, 1))) else {
+        return Ok(None);
+    };
+    let bias = match (center, opt(inputs, 2)) {
+        (true, Some(b)) => match param(Some(b)) {
+            Some(b) => Some(b),
+            None => return Ok(None),
+        },
+        _ => None,
+    };
+    let (n, eps) = (len as f64, eps as f64);
+    let mut mean = crate::buffers::zeroed::<f64>(groups);
+    let mut inv = crate::buffers::zeroed::<f64>(groups);
+    mean.par_iter_mut()
+        .zip(inv.par_iter_mut())
+        .enumerate()
+        .with_min_len(1.max(65536 / len.max(1)))
+        .for_each(|(g, (m, i))| {
+            let s = &xs[g * len..(g + 1) * len];
+            if center {
+                *m = sum_f64(s, |v| v as f64) / n;
+                let var = sum_f64(s, |v| (v as f64 - *m) * (v as f64 - *m)) / n;
+                *i = 1.0 / (var + eps).sqrt();
+            } else {
+                *i = 1.0 / (sum_f64(s, |v| v as f64 * v as f64) / n + eps).sqrt();
+            }
+        });
+    let mut out = crate::buffers::zeroed::<f32>(xs.len());
+    for_rows(&mut out, len, xs.len(), |g, y| {
+        let (m, i) = (mean[g], inv[g]);
+        let x = &xs[g * len..(g + 1) * len];
+        match bias {
+            Some(b) => {
+                for (((o, &v), &s), &bb) in y.iter_mut().zip(x).zip(scale).zip(b) {
+                    *o = ((v as f64 - m) * i * s as f64 + bb as f64) as f32;
+                }
+            }
+            None => {
+                for ((o, &v), &s) in y.iter_mut().zip(x).zip(scale) {
+                    *o = ((v as f64 - m) * i * s as f64) as f32;
+                }
+            }
+        }
+    });
+    let y = Tensor::from_vec(crate::buffers::dims(shape), out)?;
+    let mut outs = crate::buffers::one(y);
+    if center {
+        let mut stat_shape = crate::buffers::dims(shape);
+        stat_shape[a..].fill(1);
+        let mut m32 = crate::buffers::with_capacity::<f32>(groups);
+        m32.extend(mean.iter().map(|&v| v as f32));
+        let mut i32 = crate::buffers::with_capacity::<f32>(groups);
+        i32.extend(inv.iter().map(|&v| v as f32));
+        outs.push(Tensor::from_vec(stat_shape, m32)?);
+        outs.push(Tensor::from_vec(crate::buffers::dims(outs[1].shape()), i32)?);
+    }
+    crate::buffers::give(mean);
+    crate::buffers::give(inv);
+    Ok(Some(outs))
 }
 
 /// InstanceNormalization: groups are (sample, channel), scale/bias per channel.
@@ -496,7 +575,10 @@ fn lrn(op: &str, x: &Tensor, size: usize, alpha: f64, beta: f64, bias: f64) -> R
                 beta,
                 bias,
             };
-            return Ok(vec![Tensor::from_vec(x.shape().to_vec(), fast::lrn(xs, c, sp, p))?]);
+            return Ok(crate::buffers::one(crate::buffers::tensor(
+                x.shape(),
+                fast::lrn(xs, c, sp, p),
+            )?));
         }
     }
     let lo = (size - 1) / 2;

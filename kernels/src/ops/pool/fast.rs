@@ -32,11 +32,11 @@ pub(super) enum FastKind {
 /// One spatial axis of the window, resolved per output index.
 struct Axis {
     /// First valid tap per output index.
-    lo: Vec<usize>,
+    lo: PerOut,
     /// One past the last valid tap per output index (`lo == hi` when none is valid).
-    hi: Vec<usize>,
+    hi: PerOut,
     /// Taps that fall inside the explicitly padded range, per output index.
-    padded: Vec<usize>,
+    padded: PerOut,
     /// Output indices `[int_lo, int_hi)` have every tap in bounds.
     int_lo: usize,
     /// End of the interior range.
@@ -53,11 +53,22 @@ struct Axis {
     pb: isize,
 }
 
+/// Per-output-index values of one axis, inline for up to 256 outputs (no allocation).
+type PerOut = smallvec::SmallVec<[usize; 256]>;
+
+/// Row buffers for [`pool_plane`] (grow-only).
+static SCRATCH: crate::buffers::Scratch<Scratch> = crate::buffers::Scratch::new();
+
+/// Run `f` with a scratch value (the largest free one: its rows hold any plane's).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    crate::buffers::with_scratch(&SCRATCH, usize::MAX, f)
+}
+
 impl Axis {
     /// Resolve spatial dim `j` (0..3) of `g`.
     fn new(g: &Geom, j: usize) -> Axis {
         let (n_in, k, s, d, pb, pe) = (g.inp[j], g.k[j], g.s[j], g.d[j], g.pb[j], g.pe[j]);
-        let (mut lo, mut hi, mut padded) = (vec![], vec![], vec![]);
+        let (mut lo, mut hi, mut padded) = (PerOut::new(), PerOut::new(), PerOut::new());
         let (mut int_lo, mut int_hi) = (usize::MAX, 0);
         for o in 0..g.out[j] {
             let start = (o * s) as isize - pb;
@@ -108,7 +119,7 @@ pub(super) fn supports(g: &Geom) -> bool {
 /// Pool every plane of `x` (`planes × in_size`) into a new `planes × out_size` vector.
 pub(super) fn pool2d(x: &[f32], planes: usize, g: &Geom, kind: FastKind) -> Vec<f32> {
     let (isz, osz) = (g.in_size(), g.out_size());
-    let mut out = vec![0.0f32; planes * osz];
+    let mut out = crate::buffers::zeroed::<f32>(planes * osz);
     if osz == 0 || isz == 0 || x.len() < planes * isz {
         return out;
     }
@@ -118,10 +129,9 @@ pub(super) fn pool2d(x: &[f32], planes: usize, g: &Geom, kind: FastKind) -> Vec<
     if planes > 1 && planes * osz * g.k_size() > PAR_WORK {
         out.par_chunks_mut(osz)
             .enumerate()
-            .for_each_init(Scratch::default, plane);
+            .for_each(|po| with_scratch(|sc| plane(sc, po)));
     } else {
-        let mut sc = Scratch::default();
-        out.chunks_mut(osz).enumerate().for_each(|po| plane(&mut sc, po));
+        with_scratch(|sc| out.chunks_mut(osz).enumerate().for_each(|po| plane(sc, po)));
     }
     out
 }
@@ -307,7 +317,7 @@ fn row_s<const S: usize>(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, oh: us
 
 /// Global max (`max`) or mean of each contiguous plane of `sz` values.
 pub(super) fn global(x: &[f32], planes: usize, sz: usize, max: bool) -> Vec<f32> {
-    let mut out = vec![0.0f32; planes];
+    let mut out = crate::buffers::zeroed::<f32>(planes);
     if sz == 0 || x.len() < planes * sz {
         out.fill(if max { f32::NEG_INFINITY } else { f32::NAN });
         return out;

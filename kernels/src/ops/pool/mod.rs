@@ -205,8 +205,8 @@ fn run_window(
         .ok_or_else(|| KernelError::invalid(op, "kernel_shape is required"))?;
     let g = w.resolve(op, &x.shape()[2..], kernel, ceil_mode)?;
     let planes = x.shape()[0] * x.shape()[1];
-    let mut shape = x.shape()[..2].to_vec();
-    shape.extend(g.out_dims());
+    let mut shape = crate::buffers::dims(&x.shape()[..2]);
+    shape.extend_from_slice(g.out_slice());
     let fast_kind = match kind {
         Kind::Max => Some(fast::FastKind::Max),
         Kind::Avg { include_pad } => Some(fast::FastKind::Avg { include_pad }),
@@ -215,7 +215,7 @@ fn run_window(
     if let (Some(fk), DType::F32, false) = (fast_kind, x.dtype(), want_idx) {
         if fast::supports(&g) {
             let y = fast::pool2d(x.as_slice::<f32>()?, planes, &g, fk);
-            return Ok(vec![Tensor::from_vec(shape, y)?]);
+            return Ok(crate::buffers::one(Tensor::from_vec(shape, y)?));
         }
     }
     let t = taps(&g);
@@ -252,7 +252,7 @@ fn run_global(op: &str, x: &Tensor, kind: Kind) -> Result<Tensor> {
     check_input(op, x, false)?;
     let planes = x.shape()[0] * x.shape()[1];
     let sz: usize = x.shape()[2..].iter().product();
-    let mut shape = x.shape()[..2].to_vec();
+    let mut shape = crate::buffers::dims(&x.shape()[..2]);
     shape.extend(std::iter::repeat_n(1, x.rank() - 2));
     if x.dtype() == DType::F32 && matches!(kind, Kind::Max | Kind::Avg { .. }) {
         let y = fast::global(x.as_slice::<f32>()?, planes, sz, kind == Kind::Max);
@@ -466,8 +466,12 @@ impl OpImpl for PoolOp {
             PoolOp::LpPool { window, ceil_mode, p } => {
                 run_window(op, x, window, *ceil_mode, Kind::Lp(*p as f64), false, false)
             }
-            PoolOp::GlobalAveragePool => Ok(vec![run_global(op, x, Kind::Avg { include_pad: false })?]),
-            PoolOp::GlobalMaxPool => Ok(vec![run_global(op, x, Kind::Max)?]),
+            PoolOp::GlobalAveragePool => Ok(crate::buffers::one(run_global(
+                op,
+                x,
+                Kind::Avg { include_pad: false },
+            )?)),
+            PoolOp::GlobalMaxPool => Ok(crate::buffers::one(run_global(op, x, Kind::Max)?)),
             PoolOp::GlobalLpPool { p } => Ok(vec![run_global(op, x, Kind::Lp(*p as f64))?]),
             PoolOp::MaxUnpool { window } => Ok(vec![run_unpool(window, inputs)?]),
         }

@@ -54,7 +54,7 @@ pub(super) fn run(
             }
         }
     };
-    Ok(vec![Tensor::new(shape.to_vec(), data)?])
+    Ok(crate::buffers::one(Tensor::new(crate::buffers::dims(shape), data)?))
 }
 
 /// The float types softmax computes in.
@@ -208,7 +208,7 @@ fn sum_lanes<R: Real>(x: &[R]) -> R {
 
 /// Softmax (or log-softmax) of every `[outer, n, inner]` lane.
 pub(crate) fn softmax_real<R: Real>(xs: &[R], log: bool, (outer, n, inner): (usize, usize, usize)) -> Vec<R> {
-    let mut out = vec![R::ZERO; outer * n * inner];
+    let mut out = crate::buffers::zeroed::<R>(outer * n * inner);
     let work = xs.len() * 4;
     if inner == 1 {
         for_rows(&mut out, n, work, |o, y| softmax_row(&xs[o * n..(o + 1) * n], y, log));

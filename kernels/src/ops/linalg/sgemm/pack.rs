@@ -4,7 +4,12 @@
 use super::super::gemm::{check_view, MatRef};
 use super::{arch_of, Isa};
 use crate::error::{KernelError, Result};
-use std::cell::Cell;
+
+impl crate::buffers::ScratchValue for AlignedBuf {
+    fn size(&self) -> usize {
+        self.v.len()
+    }
+}
 
 /// A grow-only f32 buffer whose usable part starts on a 64-byte boundary.
 #[derive(Default)]
@@ -40,11 +45,9 @@ impl AlignedBuf {
     }
 }
 
-thread_local! {
-    static SCRATCH_A: Cell<AlignedBuf> = Cell::new(AlignedBuf::default());
-    static SCRATCH_B: Cell<AlignedBuf> = Cell::new(AlignedBuf::default());
-    static SCRATCH_COLS: Cell<AlignedBuf> = Cell::new(AlignedBuf::default());
-}
+static SCRATCH_A: crate::buffers::Scratch<AlignedBuf> = crate::buffers::Scratch::new();
+static SCRATCH_B: crate::buffers::Scratch<AlignedBuf> = crate::buffers::Scratch::new();
+static SCRATCH_COLS: crate::buffers::Scratch<AlignedBuf> = crate::buffers::Scratch::new();
 
 /// Which thread-local scratch buffer to borrow.
 #[derive(Clone, Copy)]
@@ -61,21 +64,18 @@ pub(crate) enum Scratch {
 ///
 /// The buffer is taken out of the thread-local for the duration, so a re-entrant call on the same
 /// thread (a rayon worker stealing another GEMM while it waits) gets a fresh buffer instead of a
-/// borrow panic; the larger of the two is kept afterwards.
+/// borrow panic; every concurrent or nested use has its own buffer, shared between threads
+/// (see [`crate::buffers::with_scratch`]).
 pub(crate) fn with_scratch<R>(which: Scratch, len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     let key = match which {
         Scratch::A => &SCRATCH_A,
         Scratch::B => &SCRATCH_B,
         Scratch::Cols => &SCRATCH_COLS,
     };
-    let mut buf = key.with(|c| c.take());
-    buf.ensure(len);
-    let r = f(buf.as_mut_slice());
-    key.with(|c| {
-        let other = c.take();
-        c.set(if other.v.len() > buf.v.len() { other } else { buf });
-    });
-    r
+    crate::buffers::with_scratch(key, len + 16, |buf| {
+        buf.ensure(len);
+        f(buf.as_mut_slice())
+    })
 }
 
 /// Pack rows `i0..i0+mc`, columns `p0..p0+kc` of `a` into `mr`-row micro-panels: panel `ip`

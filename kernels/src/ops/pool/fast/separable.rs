@@ -23,6 +23,12 @@ pub(super) struct Scratch {
     wcnt: Vec<f32>,
 }
 
+impl crate::buffers::ScratchValue for Scratch {
+    fn size(&self) -> usize {
+        self.rows.capacity() + self.u.capacity() + self.split.capacity() + self.wcnt.capacity()
+    }
+}
+
 /// Columns of the padded row that the windows of one output row touch.
 fn span(aw: &Axis) -> usize {
     let ow = aw.lo.len();
