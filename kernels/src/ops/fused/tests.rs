@@ -165,3 +165,63 @@ fn transcendental_instructions_match_the_reference_kernels() {
     check(&p, &[rnd(&[3, 7, 301], 21), five.clone()]);
     check(&p, &[rnd(&[5, 3], 22), five]);
 }
+
+/// `[relu](x·a + b)` in the given operand orders.
+fn affine_program(x_first: bool, add_first: bool, relu: bool) -> ElementwiseProgram {
+    use ElementwiseOp::*;
+    let mul = if x_first { [0, 1] } else { [1, 0] };
+    let add = if add_first { [2, 3] } else { [3, 2] };
+    let mut insts = vec![inst(Binary(BinaryOp::Mul), &mul), inst(Binary(BinaryOp::Add), &add)];
+    if relu {
+        insts.push(inst(Unary(UnaryOp::Relu), &[4]));
+    }
+    let out = 2 + insts.len();
+    ElementwiseProgram {
+        inputs: vec![DType::F32; 3],
+        insts,
+        outputs: vec![out],
+    }
+}
+
+#[test]
+fn per_channel_affine_programs_take_the_row_path_and_match_bit_for_bit() {
+    for (x_first, add_first, relu) in [(true, true, true), (false, false, true), (true, false, false)] {
+        let p = affine_program(x_first, add_first, relu);
+        let fast = FastProgram::new(&p).unwrap();
+        assert!(fast.is_row_affine(), "{x_first} {add_first} {relu}: detected");
+        // Per-channel operands (the row path), a full-tensor multiplier (the block path: `a`
+        // runs along the rows), and rows too short for the row path.
+        for shapes in [
+            [&[2, 24, 7, 9][..], &[24, 1, 1][..], &[1, 24, 1, 1][..]],
+            [&[1, 64, 56, 56][..], &[1, 64, 1, 1][..], &[64, 1, 1][..]],
+            [&[3, 5, 11][..], &[3, 5, 11][..], &[5, 1][..]],
+            [&[6, 4, 1][..], &[4, 1][..], &[4, 1][..]],
+        ] {
+            let xs = [rnd(shapes[0], 1), rnd(shapes[1], 2), rnd(shapes[2], 3)];
+            let refs: Vec<&Tensor> = xs.iter().collect();
+            let want = p.eval(&refs).unwrap();
+            for threads in [1, 2] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let got = pool.install(|| fast.eval(&refs)).unwrap();
+                assert_eq!(got[0].shape(), want[0].shape());
+                let (g, w) = (got[0].as_slice::<f32>().unwrap(), want[0].as_slice::<f32>().unwrap());
+                assert!(
+                    g.iter().zip(w).all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{shapes:?} relu={relu} threads={threads}: differs from the reference"
+                );
+            }
+        }
+    }
+    // Not the pattern: an extra instruction, or the add not consuming the product.
+    use ElementwiseOp::*;
+    let mut p = affine_program(true, true, true);
+    p.insts.push(inst(Unary(UnaryOp::Neg), &[5]));
+    p.outputs = vec![6];
+    assert!(!FastProgram::new(&p).unwrap().is_row_affine());
+    let p = ElementwiseProgram {
+        inputs: vec![DType::F32; 3],
+        insts: vec![inst(Binary(BinaryOp::Mul), &[0, 1]), inst(Binary(BinaryOp::Add), &[0, 2])],
+        outputs: vec![4],
+    };
+    assert!(!FastProgram::new(&p).unwrap().is_row_affine());
+}
