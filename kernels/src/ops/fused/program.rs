@@ -99,7 +99,9 @@ impl RowAffine {
             [_, _, FInst::Un(Un::Relu, r)] if *r == a => true,
             _ => return None,
         };
-        let FInst::Bin(Bin::Mul, p, q) = insts[0] else { return None };
+        let FInst::Bin(Bin::Mul, p, q) = insts[0] else {
+            return None;
+        };
         let add = match insts[1] {
             FInst::Bin(Bin::Add, l, r) if l == m => r,
             FInst::Bin(Bin::Add, l, r) if r == m => l,

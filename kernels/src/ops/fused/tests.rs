@@ -220,7 +220,10 @@ fn per_channel_affine_programs_take_the_row_path_and_match_bit_for_bit() {
     assert!(!FastProgram::new(&p).unwrap().is_row_affine());
     let p = ElementwiseProgram {
         inputs: vec![DType::F32; 3],
-        insts: vec![inst(Binary(BinaryOp::Mul), &[0, 1]), inst(Binary(BinaryOp::Add), &[0, 2])],
+        insts: vec![
+            inst(Binary(BinaryOp::Mul), &[0, 1]),
+            inst(Binary(BinaryOp::Add), &[0, 2]),
+        ],
         outputs: vec![4],
     };
     assert!(!FastProgram::new(&p).unwrap().is_row_affine());

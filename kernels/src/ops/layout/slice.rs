@@ -290,6 +290,18 @@ pub(super) fn run_concat(ax: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor> 
     if ts.len() == 1 {
         return Ok(first.clone());
     }
+    if dt == crate::DType::F32 && rayon::current_num_threads() > 1 {
+        let outer = prod(&shape[..a]);
+        let inner = prod(&shape[a + 1..]);
+        let total = prod(&shape);
+        if total >= PAR_CONCAT && outer * ts.len() <= MAX_PAR_SEGMENTS {
+            let parts: smallvec::SmallVec<[(&[f32], usize); 8]> = ts
+                .iter()
+                .map(|t| Ok((t.as_slice::<f32>()?, t.shape()[a] * inner)))
+                .collect::<Result<_>>()?;
+            return crate::buffers::tensor(&shape, concat_par(&parts, outer, total));
+        }
+    }
     fn go<T: AnyElem>(ts: &[&Tensor], shape: Vec<usize>, a: usize) -> Result<Tensor> {
         let outer = prod(&shape[..a]);
         let inner = prod(&shape[a + 1..]);
@@ -306,6 +318,48 @@ pub(super) fn run_concat(ax: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor> 
         make(shape, out)
     }
     any_dtype!(dt, go(&ts, shape, a))
+}
+
+/// Output elements from which an f32 Concat copies on every thread of the pool.
+const PAR_CONCAT: usize = 1 << 16;
+/// Most contiguous segments (`outer` × inputs) a parallel Concat walks per chunk.
+const MAX_PAR_SEGMENTS: usize = 512;
+/// Elements per parallel Concat task.
+const CONCAT_CHUNK: usize = 1 << 14;
+
+/// The concatenation of `outer` rows of `parts` (each part contributing `n` elements per row)
+/// into `total` elements, copied in fixed chunks of the output across the pool: each chunk
+/// walks the segments and copies the pieces that overlap it. With every core writing, the
+/// copy also reads the inputs from the caches that produced them.
+fn concat_par(parts: &[(&[f32], usize)], outer: usize, total: usize) -> Vec<f32> {
+    use rayon::prelude::*;
+    let mut out = crate::buffers::with_capacity::<f32>(total);
+    let dst = &mut out.spare_capacity_mut()[..total];
+    dst.par_chunks_mut(CONCAT_CHUNK).enumerate().for_each(|(c, d)| {
+        let (start, end) = (c * CONCAT_CHUNK, c * CONCAT_CHUNK + d.len());
+        let mut pos = 0;
+        for o in 0..outer {
+            for &(v, n) in parts {
+                let (s0, s1) = (pos, pos + n);
+                pos = s1;
+                if s1 <= start {
+                    continue;
+                }
+                if s0 >= end {
+                    return;
+                }
+                let (lo, hi) = (s0.max(start), s1.min(end));
+                let src = &v[o * n + lo - s0..o * n + hi - s0];
+                for (d, &x) in d[lo - start..hi - start].iter_mut().zip(src) {
+                    d.write(x);
+                }
+            }
+        }
+    });
+    // SAFETY: the chunks cover 0..total and every chunk wrote each of its elements: the
+    // segments tile the output (their lengths sum to `total`, checked by the caller's shapes).
+    unsafe { out.set_len(total) };
+    out
 }
 
 /// Concat inference.
@@ -367,6 +421,48 @@ mod tests {
         assert!(run_split(0, None, 4, false, &[Some(&x)]).is_err());
         let refs: Vec<Option<&Tensor>> = parts.iter().map(Some).collect();
         assert_eq!(run_concat(0, &refs).unwrap(), x);
+    }
+
+    #[test]
+    fn parallel_f32_concat_matches_the_sequential_copy() {
+        let f = |shape: &[usize], seed: usize| {
+            let n: usize = shape.iter().product();
+            Tensor::from_vec(
+                shape.to_vec(),
+                (0..n).map(|i| ((i * 31 + seed * 7) % 1000) as f32).collect(),
+            )
+            .unwrap()
+        };
+        let pool = |n| rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+        // Channel concat (DenseNet, SqueezeNet), rows of a batch, and the last axis.
+        for (ax, shapes) in [
+            (
+                1,
+                vec![
+                    vec![1, 64, 37, 41],
+                    vec![1, 3, 37, 41],
+                    vec![1, 0, 37, 41],
+                    vec![1, 29, 37, 41],
+                ],
+            ),
+            (1, vec![vec![3, 20, 33, 35], vec![3, 7, 33, 35]]),
+            (-1, vec![vec![4, 3, 9000], vec![4, 3, 7000]]),
+        ] {
+            let ts: Vec<Tensor> = shapes.iter().enumerate().map(|(i, s)| f(s, i)).collect();
+            let ins: Vec<Option<&Tensor>> = ts.iter().map(Some).collect();
+            let want = pool(1).install(|| run_concat(ax, &ins)).unwrap();
+            let got = pool(2).install(|| run_concat(ax, &ins)).unwrap();
+            assert!(
+                want.len() >= PAR_CONCAT,
+                "{shapes:?}: large enough for the parallel path"
+            );
+            assert_eq!(got.shape(), want.shape());
+            assert_eq!(
+                got.as_slice::<f32>().unwrap(),
+                want.as_slice::<f32>().unwrap(),
+                "{shapes:?}"
+            );
+        }
     }
 
     #[test]

@@ -495,6 +495,8 @@ fn taps_match_a_reference_over_shifted_windows() {
         (7, 3, 4, 19, 2, &[(0, 0), (0, 1), (1, 0), (1, 2)]),
         (32, 16, 3, 33, 0, &[(0, 0), (2, 2)]),
         (13, 5, 2, 8, 5, &[(1, 1)]),
+        // Deep enough for several passes over the taps (C accumulated between them).
+        (10, 150, 2, 21, 3, &[(0, 0), (0, 1), (1, 0), (1, 1), (0, 2)]),
     ];
     for &(m, k, rows, cols, extra, taps) in cases {
         let wp = cols + 3;
