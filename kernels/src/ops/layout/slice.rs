@@ -299,7 +299,7 @@ pub(super) fn run_concat(ax: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor> 
                 .iter()
                 .map(|t| Ok((t.as_slice::<f32>()?, t.shape()[a] * inner)))
                 .collect::<Result<_>>()?;
-            return crate::buffers::tensor(&shape, concat_par(&parts, outer, total));
+            return Tensor::from_vec(shape, concat_par(&parts, outer, total));
         }
     }
     fn go<T: AnyElem>(ts: &[&Tensor], shape: Vec<usize>, a: usize) -> Result<Tensor> {
