@@ -108,7 +108,7 @@ fn counted<R>(f: impl FnOnce() -> R) -> (R, usize, usize) {
 /// after 10 runs about one measured run in seven still added a buffer, after 30 none did.
 const WARMUP: usize = 30;
 
-/// Warm `session` up, count one run, and check the budget.
+/// Warm `session` up, then count runs until one stays within the budget (at most [`MEASURED`]).
 fn check(label: &str, session: &Session, inputs: &[(&str, Tensor)]) {
     let warm: usize = std::env::var("SUANLI_ALLOC_WARMUP")
         .ok()
@@ -125,20 +125,32 @@ fn check(label: &str, session: &Session, inputs: &[(&str, Tensor)]) {
     for _ in 0..warm {
         session.run(inputs).unwrap_or_else(|e| panic!("{label}: {e}"));
     }
-    let (outs, bytes, calls) = counted(|| session.run(inputs));
-    let outs = outs.unwrap_or_else(|e| panic!("{label}: {e}"));
-    let out_bytes: usize = outs.iter().map(|(_, t)| t.byte_size()).sum();
-    println!(
-        "{label}: a warm run allocated {bytes} bytes in {calls} calls; outputs {out_bytes} bytes, \
-         {} beyond them",
-        bytes as isize - out_bytes as isize
-    );
-    assert!(
-        bytes <= out_bytes + ALLOWANCE,
-        "{label}: a warm run allocated {bytes} bytes ({calls} calls), more than its outputs' \
-         {out_bytes} bytes + {ALLOWANCE}"
+    // The shared scratch pools only grow, and with two workers work stealing can, rarely, nest
+    // one more buffer than the warm-up ever did: such a run is still warming up, and the next
+    // one allocates nothing. A per-run allocation fails every attempt.
+    let mut seen = Vec::new();
+    for _ in 0..MEASURED {
+        let (outs, bytes, calls) = counted(|| session.run(inputs));
+        let outs = outs.unwrap_or_else(|e| panic!("{label}: {e}"));
+        let out_bytes: usize = outs.iter().map(|(_, t)| t.byte_size()).sum();
+        println!(
+            "{label}: a warm run allocated {bytes} bytes in {calls} calls; outputs {out_bytes} bytes, \
+             {} beyond them",
+            bytes as isize - out_bytes as isize
+        );
+        if bytes <= out_bytes + ALLOWANCE {
+            return;
+        }
+        seen.push((bytes, calls, out_bytes));
+    }
+    panic!(
+        "{label}: each of {MEASURED} warm runs allocated more than its outputs + {ALLOWANCE} bytes \
+         (bytes, calls, output bytes): {seen:?}"
     );
 }
+
+/// Warm runs measured before the test fails (see [`check`]).
+const MEASURED: usize = 3;
 
 /// Zero inputs of the session's declared shapes (symbolic dims bound to 1).
 fn zeros_for(session: &Session) -> Vec<(String, Tensor)> {
