@@ -27,6 +27,34 @@ struct CpuKernel {
     /// What was derived once at compile time: packed constant weights (GEMM / conv) or a
     /// fused program's fast form.
     prepared: Option<suanli_kernels::ops::fused::Prepared>,
+    /// For a shape-only op (Reshape, Flatten, Squeeze, Unsqueeze, Identity) whose output
+    /// shape the spec states: that shape, so a launch whose input dies there renames the
+    /// input in place instead of copying it.
+    alias: Option<Vec<usize>>,
+}
+
+impl CpuKernel {
+    fn new(spec: &KernelSpec, prepared: Option<suanli_kernels::ops::fused::Prepared>) -> CpuKernel {
+        let shape_only = matches!(
+            spec.op,
+            Op::Layout(
+                LayoutOp::Reshape { .. }
+                    | LayoutOp::Flatten { .. }
+                    | LayoutOp::Squeeze { .. }
+                    | LayoutOp::Unsqueeze { .. }
+                    | LayoutOp::Identity
+            )
+        );
+        let alias = match spec.outputs.as_slice() {
+            [out] if shape_only => out.concrete(),
+            _ => None,
+        };
+        CpuKernel {
+            spec: spec.clone(),
+            prepared,
+            alias,
+        }
+    }
 }
 
 impl Kernel for CpuKernel {
@@ -82,7 +110,7 @@ impl CpuDevice {
         let shell = self.shells.lock().ok().and_then(|mut s| s.pop());
         if let Some(mut d) = shell {
             // Shells hold the only reference to an emptied host tensor (see `release`).
-            if let Some(slot) = Arc::get_mut(&mut d.storage).and_then(|a| a.downcast_mut::<Tensor>()) {
+            if let Some(slot) = Self::unique(&mut d.storage) {
                 d.dtype = t.dtype();
                 d.shape.clear();
                 d.shape.extend_from_slice(t.shape());
@@ -101,9 +129,10 @@ impl CpuDevice {
         }
     }
 
-    /// The host tensor of `t` for writing, when `t` holds its only reference.
-    fn unique(t: &mut DeviceTensor) -> Option<&mut Tensor> {
-        Arc::get_mut(&mut t.storage).and_then(|a| a.downcast_mut::<Tensor>())
+    /// The host tensor behind a tensor's `storage` for writing, when that is its only
+    /// reference.
+    fn unique(storage: &mut Arc<dyn Any + Send + Sync>) -> Option<&mut Tensor> {
+        Arc::get_mut(storage).and_then(|a| a.downcast_mut::<Tensor>())
     }
 
     /// Run `f` on this device's pool with its recycler installed: directly when already
@@ -116,38 +145,45 @@ impl CpuDevice {
         }
     }
 
-    /// Shape-only ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity) whose data input dies
-    /// here and whose output shape the spec states: the output is that input, renamed in place.
-    fn alias(&self, spec: &KernelSpec, inputs: &mut [Option<DeviceTensor>], last_use: &[bool]) -> Option<DeviceTensor> {
-        let shape_only = matches!(
-            spec.op,
-            Op::Layout(
-                LayoutOp::Reshape { .. }
-                    | LayoutOp::Flatten { .. }
-                    | LayoutOp::Squeeze { .. }
-                    | LayoutOp::Unsqueeze { .. }
-                    | LayoutOp::Identity
-            )
-        );
-        let [out] = spec.outputs.as_slice() else { return None };
-        let dims = out.shape.as_deref()?;
-        if !shape_only || dims.len() > STACK_INPUTS || !last_use.first().copied().unwrap_or(false) {
+    /// The kernel's output as input 0 renamed in place, when the kernel is shape-only and
+    /// input 0 dies here with no other reference (see [`CpuKernel::alias`]).
+    fn alias(
+        &self,
+        kernel: &dyn Kernel,
+        inputs: &mut [Option<DeviceTensor>],
+        last_use: &[bool],
+    ) -> Option<DeviceTensor> {
+        let k = kernel.as_any().downcast_ref::<CpuKernel>()?;
+        let shape = k.alias.as_deref()?;
+        if !last_use.first().copied().unwrap_or(false) {
             return None;
         }
-        let mut shape = [0usize; STACK_INPUTS];
-        for (s, d) in shape.iter_mut().zip(dims) {
-            *s = d.known()?;
-        }
-        let shape = &shape[..dims.len()];
-        let x = inputs.first_mut()?.as_mut()?;
-        let t = Self::unique(x)?;
-        if t.dtype() != out.dtype || t.set_shape(shape).is_err() {
+        let t = Self::unique(&mut inputs.first_mut()?.as_mut()?.storage)?;
+        if t.dtype() != k.spec.outputs[0].dtype || t.set_shape(shape).is_err() {
             return None;
         }
         let mut x = inputs[0].take()?;
         x.shape.clear();
         x.shape.extend_from_slice(shape);
         Some(x)
+    }
+
+    /// Run the kernel on the host tensors of `inputs` (listed inline for up to
+    /// [`STACK_INPUTS`] inputs) and wrap its outputs onto `outputs`.
+    fn run_launch<'a>(
+        &self,
+        kernel: &dyn Kernel,
+        inputs: impl Iterator<Item = Option<&'a DeviceTensor>>,
+        outputs: &mut Vec<DeviceTensor>,
+    ) -> Result<()> {
+        let host = inputs
+            .map(|t| t.map(|t| self.host(t)).transpose())
+            .collect::<Result<smallvec::SmallVec<[Option<&Tensor>; STACK_INPUTS]>>>()?;
+        let host = &host[..];
+        let mut outs = self.enter(|| self.run_kernel(kernel, host))?;
+        outputs.extend(outs.drain(..).map(|t| self.wrap(t)));
+        self.recycler.give_list(outs);
+        Ok(())
     }
 
     /// Run the kernel's CPU implementation (its prepared form where compiled with one).
@@ -194,11 +230,7 @@ impl Device for CpuDevice {
         // execute on a worker (a per-launch hand-off wakes and parks threads each time, and
         // with every core busy the waiting caller competes with the workers). The recycler is
         // installed on that worker, so kernels take their outputs from dead values.
-        if self.pool.current_thread_index().is_some() {
-            buffers::with(&self.recycler, f)
-        } else {
-            self.pool.install(|| buffers::with(&self.recycler, f))
-        }
+        self.enter(f)
     }
 
     fn reserve(&self, bytes: usize) -> Result<()> {
@@ -212,7 +244,9 @@ impl Device for CpuDevice {
     }
 
     fn release(&self, mut t: DeviceTensor) {
-        let Some(host) = Self::unique(&mut t) else { return };
+        let Some(host) = Self::unique(&mut t.storage) else {
+            return;
+        };
         // The shell keeps the tensor's shape vector (recycled when the shell is refilled) and
         // no elements; it never leaves this device until `wrap` fills it.
         let data = std::mem::replace(host.data_mut(), suanli_kernels::TensorData::U8(Vec::new()));
@@ -229,29 +263,9 @@ impl Device for CpuDevice {
         last_use: &[bool],
         outputs: &mut Vec<DeviceTensor>,
     ) -> Result<()> {
-        if let Some(out) = self.alias(kernel.spec(), inputs, last_use) {
-            outputs.push(out);
-        } else {
-            let outs = {
-                let mut stack: [Option<&Tensor>; STACK_INPUTS] = [None; STACK_INPUTS];
-                let mut heap = Vec::new();
-                let host: &mut [Option<&Tensor>] = if inputs.len() <= STACK_INPUTS {
-                    &mut stack[..inputs.len()]
-                } else {
-                    heap.resize(inputs.len(), None);
-                    &mut heap
-                };
-                for (h, t) in host.iter_mut().zip(inputs.iter()) {
-                    *h = t.as_ref().map(|t| self.host(t)).transpose()?;
-                }
-                let host = &*host;
-                self.enter(|| self.run_kernel(kernel, host))?
-            };
-            let mut outs = outs;
-            for t in outs.drain(..) {
-                outputs.push(self.wrap(t));
-            }
-            self.recycler.give_list(outs);
+        match self.alias(kernel, inputs, last_use) {
+            Some(out) => outputs.push(out),
+            None => self.run_launch(kernel, inputs.iter().map(Option::as_ref), outputs)?,
         }
         // Inputs that die here become storage for later outputs.
         for (t, &last) in inputs.iter_mut().zip(last_use) {
@@ -273,29 +287,20 @@ impl Device for CpuDevice {
     }
 
     fn compile(&self, spec: &KernelSpec) -> Result<Arc<dyn Kernel>> {
-        Ok(Arc::new(CpuKernel {
-            spec: spec.clone(),
-            prepared: None,
-        }))
+        Ok(Arc::new(CpuKernel::new(spec, None)))
     }
 
     fn compile_with(&self, spec: &KernelSpec, consts: &[Option<&Tensor>]) -> Result<Arc<dyn Kernel>> {
         // Weights that cannot be packed (malformed shapes) run unpacked, so the launch reports
         // the kernel's own error naming the node.
         let prepared = suanli_kernels::ops::fused::prepare_spec(spec, consts).ok().flatten();
-        Ok(Arc::new(CpuKernel {
-            spec: spec.clone(),
-            prepared,
-        }))
+        Ok(Arc::new(CpuKernel::new(spec, prepared)))
     }
 
     fn launch(&self, kernel: &dyn Kernel, inputs: &[Option<&DeviceTensor>]) -> Result<Vec<DeviceTensor>> {
-        let host: Vec<Option<&Tensor>> = inputs
-            .iter()
-            .map(|t| t.map(|t| self.host(t)).transpose())
-            .collect::<Result<_>>()?;
-        let outs = self.enter(|| self.run_kernel(kernel, &host))?;
-        Ok(outs.into_iter().map(|t| self.wrap(t)).collect())
+        let mut outputs = Vec::new();
+        self.run_launch(kernel, inputs.iter().copied(), &mut outputs)?;
+        Ok(outputs)
     }
 }
 

@@ -94,28 +94,26 @@ impl Recycler {
     }
 
     /// Take back a shape vector.
-    pub fn give_dims(&self, mut v: Vec<usize>) {
-        if v.capacity() < DIMS {
-            return;
-        }
-        v.clear();
-        if let Ok(mut p) = self.pool.lock() {
-            if p.dims.len() < SPARE {
-                p.dims.push(v);
-            }
-        }
+    pub fn give_dims(&self, v: Vec<usize>) {
+        self.spare(v, DIMS, |p| &mut p.dims);
     }
 
     /// Take back an output list (its tensors are dropped); lists of fewer than [`OUTS`] slots
     /// are dropped too, so that every list [`one`] hands out has room for more outputs.
-    pub fn give_list(&self, mut v: Vec<Tensor>) {
-        if v.capacity() < OUTS {
+    pub fn give_list(&self, v: Vec<Tensor>) {
+        self.spare(v, OUTS, |p| &mut p.lists);
+    }
+
+    /// Keep `v`, emptied, in the spare list `list` picks, when it has room for `min`.
+    fn spare<T>(&self, mut v: Vec<T>, min: usize, list: fn(&mut Pool) -> &mut Vec<Vec<T>>) {
+        if v.capacity() < min {
             return;
         }
         v.clear();
         if let Ok(mut p) = self.pool.lock() {
-            if p.lists.len() < SPARE {
-                p.lists.push(v);
+            let l = list(&mut p);
+            if l.len() < SPARE {
+                l.push(v);
             }
         }
     }

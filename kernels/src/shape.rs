@@ -98,11 +98,7 @@ impl fmt::Display for TensorType {
 
 /// Row-major strides (in elements) of a concrete shape.
 pub fn strides(shape: &[usize]) -> Vec<usize> {
-    let mut s = vec![1; shape.len()];
-    for i in (0..shape.len().saturating_sub(1)).rev() {
-        s[i] = s[i + 1] * shape[i + 1];
-    }
-    s
+    strides_small(shape).to_vec()
 }
 
 /// [`strides`] into an inline list.

@@ -75,8 +75,14 @@ pub struct Plan {
     pub types: Vec<ValueType>,
     /// Steps in execution order.
     pub steps: Vec<Step>,
-    /// After step `i`, the slots in `frees[i]` are released.
+    /// After step `i`, the slots in `frees[i]` are released (never a constant's or an
+    /// output's).
     pub frees: Vec<Vec<usize>>,
+    /// Per step, per input of a kernel step: whether the step is the value's last reader and
+    /// reads it once, so that the device may take its storage (empty for other steps).
+    pub last_read: Vec<Vec<bool>>,
+    /// Per slot: whether it holds a constant, bound once and kept from run to run.
+    pub is_const: Vec<bool>,
     /// Number of value slots.
     pub num_slots: usize,
     /// Slot of each graph input (on the host device).
@@ -332,15 +338,30 @@ pub fn build_plan(
         }
     }
     let pinned: std::collections::HashSet<usize> = output_slots.iter().map(|o| o.0).collect();
+    let mut is_const = vec![false; num_slots];
+    for &(_, _, s) in &const_slots {
+        is_const[s] = true;
+    }
     let mut frees = vec![Vec::new(); steps.len()];
     for s in 0..num_slots {
-        if pinned.contains(&s) {
+        if pinned.contains(&s) || is_const[s] {
             continue;
         }
         if let Some(i) = last_use[s] {
             frees[i].push(s);
         }
     }
+    let last_read = steps
+        .iter()
+        .zip(&frees)
+        .map(|(st, freed)| match st {
+            Step::Kernel { inputs, .. } => inputs
+                .iter()
+                .map(|s| s.is_some_and(|s| freed.contains(&s) && inputs.iter().filter(|&&t| t == Some(s)).count() == 1))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
 
     // Memory plan per device over the slots each step writes.
     let mut per_dev: Vec<(Vec<Interval>, usize, usize)> = vec![(Vec::new(), 0, 0); devices.len()];
@@ -377,6 +398,8 @@ pub fn build_plan(
         types,
         steps,
         frees,
+        last_read,
+        is_const,
         num_slots,
         input_slots,
         const_slots,

@@ -181,10 +181,7 @@ struct RunState {
     /// The plan the slot table was laid out for.
     plan: Option<Arc<Plan>>,
     slots: Vec<Option<Slot>>,
-    /// Slots holding the plan's constants: never freed, filled once per plan.
-    is_const: Vec<bool>,
     args: Vec<Option<DeviceTensor>>,
-    last_use: Vec<bool>,
     outs: Vec<DeviceTensor>,
 }
 
@@ -318,11 +315,8 @@ impl Session {
         if !st.plan.as_ref().is_some_and(|p| Arc::ptr_eq(p, plan)) {
             st.slots.clear();
             st.slots.resize_with(plan.num_slots, || None);
-            st.is_const.clear();
-            st.is_const.resize(plan.num_slots, false);
             for &(v, d, s) in &plan.const_slots {
                 st.slots[s] = Some(Slot::Dev(self.const_on(v, d)?));
-                st.is_const[s] = true;
             }
             st.plan = Some(plan.clone());
         }
@@ -331,9 +325,11 @@ impl Session {
 
     /// Return a run's bookkeeping for later runs; values still held go back to their devices.
     fn put_state(&self, mut st: RunState) {
-        for (slot, &c) in st.slots.iter_mut().zip(&st.is_const) {
-            if !c {
-                self.release(slot.take());
+        if let Some(plan) = &st.plan {
+            for (slot, &c) in st.slots.iter_mut().zip(&plan.is_const) {
+                if !c {
+                    self.release(slot.take());
+                }
             }
         }
         st.args.clear();
@@ -592,14 +588,7 @@ impl Session {
     /// outputs are left in their slots.
     fn execute(&self, plan: &Plan, st: &mut RunState, mut times: Option<&mut Vec<f64>>) -> Result<()> {
         let g = &self.graph;
-        let RunState {
-            slots,
-            is_const,
-            args,
-            last_use,
-            outs,
-            ..
-        } = st;
+        let RunState { slots, args, outs, .. } = st;
         for (i, step) in plan.steps.iter().enumerate() {
             let started = times.as_ref().map(|_| std::time::Instant::now());
             match step {
@@ -624,11 +613,9 @@ impl Session {
                     // The inputs move out of their slots for the launch and back after it, except
                     // those read here for the last time, which the device may keep.
                     args.clear();
-                    last_use.clear();
                     for (j, s) in inputs.iter().enumerate() {
                         let Some(s) = *s else {
                             args.push(None);
-                            last_use.push(false);
                             continue;
                         };
                         let repeated = inputs[..j].contains(&Some(s)) || inputs[j + 1..].contains(&Some(s));
@@ -656,11 +643,10 @@ impl Session {
                             }
                         };
                         args.push(Some(t));
-                        last_use.push(!repeated && !is_const[s] && plan.frees[i].contains(&s));
                     }
                     outs.clear();
                     let launched = self.devices[*device]
-                        .launch_owned(kernel.as_ref(), args, last_use, outs)
+                        .launch_owned(kernel.as_ref(), args, &plan.last_read[i], outs)
                         .map_err(|e| match e {
                             suanli_backends::DeviceError::Kernel(k) => Error::kernel(&n.name, n.op.name(), k),
                             other => self.dev_err(*device, other),
@@ -721,9 +707,7 @@ impl Session {
                 times.push(t0.elapsed().as_secs_f64());
             }
             for &s in &plan.frees[i] {
-                if !is_const[s] {
-                    self.release(slots[s].take());
-                }
+                self.release(slots[s].take());
             }
         }
         Ok(())

@@ -112,27 +112,17 @@ pub(super) fn direct_gemm(
             planes.chunks_mut(plane).enumerate().for_each(fill);
         }
         img[cg * plane..].fill(0.0);
-        // Tap offsets on the stack for kernels up to 9x9 (a warm run allocates nothing).
-        let taps_n = g.k[1] * g.k[2];
-        let mut stack = [0usize; 81];
-        let mut heap = Vec::new();
-        let offsets: &mut [usize] = if taps_n <= stack.len() {
-            &mut stack[..taps_n]
-        } else {
-            heap.resize(taps_n, 0);
-            &mut heap
-        };
-        for (t, o) in offsets.iter_mut().enumerate() {
-            *o = pad.tap(g, t / g.k[2], t % g.k[2]);
-        }
-        let offsets = &*offsets;
+        // Tap offsets inline for kernels up to 11×11 (a warm run allocates nothing).
+        let offsets: smallvec::SmallVec<[usize; 128]> = (0..g.k[1] * g.k[2])
+            .map(|t| pad.tap(g, t / g.k[2], t % g.k[2]))
+            .collect();
         let grid = TapGrid {
             data: img,
             plane,
             rows: g.out[1],
             cols: g.out[2],
             row_step: g.s[1] * pad.wq,
-            offsets,
+            offsets: &offsets[..],
         };
         let out_sz = g.out_size();
         let epi = Epilogue {

@@ -76,19 +76,7 @@ impl FusedOp {
                 group,
                 act,
                 residual,
-            } => {
-                let r = if *residual { Some(req(op, inputs, 3)?) } else { None };
-                linear::conv(
-                    window,
-                    *group,
-                    *act,
-                    req(op, inputs, 0)?,
-                    req(op, inputs, 1)?,
-                    opt(inputs, 2),
-                    r,
-                    packed,
-                )?
-            }
+            } => run_conv(op, window, *group, *act, *residual, inputs, packed)?,
             FusedOp::MatMul { act } => {
                 linear::matmul(*act, req(op, inputs, 0)?, req(op, inputs, 1)?, opt(inputs, 2), packed)?
             }
@@ -158,30 +146,42 @@ fn prepare_with(op: &Op, consts: &[Option<&Tensor>], x_shape: Option<&[usize]>) 
     Ok(Some(Prepared::Weights(packed)))
 }
 
+/// A convolution with its epilogue: inputs X, W, optional bias, and the residual as input 3
+/// when `residual`.
+fn run_conv(
+    op: &str,
+    window: &Window,
+    group: usize,
+    act: Activation,
+    residual: bool,
+    inputs: &[Option<&Tensor>],
+    packed: Option<&Packed>,
+) -> Result<Tensor> {
+    let r = if residual { Some(req(op, inputs, 3)?) } else { None };
+    linear::conv(
+        window,
+        group,
+        act,
+        req(op, inputs, 0)?,
+        req(op, inputs, 1)?,
+        opt(inputs, 2),
+        r,
+        packed,
+    )
+}
+
 /// Run `op` with what [`prepare`] made: the fast program, or the packed weights for the f32
 /// linear ops; anything else (or other dtypes) runs as usual.
 pub fn run_prepared(op: &Op, prepared: &Prepared, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     use crate::dtype::DType;
     let packed = match prepared {
         Prepared::Program(fast) => {
-            let missing = |i: usize| KernelError::invalid(op.name(), format!("input {i} is missing"));
-            // Programs rarely read more than a few inputs: list them on the stack.
-            const STACK: usize = 8;
-            if inputs.len() <= STACK {
-                let Some(first) = inputs.first() else {
-                    return fast.eval(&[]);
-                };
-                let mut refs: [&Tensor; STACK] = [first.ok_or_else(|| missing(0))?; STACK];
-                for (i, (r, x)) in refs.iter_mut().zip(inputs).enumerate() {
-                    *r = x.ok_or_else(|| missing(i))?;
-                }
-                return fast.eval(&refs[..inputs.len()]);
-            }
+            // Programs rarely read more than a few inputs: listed inline.
             let xs = inputs
                 .iter()
                 .enumerate()
-                .map(|(i, t)| t.ok_or_else(|| missing(i)))
-                .collect::<Result<Vec<_>>>()?;
+                .map(|(i, t)| t.ok_or_else(|| KernelError::invalid(op.name(), format!("input {i} is missing"))))
+                .collect::<Result<smallvec::SmallVec<[&Tensor; 8]>>>()?;
             return fast.eval(&xs);
         }
         Prepared::Weights(p) => p,
@@ -197,20 +197,15 @@ pub fn run_prepared(op: &Op, prepared: &Prepared, inputs: &[Option<&Tensor>]) ->
     let a = Activation::None;
     match op {
         Op::Fused(f) => f.run_packed(inputs, Some(packed)),
-        Op::Conv(ConvOp::Conv { window, group }) => {
-            let name = "Conv";
-            let y = linear::conv(
-                window,
-                *group,
-                a,
-                req(name, inputs, 0)?,
-                req(name, inputs, 1)?,
-                opt(inputs, 2),
-                None,
-                Some(packed),
-            )?;
-            Ok(crate::buffers::one(y))
-        }
+        Op::Conv(ConvOp::Conv { window, group }) => Ok(crate::buffers::one(run_conv(
+            "Conv",
+            window,
+            *group,
+            a,
+            false,
+            inputs,
+            Some(packed),
+        )?)),
         Op::Linalg(LinalgOp::MatMul) if inputs.first().copied().flatten().is_some_and(|x| x.rank() >= 2) => {
             FusedOp::MatMul { act: a }.run_packed(&inputs[..inputs.len().min(2)], Some(packed))
         }

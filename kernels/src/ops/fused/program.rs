@@ -267,13 +267,7 @@ impl FastProgram {
                 run_block(regs, dst, base, fill);
             }
         };
-        // Rows per task: enough work per task to hide the fork/join cost.
-        let total = rows * l.inner;
-        let per_task = if total < 1 << 16 {
-            rows
-        } else {
-            (rows / (rayon::current_num_threads() * 4)).max(1)
-        };
+        let per_task = l.rows_per_task();
         let chunk = (per_task * l.inner).max(1);
         // Each task's registers live in its thread's grow-only scratch.
         let work = |t: usize, group: &mut [&mut [f32]]| {
@@ -319,12 +313,7 @@ impl FastProgram {
 /// Evaluate a [`RowAffine`] program row by row: `out = [relu](x·a + b)` with `a`, `b` one value
 /// per row.
 fn row_affine(l: &Layout, data: &[&[f32]], (x, a, b): (Reg, Reg, Reg), relu: bool, out: &mut [f32]) {
-    let (rows, inner) = (l.rows(), l.inner);
-    let per_task = if rows * inner < 1 << 16 {
-        rows
-    } else {
-        (rows / (rayon::current_num_threads() * 4)).max(1)
-    };
+    let (rows, inner, per_task) = (l.rows(), l.inner, l.rows_per_task());
     let task = |(t, dst): (usize, &mut [f32])| {
         let mut offs: SmallVec<[usize; 8]> = smallvec::smallvec![0; data.len()];
         for (k, orow) in dst.chunks_exact_mut(inner).enumerate() {
@@ -411,6 +400,17 @@ impl Layout {
 
     fn rows(&self) -> usize {
         self.outer.iter().product()
+    }
+
+    /// Rows per parallel task: all of them for small outputs, else enough work per task to
+    /// hide the fork/join cost.
+    fn rows_per_task(&self) -> usize {
+        let rows = self.rows();
+        if rows * self.inner < 1 << 16 {
+            rows
+        } else {
+            (rows / (rayon::current_num_threads() * 4)).max(1)
+        }
     }
 
     /// Element offset of each input at the start of row `r`, into `offs`.

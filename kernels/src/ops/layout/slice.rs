@@ -290,26 +290,18 @@ pub(super) fn run_concat(ax: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor> 
     if ts.len() == 1 {
         return Ok(first.clone());
     }
-    if dt == crate::DType::F32 && rayon::current_num_threads() > 1 {
-        let outer = prod(&shape[..a]);
-        let inner = prod(&shape[a + 1..]);
-        let total = prod(&shape);
-        if total >= PAR_CONCAT && outer * ts.len() <= MAX_PAR_SEGMENTS {
-            let parts: smallvec::SmallVec<[(&[f32], usize); 8]> = ts
-                .iter()
-                .map(|t| Ok((t.as_slice::<f32>()?, t.shape()[a] * inner)))
-                .collect::<Result<_>>()?;
-            return Tensor::from_vec(shape, concat_par(&parts, outer, total));
-        }
-    }
     fn go<T: AnyElem>(ts: &[&Tensor], shape: Vec<usize>, a: usize) -> Result<Tensor> {
         let outer = prod(&shape[..a]);
         let inner = prod(&shape[a + 1..]);
+        let total = prod(&shape);
         let parts: smallvec::SmallVec<[(&[T], usize); 8]> = ts
             .iter()
             .map(|t| Ok((elems::<T>(OP, t)?, t.shape()[a] * inner)))
             .collect::<Result<_>>()?;
-        let mut out = T::with_capacity(prod(&shape));
+        if rayon::current_num_threads() > 1 && total >= PAR_CONCAT && outer * parts.len() <= MAX_PAR_SEGMENTS {
+            return make(shape, concat_par(&parts, outer, total));
+        }
+        let mut out = T::with_capacity(total);
         for o in 0..outer {
             for &(v, n) in &parts {
                 out.extend_from_slice(&v[o * n..(o + 1) * n]);
@@ -320,7 +312,7 @@ pub(super) fn run_concat(ax: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor> 
     any_dtype!(dt, go(&ts, shape, a))
 }
 
-/// Output elements from which an f32 Concat copies on every thread of the pool.
+/// Output elements from which a Concat copies on every thread of the pool.
 const PAR_CONCAT: usize = 1 << 16;
 /// Most contiguous segments (`outer` × inputs) a parallel Concat walks per chunk.
 const MAX_PAR_SEGMENTS: usize = 512;
@@ -331,9 +323,9 @@ const CONCAT_CHUNK: usize = 1 << 14;
 /// into `total` elements, copied in fixed chunks of the output across the pool: each chunk
 /// walks the segments and copies the pieces that overlap it. With every core writing, the
 /// copy also reads the inputs from the caches that produced them.
-fn concat_par(parts: &[(&[f32], usize)], outer: usize, total: usize) -> Vec<f32> {
+fn concat_par<T: AnyElem>(parts: &[(&[T], usize)], outer: usize, total: usize) -> Vec<T> {
     use rayon::prelude::*;
-    let mut out = crate::buffers::with_capacity::<f32>(total);
+    let mut out = T::with_capacity(total);
     let dst = &mut out.spare_capacity_mut()[..total];
     dst.par_chunks_mut(CONCAT_CHUNK).enumerate().for_each(|(c, d)| {
         let (start, end) = (c * CONCAT_CHUNK, c * CONCAT_CHUNK + d.len());
@@ -350,8 +342,8 @@ fn concat_par(parts: &[(&[f32], usize)], outer: usize, total: usize) -> Vec<f32>
                 }
                 let (lo, hi) = (s0.max(start), s1.min(end));
                 let src = &v[o * n + lo - s0..o * n + hi - s0];
-                for (d, &x) in d[lo - start..hi - start].iter_mut().zip(src) {
-                    d.write(x);
+                for (d, x) in d[lo - start..hi - start].iter_mut().zip(src) {
+                    d.write(x.clone());
                 }
             }
         }

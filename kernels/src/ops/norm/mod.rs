@@ -218,6 +218,41 @@ struct Affine {
     rep: usize,
 }
 
+/// `(mean, 1/std)` of one group, or `(0, 1/rms)` without centring, in f64.
+fn group_stat<T: HostElem>(s: &[T], eps: f64, center: bool) -> (f64, f64) {
+    let n = s.len() as f64;
+    if center {
+        let mean = sum_f64(s, |v| v.to_f64()) / n;
+        let var = sum_f64(s, |v| (v.to_f64() - mean) * (v.to_f64() - mean)) / n;
+        (mean, 1.0 / (var + eps).sqrt())
+    } else {
+        let ms = sum_f64(s, |v| v.to_f64() * v.to_f64()) / n;
+        (0.0, 1.0 / (ms + eps).sqrt())
+    }
+}
+
+/// `y = (x - mean) · inv · scale + bias` over one group, element by element in f64.
+fn affine_row<T: HostElem, P: Copy + Into<f64>>(
+    y: &mut [T],
+    x: &[T],
+    (mean, inv): (f64, f64),
+    scale: &[P],
+    bias: Option<&[P]>,
+) {
+    match bias {
+        Some(b) => {
+            for (((o, &v), &s), &bb) in y.iter_mut().zip(x).zip(scale).zip(b) {
+                *o = T::from_f64((v.to_f64() - mean) * inv * s.into() + bb.into());
+            }
+        }
+        None => {
+            for ((o, &v), &s) in y.iter_mut().zip(x).zip(scale) {
+                *o = T::from_f64((v.to_f64() - mean) * inv * s.into());
+            }
+        }
+    }
+}
+
 /// Normalise `groups` contiguous groups of `len` elements: centred (mean/variance) or RMS.
 /// Returns the output values and each group's (mean, 1/std).
 fn norm_groups<T: HostElem>(
@@ -228,21 +263,10 @@ fn norm_groups<T: HostElem>(
     center: bool,
     aff: &Affine,
 ) -> (Vec<T>, Vec<(f64, f64)>) {
-    let n = len as f64;
     let stats: Vec<(f64, f64)> = (0..groups)
         .into_par_iter()
         .with_min_len(1.max(65536 / len.max(1)))
-        .map(|g| {
-            let s = &xs[g * len..(g + 1) * len];
-            if center {
-                let mean = sum_f64(s, |v| v.to_f64()) / n;
-                let var = sum_f64(s, |v| (v.to_f64() - mean) * (v.to_f64() - mean)) / n;
-                (mean, 1.0 / (var + eps).sqrt())
-            } else {
-                let ms = sum_f64(s, |v| v.to_f64() * v.to_f64()) / n;
-                (0.0, 1.0 / (ms + eps).sqrt())
-            }
-        })
+        .map(|g| group_stat(&xs[g * len..(g + 1) * len], eps, center))
         .collect();
     let mut out = vec![T::zero(); xs.len()];
     let rep = aff.rep.max(1);
@@ -252,20 +276,8 @@ fn norm_groups<T: HostElem>(
         let base = (g % aff.cycle.max(1)) * len / rep;
         let x = &xs[g * len..(g + 1) * len];
         if rep == 1 {
-            let sc = &aff.scale[base..base + len];
-            match &aff.bias {
-                Some(b) => {
-                    let b = &b[base..base + len];
-                    for (((o, &v), &s), &bb) in y.iter_mut().zip(x).zip(sc).zip(b) {
-                        *o = T::from_f64((v.to_f64() - mean) * inv * s + bb);
-                    }
-                }
-                None => {
-                    for ((o, &v), &s) in y.iter_mut().zip(x).zip(sc) {
-                        *o = T::from_f64((v.to_f64() - mean) * inv * s);
-                    }
-                }
-            }
+            let bias = aff.bias.as_deref().map(|b| &b[base..base + len]);
+            affine_row(y, x, (mean, inv), &aff.scale[base..base + len], bias);
             return;
         }
         for (j, (yr, xr)) in y.chunks_mut(rep).zip(x.chunks(rep)).enumerate() {
@@ -397,39 +409,17 @@ fn trailing_norm_f32(
         },
         _ => None,
     };
-    let (n, eps) = (len as f64, eps as f64);
+    let eps = eps as f64;
     let mut mean = crate::buffers::zeroed::<f64>(groups);
     let mut inv = crate::buffers::zeroed::<f64>(groups);
     mean.par_iter_mut()
         .zip(inv.par_iter_mut())
         .enumerate()
         .with_min_len(1.max(65536 / len.max(1)))
-        .for_each(|(g, (m, i))| {
-            let s = &xs[g * len..(g + 1) * len];
-            if center {
-                *m = sum_f64(s, |v| v as f64) / n;
-                let var = sum_f64(s, |v| (v as f64 - *m) * (v as f64 - *m)) / n;
-                *i = 1.0 / (var + eps).sqrt();
-            } else {
-                *i = 1.0 / (sum_f64(s, |v| v as f64 * v as f64) / n + eps).sqrt();
-            }
-        });
+        .for_each(|(g, (m, i))| (*m, *i) = group_stat(&xs[g * len..(g + 1) * len], eps, center));
     let mut out = crate::buffers::zeroed::<f32>(xs.len());
     for_rows(&mut out, len, xs.len(), |g, y| {
-        let (m, i) = (mean[g], inv[g]);
-        let x = &xs[g * len..(g + 1) * len];
-        match bias {
-            Some(b) => {
-                for (((o, &v), &s), &bb) in y.iter_mut().zip(x).zip(scale).zip(b) {
-                    *o = ((v as f64 - m) * i * s as f64 + bb as f64) as f32;
-                }
-            }
-            None => {
-                for ((o, &v), &s) in y.iter_mut().zip(x).zip(scale) {
-                    *o = ((v as f64 - m) * i * s as f64) as f32;
-                }
-            }
-        }
+        affine_row(y, &xs[g * len..(g + 1) * len], (mean[g], inv[g]), scale, bias)
     });
     let y = Tensor::from_vec(crate::buffers::dims(shape), out)?;
     let mut outs = crate::buffers::one(y);

@@ -3,7 +3,7 @@
 //! BLIS-style cache blocking (KC / MC / NC) with A and B packed into micro-panels, a
 //! register-blocked micro-kernel per ISA (AVX-512F 12×32, AVX2+FMA 6×16, portable 4×8; chosen at
 //! run time and cached), the epilogue fused into the micro-kernel's write-back, rayon parallelism
-//! over the current pool, a no-packing skinny path for `m ≤ 16`, and grow-only thread-local
+//! over the current pool, a no-packing skinny path for `m ≤ 16`, and grow-only shared
 //! packing buffers so warm calls do not allocate.
 
 mod driver;

@@ -1,5 +1,5 @@
 //! Packing of A and B into micro-panels, the prepacked operand types, and the grow-only
-//! thread-local scratch buffers the blocked driver packs into.
+//! shared scratch buffers the blocked driver packs into.
 
 use super::super::gemm::{check_view, MatRef};
 use super::{arch_of, Isa};
@@ -49,7 +49,7 @@ static SCRATCH_A: crate::buffers::Scratch<AlignedBuf> = crate::buffers::Scratch:
 static SCRATCH_B: crate::buffers::Scratch<AlignedBuf> = crate::buffers::Scratch::new();
 static SCRATCH_COLS: crate::buffers::Scratch<AlignedBuf> = crate::buffers::Scratch::new();
 
-/// Which thread-local scratch buffer to borrow.
+/// Which kind of scratch buffer to borrow.
 #[derive(Clone, Copy)]
 pub(crate) enum Scratch {
     /// Packed A blocks (one per worker).
@@ -60,12 +60,10 @@ pub(crate) enum Scratch {
     Cols,
 }
 
-/// Run `f` on `len` floats of this thread's scratch buffer (contents unspecified).
-///
-/// The buffer is taken out of the thread-local for the duration, so a re-entrant call on the same
-/// thread (a rayon worker stealing another GEMM while it waits) gets a fresh buffer instead of a
-/// borrow panic; every concurrent or nested use has its own buffer, shared between threads
-/// (see [`crate::buffers::with_scratch`]).
+/// Run `f` on `len` floats of a 64-byte-aligned scratch buffer of kind `which` (contents
+/// unspecified). Every concurrent or nested use (a rayon worker stealing another GEMM while it
+/// waits) has its own buffer; buffers are shared between threads and only grow (see
+/// [`crate::buffers::with_scratch`]).
 pub(crate) fn with_scratch<R>(which: Scratch, len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     let key = match which {
         Scratch::A => &SCRATCH_A,
