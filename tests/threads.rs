@@ -52,3 +52,35 @@ fn intra_threads_sets_the_threads_kernels_run_on() {
         assert_eq!(out[0].1, one.run(&[("x", x)]).unwrap()[0].1);
     }
 }
+
+#[test]
+fn spinning_workers_give_the_same_results_under_concurrent_runs() {
+    // Runs from several threads at once share the device's pool: each run's spinners must end
+    // with it, and every run must give the single-threaded result, spinning or not.
+    let x = Tensor::from_vec(vec![64, 128], (0..64 * 128).map(|i| (i % 11) as f32 - 5.0).collect()).unwrap();
+    let want = Session::builder()
+        .threads(1)
+        .build_from_graph(model())
+        .unwrap()
+        .run(&[("x", x.clone())])
+        .unwrap()[0]
+        .1
+        .clone();
+    for spin in [true, false] {
+        let s = Session::builder()
+            .threads(2)
+            .allow_spinning(spin)
+            .build_from_graph(model())
+            .unwrap();
+        std::thread::scope(|sc| {
+            for _ in 0..3 {
+                sc.spawn(|| {
+                    for _ in 0..50 {
+                        let out = s.run(&[("x", x.clone())]).unwrap();
+                        assert_eq!(out[0].1, want, "spin={spin}");
+                    }
+                });
+            }
+        });
+    }
+}

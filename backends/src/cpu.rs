@@ -2,6 +2,7 @@
 
 use crate::device::{Device, DeviceError, DeviceInfo, DeviceTensor, Kernel, Result, Support};
 use std::any::Any;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use suanli_kernels::buffers::{self, Recycler};
 use suanli_kernels::ops::layout::LayoutOp;
@@ -17,6 +18,76 @@ pub struct CpuDevice {
     recycler: Arc<Recycler>,
     /// Handles of released values (their `Arc` and shape vector), emptied, for new outputs.
     shells: Mutex<Vec<DeviceTensor>>,
+    /// Idle workers spin for work during a run (see [`CpuDevice::with_spinning`]).
+    spin: bool,
+}
+
+/// How long a spinning worker looks for work without finding any before it stops spinning
+/// (and falls back to the pool's usual yield-then-sleep).
+const SPIN_IDLE: std::time::Duration = std::time::Duration::from_millis(1);
+
+thread_local! {
+    /// This thread is a run's owner or one of its spinners (a spinner job it picks up returns
+    /// at once).
+    static SPINNING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Sets the run's `done` flag and restores this thread's [`SPINNING`] mark when dropped, also
+/// on unwinding.
+struct EndSpin<'a> {
+    done: &'a AtomicBool,
+    was_spinning: bool,
+}
+
+impl Drop for EndSpin<'_> {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Release);
+        SPINNING.with(|s| s.set(self.was_spinning));
+    }
+}
+
+/// Run `f` on this worker while up to `spinners` other workers spin for work until it returns.
+///
+/// Each spinner is the second half of a `rayon::join` (on the stack: no allocation), so an idle
+/// worker steals it and then executes, through `rayon::yield_now`, every job the run's kernels
+/// fork, without sleeping in between. A spinner that lands on a thread already spinning, or on
+/// the owner itself, returns at once; one that finds no work for [`SPIN_IDLE`] returns too.
+fn with_spinners<R: Send>(spinners: usize, done: &AtomicBool, f: impl FnOnce() -> R + Send) -> R {
+    if spinners == 0 {
+        let _end = EndSpin {
+            done,
+            was_spinning: SPINNING.with(|s| s.replace(true)),
+        };
+        return f();
+    }
+    rayon::join(|| with_spinners(spinners - 1, done, f), || spin(done)).0
+}
+
+/// One spinner's loop (see [`with_spinners`]).
+fn spin(done: &AtomicBool) {
+    if done.load(Ordering::Acquire) || SPINNING.with(|s| s.replace(true)) {
+        return;
+    }
+    #[cfg(test)]
+    {
+        tests::SPINNERS.fetch_add(1, Ordering::SeqCst);
+        tests::STARTS.fetch_add(1, Ordering::SeqCst);
+    }
+    let mut idle_since: Option<std::time::Instant> = None;
+    while !done.load(Ordering::Acquire) {
+        match rayon::yield_now() {
+            Some(rayon::Yield::Executed) => idle_since = None,
+            _ => {
+                if idle_since.get_or_insert_with(std::time::Instant::now).elapsed() > SPIN_IDLE {
+                    break;
+                }
+                std::hint::spin_loop();
+            }
+        }
+    }
+    #[cfg(test)]
+    tests::SPINNERS.fetch_sub(1, Ordering::SeqCst);
+    SPINNING.with(|s| s.set(false));
 }
 
 /// Most inputs a launch passes to the kernel without allocating a list for them.
@@ -98,7 +169,19 @@ impl CpuDevice {
             peak: std::sync::OnceLock::new(),
             recycler: Arc::new(Recycler::default()),
             shells: Mutex::new(Vec::new()),
-        })
+            spin: false,
+        }
+        .with_spinning(true))
+    }
+
+    /// Whether idle workers spin for work during a run (the default) or sleep between
+    /// kernels. Spinning saves waking a sleeping worker at every parallel kernel and costs the
+    /// idle cores' time while a run lasts. It is used only when every worker has a core of
+    /// its own.
+    pub fn with_spinning(mut self, on: bool) -> CpuDevice {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.spin = on && self.threads() <= cores;
+        self
     }
 
     /// Number of worker threads.
@@ -229,8 +312,16 @@ impl Device for CpuDevice {
         // One hand-off to the pool per run instead of one per kernel: the run's launches then
         // execute on a worker (a per-launch hand-off wakes and parks threads each time, and
         // with every core busy the waiting caller competes with the workers). The recycler is
-        // installed on that worker, so kernels take their outputs from dead values.
-        self.enter(f)
+        // installed on that worker, so kernels take their outputs from dead values. While the
+        // run lasts the other workers spin for its kernels' work instead of sleeping.
+        let workers = self.threads();
+        if !self.spin || workers < 2 {
+            return self.enter(f);
+        }
+        self.enter(|| {
+            let done = AtomicBool::new(false);
+            with_spinners(workers - 1, &done, f)
+        })
     }
 
     fn reserve(&self, bytes: usize) -> Result<()> {
@@ -334,5 +425,105 @@ fn simd_level() -> &'static str {
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
         "scalar"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::{Duration, Instant};
+
+    /// Spinners currently in their loop (every test here uses its own 2-worker pool, and they
+    /// run one at a time through [`LOCK`]).
+    pub(super) static SPINNERS: AtomicUsize = AtomicUsize::new(0);
+    /// Spinners ever started.
+    pub(super) static STARTS: AtomicUsize = AtomicUsize::new(0);
+    static LOCK: Mutex<()> = Mutex::new(());
+
+    /// Wait up to a second for `cond`.
+    fn eventually(cond: impl Fn() -> bool) -> bool {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(1) {
+            if cond() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        cond()
+    }
+
+    fn pool() -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap()
+    }
+
+    #[test]
+    fn a_spinner_runs_on_another_worker_while_the_run_lasts_and_executes_its_forks() {
+        let _l = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let done = AtomicBool::new(false);
+        let before = STARTS.load(Ordering::SeqCst);
+        let (spun, forked_elsewhere) = pool().install(|| {
+            with_spinners(1, &done, || {
+                let spun = eventually(|| STARTS.load(Ordering::SeqCst) > before);
+                // A fork made now is taken by the spinning worker.
+                let me = std::thread::current().id();
+                let (_, other) = rayon::join(
+                    || std::thread::sleep(Duration::from_millis(20)),
+                    || std::thread::current().id(),
+                );
+                (spun, other != me)
+            })
+        });
+        assert!(spun, "no worker was spinning during the run");
+        assert!(
+            forked_elsewhere,
+            "the fork ran on the owner, not on the spinning worker"
+        );
+        assert!(done.load(Ordering::SeqCst), "the run's end was not signalled");
+        assert!(
+            eventually(|| SPINNERS.load(Ordering::SeqCst) == 0),
+            "a spinner outlived its run"
+        );
+    }
+
+    #[test]
+    fn a_spinner_that_finds_no_work_stops_before_the_run_ends() {
+        let _l = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let done = AtomicBool::new(false);
+        let before = STARTS.load(Ordering::SeqCst);
+        let (started, stopped) = pool().install(|| {
+            with_spinners(1, &done, || {
+                let started = eventually(|| STARTS.load(Ordering::SeqCst) > before);
+                // A long sequential stretch: no work for the spinner.
+                let stopped = eventually(|| SPINNERS.load(Ordering::SeqCst) == 0);
+                (started, stopped)
+            })
+        });
+        assert!(
+            started && stopped,
+            "spinner started: {started}, stopped while idle: {stopped}"
+        );
+    }
+
+    #[test]
+    fn a_panicking_run_ends_its_spinners_and_the_pool_stays_usable() {
+        let _l = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let pool = pool();
+        let done = AtomicBool::new(false);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.install(|| with_spinners(1, &done, || panic!("kernel failed")))
+        }));
+        assert!(r.is_err());
+        assert!(
+            done.load(Ordering::SeqCst),
+            "the run's end was not signalled on unwinding"
+        );
+        let marked = pool.broadcast(|_| SPINNING.with(|s| s.get()));
+        assert_eq!(marked, vec![false, false], "a worker is still marked as spinning");
+        let sum: u64 = pool.install(|| {
+            use rayon::prelude::*;
+            (0..1000u64).into_par_iter().sum()
+        });
+        assert_eq!(sum, 499_500);
     }
 }

@@ -156,10 +156,19 @@ fn absent(name: &str, kind: &str, reason: &str) -> DeviceEntry {
 }
 
 /// Options for opening devices.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct OpenOptions {
     /// CPU worker threads (0 = all cores).
     pub threads: usize,
+    /// Let idle CPU workers spin for work during a run instead of sleeping between kernels
+    /// (`allow_spinning` in ONNX Runtime's terms; on by default). See [`CpuDevice::with_spinning`].
+    pub spin: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> OpenOptions {
+        OpenOptions { threads: 0, spin: true }
+    }
 }
 
 /// Open one device by name (`cpu`, `wgpu`, `wgpu:N`, `cuda:N`). `auto` is resolved by the caller.
@@ -167,7 +176,7 @@ pub fn open(name: &str, opts: &OpenOptions) -> Result<Arc<dyn Device>> {
     let name = name.trim();
     let kind = name.split(':').next().unwrap_or(name);
     match kind {
-        "cpu" => Ok(Arc::new(CpuDevice::new(opts.threads)?)),
+        "cpu" => Ok(Arc::new(CpuDevice::new(opts.threads)?.with_spinning(opts.spin))),
         #[cfg(feature = "wgpu")]
         "wgpu" => {
             let index = match name.split_once(':') {

@@ -31,6 +31,9 @@ struct Target {
     /// CPU worker threads (0 = all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Idle CPU workers sleep between kernels instead of spinning for work during a run.
+    #[arg(long)]
+    no_spin: bool,
 }
 
 #[derive(Subcommand)]
@@ -272,6 +275,7 @@ fn open_session(model: &Path, t: &Target) -> Result<Session> {
         .devices(&t.device)
         .policy(t.policy)
         .threads(t.threads)
+        .allow_spinning(!t.no_spin)
         .build_from_file(model)
 }
 
