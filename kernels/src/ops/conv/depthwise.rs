@@ -8,6 +8,7 @@
 
 use crate::ops::conv::geom::{valid_range, Geom};
 use crate::ops::linalg::gemm::GemmElem;
+use crate::ops::linalg::sgemm::Activation;
 use std::any::TypeId;
 
 /// Convolve one input channel `xc` with `mg` filters `wg` (`mg × k_size`) into `dst`
@@ -47,43 +48,80 @@ fn fast_3x3(g: &Geom) -> Option<usize> {
     (two_d && plain && (g.s[1] == 1 || g.s[1] == 2)).then_some(g.s[1])
 }
 
-/// f32 3×3 depthwise: pad the plane once, then one register-blocked pass per output row.
-///
-/// With stride 2 each padded row is stored as its even columns followed by its odd columns, so
-/// the three column taps of output `j` are `even[j]`, `odd[j]` and `even[j + 1]`: every load is
-/// contiguous and the row vectorises like stride 1.
-fn dw3x3(x: &[f32], w: &[f32], bias: Option<&[f32]>, dst: &mut [f32], g: &Geom, mg: usize) {
-    let s = g.s[1];
-    let (oh, ow) = (g.out[1], g.out[2]);
-    if oh == 0 || ow == 0 {
-        return;
-    }
-    // The padded plane covers exactly the rows / columns the windows touch.
-    let (ph, pw) = ((oh - 1) * s + 3, (ow - 1) * s + 3);
-    crate::buffers::with_scratch(&PADDED, ph * pw, |p| {
-        p.clear();
-        p.resize(ph * pw, 0.0);
-        dw3x3_padded(x, w, bias, dst, g, mg, p, pw);
-    });
+/// Whether [`dw3x3_planes`] takes this geometry.
+pub(crate) fn fast_f32(g: &Geom) -> bool {
+    fast_3x3(g).is_some()
 }
 
-/// Zero-padded input planes for [`dw3x3`] (grow-only).
-static PADDED: crate::buffers::Scratch<Vec<f32>> = crate::buffers::Scratch::new();
+/// f32 3×3 depthwise over one plane (no residual, no activation).
+fn dw3x3(x: &[f32], w: &[f32], bias: Option<&[f32]>, dst: &mut [f32], g: &Geom, mg: usize) {
+    dw3x3_planes(x, w, bias, None, Activation::None, dst, g, mg, 1, 0);
+}
 
-/// [`dw3x3`] with `p` the zeroed padded plane, `pw` columns wide.
+/// f32 3×3 depthwise over consecutive (image, channel) planes `first, first + 1, …` of a
+/// convolution with `group` channels: `x` holds their input planes, `dst` (and `res`, added
+/// before `act`) their `mg` output planes each; `w` (`group · mg × 9`) and `bias` are whole.
+///
+/// The zero-padded plane is laid out once for all of them (its border stays zero: only the
+/// interior is rewritten per plane). With stride 1 every filter is then one long vectorised
+/// pass over the padded rows (outputs computed at padded width, the two spare columns per row
+/// dropped when the epilogue writes `dst`); with stride 2 each padded row is stored as its even
+/// columns followed by its odd columns, so the three column taps of output `j` are `even[j]`,
+/// `odd[j]` and `even[j + 1]`, and each output row is one contiguous pass.
 #[allow(clippy::too_many_arguments)]
-fn dw3x3_padded(
+pub(crate) fn dw3x3_planes(
     x: &[f32],
     w: &[f32],
     bias: Option<&[f32]>,
+    res: Option<&[f32]>,
+    act: Activation,
     dst: &mut [f32],
     g: &Geom,
     mg: usize,
-    p: &mut [f32],
-    pw: usize,
+    group: usize,
+    first: usize,
 ) {
     let s = g.s[1];
-    let (ih, iw, oh, ow) = (g.inp[1], g.inp[2], g.out[1], g.out[2]);
+    let (in_sz, oh, ow) = (g.in_size(), g.out[1], g.out[2]);
+    let out_sz = oh * ow;
+    if out_sz == 0 || in_sz == 0 {
+        return;
+    }
+    // The padded plane covers exactly the rows / columns the windows touch; with stride 1 the
+    // flat pass's outputs follow it.
+    let (ph, pw) = ((oh - 1) * s + 3, (ow - 1) * s + 3);
+    let flat = if s == 1 { oh * pw } else { 0 };
+    crate::buffers::with_scratch(&PADDED, ph * pw + flat, |buf| {
+        buf.clear();
+        buf.resize(ph * pw + flat, 0.0);
+        let (p, tmp) = buf.split_at_mut(ph * pw);
+        let planes = x.chunks_exact(in_sz).zip(dst.chunks_exact_mut(mg * out_sz));
+        for (k, (xc, dc)) in planes.enumerate() {
+            fill_padded(xc, g, p, pw);
+            let grp = (first + k) % group;
+            for (mo, out) in dc.chunks_exact_mut(out_sz).enumerate() {
+                let f = grp * mg + mo;
+                let mut wk = [0.0f32; 9];
+                wk.copy_from_slice(&w[f * 9..f * 9 + 9]);
+                let b = bias.map_or(0.0, |b| b[f]);
+                let r = res.map(|r| &r[(k * mg + mo) * out_sz..(k * mg + mo + 1) * out_sz]);
+                plane(p, pw, &wk, b, s, out, ow, tmp);
+                if r.is_some() || act != Activation::None {
+                    finish_plane(out, r, act);
+                }
+            }
+        }
+    });
+}
+
+/// Padded planes (then the stride-1 flat outputs) for [`dw3x3_planes`] (grow-only).
+static PADDED: crate::buffers::Scratch<Vec<f32>> = crate::buffers::Scratch::new();
+
+/// Copy input plane `x` into the interior of the zero-bordered padded plane `p` (`pw` wide;
+/// with stride 2 each row split into its even then odd columns).
+fn fill_padded(x: &[f32], g: &Geom, p: &mut [f32], pw: usize) {
+    let s = g.s[1];
+    let (ih, iw) = (g.inp[1], g.inp[2]);
     // Columns c of the padded row hold input column c - pb.
     let c0 = g.pb[2].max(0) as usize;
     let skip = (-g.pb[2]).max(0) as usize;
@@ -99,7 +137,7 @@ fn dw3x3_padded(
         }
         let src = &x[y as usize * iw + skip..y as usize * iw + skip + n];
         if s == 1 {
-            prow[c0..c0 + n].copy_from_slice(src);
+            copy_short(&mut prow[c0..c0 + n], src);
         } else {
             // Padded column c goes to even[c / 2] (even c) or odd[c / 2] (odd c).
             let (even, odd) = prow.split_at_mut(pw.div_ceil(2));
@@ -119,46 +157,94 @@ fn dw3x3_padded(
             }
         }
     }
-    for (mo, out) in dst.chunks_exact_mut(oh * ow).enumerate().take(mg) {
-        let mut wk = [0.0f32; 9];
-        wk.copy_from_slice(&w[mo * 9..mo * 9 + 9]);
-        let b = bias.map_or(0.0, |b| b[mo]);
-        plane(p, pw, &wk, b, s, out, ow);
+}
+
+/// `dst.copy_from_slice(src)` for the short rows of small planes, as inline 8-float moves (the
+/// last one overlapping) instead of a `memcpy` call per row, which costs more than the copy.
+#[inline(always)]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    let n = dst.len().min(src.len());
+    if n < 8 {
+        for (d, &v) in dst.iter_mut().zip(src) {
+            *d = v;
+        }
+        return;
+    }
+    let mut i = 0;
+    while i < n {
+        let j = i.min(n - 8);
+        let chunk: [f32; 8] = src[j..j + 8].try_into().unwrap_or([0.0; 8]);
+        dst[j..j + 8].copy_from_slice(&chunk);
+        i += 8;
+    }
+}
+
+/// Add the residual and apply the activation to one output plane (the fused epilogue).
+fn finish_plane(out: &mut [f32], res: Option<&[f32]>, act: Activation) {
+    if let Some(r) = res {
+        for (d, &v) in out.iter_mut().zip(r) {
+            *d += v;
+        }
+    }
+    if act != Activation::None {
+        for d in out.iter_mut() {
+            *d = act.apply(*d);
+        }
     }
 }
 
 /// All output rows of one filter, using AVX2 + FMA code generation where the CPU has it.
-fn plane(p: &[f32], pw: usize, w: &[f32; 9], b: f32, s: usize, out: &mut [f32], ow: usize) {
+#[allow(clippy::too_many_arguments)]
+fn plane(p: &[f32], pw: usize, w: &[f32; 9], b: f32, s: usize, out: &mut [f32], ow: usize, tmp: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU supports AVX2 and FMA (detected just above), the only requirements
         // of `plane_avx2`.
-        return unsafe { plane_avx2(p, pw, w, b, s, out, ow) };
+        return unsafe { plane_avx2(p, pw, w, b, s, out, ow, tmp) };
     }
-    plane_impl::<false>(p, pw, w, b, s, out, ow)
+    plane_impl::<false>(p, pw, w, b, s, out, ow, tmp)
 }
 
 /// [`plane_impl`] compiled for AVX2 with fused multiply-adds.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn plane_avx2(p: &[f32], pw: usize, w: &[f32; 9], b: f32, s: usize, out: &mut [f32], ow: usize) {
-    plane_impl::<true>(p, pw, w, b, s, out, ow)
+#[allow(clippy::too_many_arguments)]
+fn plane_avx2(p: &[f32], pw: usize, w: &[f32; 9], b: f32, s: usize, out: &mut [f32], ow: usize, tmp: &mut [f32]) {
+    plane_impl::<true>(p, pw, w, b, s, out, ow, tmp)
 }
 
 #[inline(always)]
-fn plane_impl<const FMA: bool>(p: &[f32], pw: usize, w: &[f32; 9], b: f32, s: usize, out: &mut [f32], ow: usize) {
+#[allow(clippy::too_many_arguments)]
+fn plane_impl<const FMA: bool>(
+    p: &[f32],
+    pw: usize,
+    w: &[f32; 9],
+    b: f32,
+    s: usize,
+    out: &mut [f32],
+    ow: usize,
+    tmp: &mut [f32],
+) {
+    let oh = out.len() / ow;
+    if s == 1 {
+        // Output (r, j) at flat position r·pw + j: one pass over every row at padded width
+        // (the last row stops at its last output), then the spare columns are dropped.
+        let len = (oh - 1) * pw + ow;
+        let rows = [p, &p[pw..], &p[2 * pw..]];
+        row3::<FMA>(&mut tmp[..len], rows, [0, 1, 2], w, b);
+        for (o, t) in out.chunks_exact_mut(ow).zip(tmp.chunks(pw)) {
+            copy_short(o, &t[..ow]);
+        }
+        return;
+    }
     for (r, o) in out.chunks_exact_mut(ow).enumerate() {
         let top = r * s * pw;
         let rows = &p[top..top + 3 * pw];
         let (r0, rest) = rows.split_at(pw);
         let (r1, r2) = rest.split_at(pw);
-        if s == 1 {
-            row3::<FMA>(o, [r0, r1, r2], [0, 1, 2], w, b);
-        } else {
-            // Taps 0 and 2 read the even half, tap 1 the odd half.
-            let ne = pw.div_ceil(2);
-            row3::<FMA>(o, [r0, r1, r2], [0, ne, 1], w, b);
-        }
+        // Taps 0 and 2 read the even half, tap 1 the odd half.
+        let ne = pw.div_ceil(2);
+        row3::<FMA>(o, [r0, r1, r2], [0, ne, 1], w, b);
     }
 }
 
@@ -308,6 +394,49 @@ mod tests {
         }
         assert_eq!(fast_3x3(&geom([8, 8], [3, 3], 1, [1; 4], AutoPad::NotSet)), Some(1));
         assert_eq!(fast_3x3(&geom([8, 8], [3, 3], 2, [1; 4], AutoPad::NotSet)), Some(2));
+    }
+
+    #[test]
+    fn planes_in_one_call_match_the_generic_path_with_residual_and_activation() {
+        // Batch 2 of 3 channels, multiplier 2, starting at plane 1 (channel 1 of image 0), so
+        // the channel index wraps into the second image.
+        let (group, mg, first, count) = (3usize, 2usize, 1usize, 4usize);
+        for s in [1, 2] {
+            for hw in [[7, 7], [14, 14], [5, 17]] {
+                let g = geom(hw, [3, 3], s, [1; 4], AutoPad::NotSet);
+                let (in_sz, out_sz) = (g.in_size(), g.out_size());
+                let x = vals(count * in_sz, 7);
+                let w = vals(group * mg * 9, 8);
+                let b = vals(group * mg, 9);
+                let res = vals(count * mg * out_sz, 10);
+                let mut got = vec![f32::NAN; count * mg * out_sz];
+                dw3x3_planes(
+                    &x,
+                    &w,
+                    Some(&b),
+                    Some(&res),
+                    Activation::Relu,
+                    &mut got,
+                    &g,
+                    mg,
+                    group,
+                    first,
+                );
+                for k in 0..count {
+                    let grp = (first + k) % group;
+                    let mut want = vec![f32::NAN; mg * out_sz];
+                    let f = grp * mg..(grp + 1) * mg;
+                    let wg = &w[f.start * 9..f.end * 9];
+                    generic(&x[k * in_sz..(k + 1) * in_sz], wg, Some(&b[f]), &mut want, &g, mg);
+                    let base = k * mg * out_sz;
+                    for (i, &v) in want.iter().enumerate() {
+                        let v = (v + res[base + i]).max(0.0);
+                        let p = got[base + i];
+                        assert!((p - v).abs() <= 1e-5, "{g:?} plane {k} at {i}: {p} vs {v}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! only packs the image side. Depthwise groups use the direct kernel, then the epilogue.
 
 use super::direct;
-use super::forward::depthwise::depthwise;
+use super::forward::depthwise::{self, depthwise};
 use super::forward::{is_pointwise, ConvShape, TILE_ELEMS};
 use super::geom::Geom;
 use super::im2col::{im2col, im2col_panels};
@@ -253,6 +253,14 @@ pub fn conv_f32(x: &[f32], w: ConvWeights, epi: &ConvEpilogue, cs: &ConvShape) -
     if out.is_empty() {
         return Ok(out);
     }
+    if cg == 1 && depthwise::fast_f32(g) {
+        let w = match w {
+            ConvWeights::Plain(w) => w,
+            ConvWeights::Packed(p) => &p.plain[..],
+        };
+        depthwise_planes(x, w, epi, &mut out, cs);
+        return Ok(out);
+    }
     let item = |(i, dst): (usize, &mut [f32])| -> Result<()> {
         let (b, grp) = (i / cs.group, i % cs.group);
         let xg = &x[(b * cs.c + grp * cg) * in_sz..(b * cs.c + (grp + 1) * cg) * in_sz];
@@ -293,6 +301,37 @@ pub fn conv_f32(x: &[f32], w: ConvWeights, epi: &ConvEpilogue, cs: &ConvShape) -
         out.chunks_mut(mg * out_sz).enumerate().try_for_each(item)?;
     }
     Ok(out)
+}
+
+/// Planes (image, channel) per task of the f32 3×3 depthwise path: enough that a task's work
+/// (about 9 multiply-adds per output) outweighs handing it to another thread.
+const DW_TASK_OUTPUTS: usize = 8 * 1024;
+
+/// The f32 3×3 depthwise path (`cg == 1`) over every plane, in tasks of consecutive planes
+/// that each lay out the padded plane once, with the residual and activation fused.
+fn depthwise_planes(x: &[f32], w: &[f32], epi: &ConvEpilogue, out: &mut [f32], cs: &ConvShape) {
+    let g = &cs.geom;
+    let (in_sz, mg) = (g.in_size(), cs.m / cs.group);
+    let plane_out = mg * g.out_size();
+    let planes = cs.n * cs.group;
+    let threads = rayon::current_num_threads();
+    let per = if threads > 1 {
+        DW_TASK_OUTPUTS.div_ceil(plane_out).clamp(1, planes.div_ceil(threads))
+    } else {
+        planes
+    };
+    let task = |(t, dst): (usize, &mut [f32])| {
+        let first = t * per;
+        let count = dst.len() / plane_out;
+        let xs = &x[first * in_sz..(first + count) * in_sz];
+        let res = epi.residual.map(|r| &r[first * plane_out..(first + count) * plane_out]);
+        depthwise::dw3x3_planes(xs, w, epi.bias, res, epi.act, dst, g, mg, cs.group, first);
+    };
+    if per < planes {
+        out.par_chunks_mut(per * plane_out).enumerate().for_each(task);
+    } else {
+        task((0, out));
+    }
 }
 
 /// Add the residual and apply the activation in place (the depthwise path's epilogue).

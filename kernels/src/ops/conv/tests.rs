@@ -206,6 +206,11 @@ fn f32_conv_paths_match_f64_reference() {
         ([8, 20, 23], 24, 1, 3, 1, 1),
         ([12, 4, 4], 160, 4, 1, 1, 0),
         ([6, 1, 1], 64, 1, 1, 1, 0),
+        // Depthwise 3×3 (planes in tasks, residual and activation fused): strides 1 and 2,
+        // channel multiplier 2, no padding.
+        ([64, 14, 14], 64, 64, 3, 1, 1),
+        ([8, 28, 28], 16, 8, 3, 2, 1),
+        ([24, 7, 9], 24, 24, 3, 1, 0),
     ];
     for &([c, h, wd], m, group, k, s, p) in cases {
         let x: Vec<f32> = (0..c * h * wd).map(|v| ((v * 7 % 23) as f32 - 11.0) * 0.1).collect();
