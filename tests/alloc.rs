@@ -122,6 +122,9 @@ fn check(label: &str, session: &Session, inputs: &[(&str, Tensor)]) {
             rayon::broadcast(|_| ());
         });
     }
+    // The first run's outputs: kernels write recycled storage without clearing it first, so a
+    // warm run that left part of an output unwritten would differ from them.
+    let first = session.run(inputs).unwrap_or_else(|e| panic!("{label}: {e}"));
     for _ in 0..warm {
         session.run(inputs).unwrap_or_else(|e| panic!("{label}: {e}"));
     }
@@ -132,6 +135,10 @@ fn check(label: &str, session: &Session, inputs: &[(&str, Tensor)]) {
     for _ in 0..MEASURED {
         let (outs, bytes, calls) = counted(|| session.run(inputs));
         let outs = outs.unwrap_or_else(|e| panic!("{label}: {e}"));
+        assert!(
+            outs == first,
+            "{label}: a warm run's outputs differ from the first run's"
+        );
         let out_bytes: usize = outs.iter().map(|(_, t)| t.byte_size()).sum();
         println!(
             "{label}: a warm run allocated {bytes} bytes in {calls} calls; outputs {out_bytes} bytes, \

@@ -174,6 +174,21 @@ pub fn zeroed<T: HostElem>(len: usize) -> Vec<T> {
     }
 }
 
+/// A vector of `len` elements for an output the kernel writes in full: recycled storage
+/// keeps its old (initialised) contents instead of being zero-filled first; fresh storage is
+/// zeroed. A kernel must write every element of it.
+pub fn overwritten<T: HostElem>(len: usize) -> Vec<T> {
+    match current(|r| r.take::<T>(len)) {
+        Some(b) if b.len() == len => b,
+        Some(mut b) => {
+            b.clear();
+            b.resize(len, T::zero());
+            b
+        }
+        None => vec![T::zero(); len],
+    }
+}
+
 /// An empty vector with room for `len` elements, recycled where possible (drop-in for
 /// `Vec::with_capacity(len)`).
 pub fn with_capacity<T: HostElem>(len: usize) -> Vec<T> {

@@ -249,7 +249,8 @@ pub fn conv_f32(x: &[f32], w: ConvWeights, epi: &ConvEpilogue, cs: &ConvShape) -
             "operand sizes do not match the convolution shape",
         ));
     }
-    let mut out = crate::buffers::zeroed::<f32>(total);
+    // Every path below writes every output (GEMMs with beta 0, the depthwise kernel).
+    let mut out = crate::buffers::overwritten::<f32>(total);
     if out.is_empty() {
         return Ok(out);
     }

@@ -127,7 +127,8 @@ pub fn matmul(
     if bv.is_some_and(|v| v.len() != n) {
         return Err(KernelError::invalid(OP, format!("the bias must have {n} values")));
     }
-    let mut out = crate::buffers::zeroed::<f32>(rows * n);
+    // The GEMM below (beta 0) writes every output.
+    let mut out = crate::buffers::overwritten::<f32>(rows * n);
     let epi = Epilogue {
         bias: bv.map(Bias::Col).unwrap_or(Bias::None),
         residual: None,

@@ -205,7 +205,7 @@ impl FastProgram {
         let out_shape = broadcast_dims_small(OP, &shapes)?;
         let layout = Layout::new(&out_shape, &shapes);
         let total: usize = out_shape.iter().product();
-        let mut outs: SmallVec<[Vec<f32>; 2]> = self.outputs.iter().map(|_| buffers::zeroed(total)).collect();
+        let mut outs: SmallVec<[Vec<f32>; 2]> = self.outputs.iter().map(|_| buffers::overwritten(total)).collect();
         if total > 0 {
             match self.affine.and_then(|a| Some((a, a.resolve(&layout)?))) {
                 Some((a, regs)) => row_affine(&layout, &data, regs, a.relu, &mut outs[0]),
