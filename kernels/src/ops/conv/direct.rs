@@ -74,9 +74,30 @@ impl Padded {
                     row[pl..end].copy_from_slice(&line[..end - pl]);
                     row[end..].fill(0.0);
                 } else {
-                    for (j, v) in row.iter_mut().enumerate() {
-                        let x = (j * self.s + phase).checked_sub(pl).filter(|&x| x < w);
-                        *v = x.map_or(0.0, |x| line[x]);
+                    // Column j holds input column j·s + phase − pl: zeros, then every s-th input
+                    // value from the first column in range, then zeros.
+                    let s = self.s;
+                    let j0 = pl.saturating_sub(phase).div_ceil(s).min(row.len());
+                    let j1 = (w + pl).saturating_sub(phase).div_ceil(s).clamp(j0, row.len());
+                    row[..j0].fill(0.0);
+                    row[j1..].fill(0.0);
+                    if j1 > j0 {
+                        let (dst, src) = (&mut row[j0..j1], &line[j0 * s + phase - pl..]);
+                        if s == 2 {
+                            // Whole pairs (vectorised), then the last value alone when the
+                            // line ends mid-pair.
+                            let whole = (src.len() / 2).min(dst.len());
+                            for (v, pair) in dst.iter_mut().zip(src.chunks_exact(2)) {
+                                *v = pair[0];
+                            }
+                            if whole < dst.len() {
+                                dst[whole] = src[2 * whole];
+                            }
+                        } else {
+                            for (v, &x) in dst.iter_mut().zip(src.iter().step_by(s)) {
+                                *v = x;
+                            }
+                        }
                     }
                 }
             }

@@ -203,13 +203,35 @@ unsafe fn micro_taps<S: Simd, const MR: usize, const NV: usize>(
             S::prefetch(row);
             S::prefetch(row.wrapping_add(t.nv - 1));
         }
+        // Per tap, the K loop of the packed kernel on accumulators passed by value: LLVM then
+        // keeps them in registers whatever the surrounding code (a flat (tap, depth) loop with
+        // a branch per step compiled to a store after every FMA in some builds, at half speed).
         let mut acc = [[S::zero(); NV]; MR];
-        let mut ap = a;
-        // One flat loop over (tap, depth) steps: a nested tap loop made LLVM keep the
-        // accumulators in memory (a store after every FMA, half the speed).
-        let (mut tap, mut q) = (0usize, 0usize);
-        let mut bp = b.wrapping_add(*offs);
-        for _ in 0..ntaps * k {
+        for tap in 0..ntaps {
+            let ap = a.add(tap * k * MR);
+            let bp = b.wrapping_add(*offs.add(tap));
+            acc = taps_k::<S, MR, NV>(acc, k, ap, bp, plane);
+        }
+        write_back::<S, MR, NV>(&acc, t);
+    }
+}
+
+/// `k` rank-1 updates of `acc` from the packed A micro-panel at `ap` and B rows `plane` apart
+/// from `bp` (one tap of [`micro_taps`]).
+///
+/// # Safety
+/// `ap` has `k·MR` readable floats and `bp + q·plane` has `NV·L` readable floats for `q < k`.
+#[inline(always)]
+unsafe fn taps_k<S: Simd, const MR: usize, const NV: usize>(
+    mut acc: [[S::V; NV]; MR],
+    k: usize,
+    mut ap: *const f32,
+    mut bp: *const f32,
+    plane: usize,
+) -> [[S::V; NV]; MR] {
+    // SAFETY: the caller's contract.
+    unsafe {
+        for _ in 0..k {
             let bv: [S::V; NV] = std::array::from_fn(|v| S::load(bp.add(v * S::L)));
             for (i, row) in acc.iter_mut().enumerate() {
                 let av = S::splat(*ap.add(i));
@@ -218,17 +240,10 @@ unsafe fn micro_taps<S: Simd, const MR: usize, const NV: usize>(
                 }
             }
             ap = ap.add(MR);
-            q += 1;
-            if q == k {
-                q = 0;
-                tap += 1;
-                bp = b.wrapping_add(if tap < ntaps { *offs.add(tap) } else { 0 });
-            } else {
-                bp = bp.wrapping_add(plane);
-            }
+            bp = bp.wrapping_add(plane);
         }
-        write_back::<S, MR, NV>(&acc, t);
     }
+    acc
 }
 
 /// One K step of the plain-A kernel: `acc[i] += A[i][off] · B[bp..bp + NV·L]`.

@@ -196,8 +196,12 @@ fn vertical_sum(x: &[f32], rows: &[usize], xc0: usize, dst: &mut [f32]) {
 fn horizontal<const MAX: bool>(u: &[f32], aw: &Axis, split: &mut Vec<f32>, o: &mut [f32]) {
     let (s, d, k, ow) = (aw.s, aw.d, aw.k, o.len());
     let fold = |o: &mut [f32], src: &[f32]| {
-        for (a, &v) in o.iter_mut().zip(src) {
-            *a = if MAX { keep_max(*a, v) } else { *a + v };
+        if MAX {
+            fold_max(o, src);
+        } else {
+            for (a, &v) in o.iter_mut().zip(src) {
+                *a += v;
+            }
         }
     };
     match s {
@@ -233,6 +237,46 @@ fn horizontal<const MAX: bool>(u: &[f32], aw: &Axis, split: &mut Vec<f32>, o: &m
                 *a = acc;
             }
         }
+    }
+}
+
+/// `o[j] = keep_max(o[j], src[j])`. Written as a plain loop, LLVM turns the select-and-store
+/// into a masked store (store only where `src` is greater), which is microcoded and several
+/// times slower on AMD cores; the AVX form stores every lane.
+#[inline(always)]
+fn fold_max(o: &mut [f32], src: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: AVX is available (detected just above), the only requirement.
+        return unsafe { fold_max_avx(o, src) };
+    }
+    for (a, &v) in o.iter_mut().zip(src) {
+        *a = keep_max(*a, v);
+    }
+}
+
+/// [`fold_max`] with AVX intrinsics.
+///
+/// # Safety
+/// The CPU must support AVX.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn fold_max_avx(o: &mut [f32], src: &[f32]) {
+    use std::arch::x86_64::*;
+    let n = o.len().min(src.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        // SAFETY: i + 8 <= n, within both slices.
+        unsafe {
+            let a = _mm256_loadu_ps(o.as_ptr().add(i));
+            let v = _mm256_loadu_ps(src.as_ptr().add(i));
+            // maxps(v, a) = v > a ? v : a: exactly keep_max(a, v).
+            _mm256_storeu_ps(o.as_mut_ptr().add(i), _mm256_max_ps(v, a));
+        }
+        i += 8;
+    }
+    for j in i..n {
+        o[j] = keep_max(o[j], src[j]);
     }
 }
 
