@@ -179,8 +179,9 @@ fn copy_short(dst: &mut [f32], src: &[f32]) {
     }
 }
 
-/// Add the residual and apply the activation to one output plane (the fused epilogue).
-fn finish_plane(out: &mut [f32], res: Option<&[f32]>, act: Activation) {
+/// Add the residual and apply the activation in place (the fused epilogue of the depthwise
+/// paths and of the transposed GEMM).
+pub(crate) fn finish_plane(out: &mut [f32], res: Option<&[f32]>, act: Activation) {
     if let Some(r) = res {
         for (d, &v) in out.iter_mut().zip(r) {
             *d += v;

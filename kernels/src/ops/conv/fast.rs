@@ -273,7 +273,7 @@ pub fn conv_f32(x: &[f32], w: ConvWeights, epi: &ConvEpilogue, cs: &ConvShape) -
                 ConvWeights::Packed(p) => &p.plain[grp * mg * ks..(grp + 1) * mg * ks],
             };
             depthwise(xg, wg, bg, dst, g, mg);
-            finish(dst, res, epi.act);
+            depthwise::finish_plane(dst, res, epi.act);
             return Ok(());
         }
         let kdim = cg * ks;
@@ -332,20 +332,6 @@ fn depthwise_planes(x: &[f32], w: &[f32], epi: &ConvEpilogue, out: &mut [f32], c
         out.par_chunks_mut(per * plane_out).enumerate().for_each(task);
     } else {
         task((0, out));
-    }
-}
-
-/// Add the residual and apply the activation in place (the depthwise path's epilogue).
-fn finish(dst: &mut [f32], res: Option<&[f32]>, act: Activation) {
-    if let Some(r) = res {
-        for (d, &v) in dst.iter_mut().zip(r) {
-            *d += v;
-        }
-    }
-    if act != Activation::None {
-        for d in dst.iter_mut() {
-            *d = act.apply(*d);
-        }
     }
 }
 
@@ -466,7 +452,7 @@ fn transposed_gemm(
             }
         }
         if res.is_some() {
-            finish(dst, res, act);
+            depthwise::finish_plane(dst, res, act);
         }
         Ok(())
     })
