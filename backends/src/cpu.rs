@@ -457,29 +457,34 @@ mod tests {
         rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap()
     }
 
-    #[test]
-    fn a_spinner_runs_on_another_worker_while_the_run_lasts_and_executes_its_forks() {
+    /// Run `f` as a run with one spinner on a fresh 2-worker pool (tests one at a time). `f`
+    /// is told whether a spinner started within a second; returns whether the run's end was
+    /// signalled, and `f`'s result.
+    fn run_with_one_spinner<R: Send>(f: impl FnOnce(bool) -> R + Send) -> (bool, R) {
         let _l = LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let done = AtomicBool::new(false);
         let before = STARTS.load(Ordering::SeqCst);
-        let (spun, forked_elsewhere) = pool().install(|| {
-            with_spinners(1, &done, || {
-                let spun = eventually(|| STARTS.load(Ordering::SeqCst) > before);
-                // A fork made now is taken by the spinning worker.
-                let me = std::thread::current().id();
-                let (_, other) = rayon::join(
-                    || std::thread::sleep(Duration::from_millis(20)),
-                    || std::thread::current().id(),
-                );
-                (spun, other != me)
-            })
+        let r = pool().install(|| with_spinners(1, &done, || f(eventually(|| STARTS.load(Ordering::SeqCst) > before))));
+        (done.load(Ordering::SeqCst), r)
+    }
+
+    #[test]
+    fn a_spinner_runs_on_another_worker_while_the_run_lasts_and_executes_its_forks() {
+        let (done, (spun, forked_elsewhere)) = run_with_one_spinner(|spun| {
+            // A fork made now is taken by the spinning worker.
+            let me = std::thread::current().id();
+            let (_, other) = rayon::join(
+                || std::thread::sleep(Duration::from_millis(20)),
+                || std::thread::current().id(),
+            );
+            (spun, other != me)
         });
         assert!(spun, "no worker was spinning during the run");
         assert!(
             forked_elsewhere,
             "the fork ran on the owner, not on the spinning worker"
         );
-        assert!(done.load(Ordering::SeqCst), "the run's end was not signalled");
+        assert!(done, "the run's end was not signalled");
         assert!(
             eventually(|| SPINNERS.load(Ordering::SeqCst) == 0),
             "a spinner outlived its run"
@@ -488,16 +493,10 @@ mod tests {
 
     #[test]
     fn a_spinner_that_finds_no_work_stops_before_the_run_ends() {
-        let _l = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        let done = AtomicBool::new(false);
-        let before = STARTS.load(Ordering::SeqCst);
-        let (started, stopped) = pool().install(|| {
-            with_spinners(1, &done, || {
-                let started = eventually(|| STARTS.load(Ordering::SeqCst) > before);
-                // A long sequential stretch: no work for the spinner.
-                let stopped = eventually(|| SPINNERS.load(Ordering::SeqCst) == 0);
-                (started, stopped)
-            })
+        let (_, (started, stopped)) = run_with_one_spinner(|started| {
+            // A long sequential stretch: no work for the spinner.
+            let stopped = eventually(|| SPINNERS.load(Ordering::SeqCst) == 0);
+            (started, stopped)
         });
         assert!(
             started && stopped,

@@ -20,10 +20,9 @@ pub struct SessionBuilder {
     device_spec: Option<String>,
     custom: Vec<Arc<dyn Device>>,
     policy: Policy,
-    threads: usize,
     optimize: bool,
-    /// CPU workers sleep between kernels instead of spinning (see [`SessionBuilder::allow_spinning`]).
-    no_spin: bool,
+    /// How devices are opened (CPU threads, spinning).
+    open: OpenOptions,
 }
 
 /// Resolve a device string (`cpu`, `wgpu`, `cuda:0`, `auto`, `wgpu,cpu`) to device names.
@@ -84,7 +83,7 @@ impl SessionBuilder {
 
     /// CPU worker threads (0 = all cores).
     pub fn threads(mut self, n: usize) -> SessionBuilder {
-        self.threads = n;
+        self.open.threads = n;
         self
     }
 
@@ -94,7 +93,7 @@ impl SessionBuilder {
     /// it off when other work shares the cores. A worker that finds no work for a millisecond
     /// stops spinning.
     pub fn allow_spinning(mut self, on: bool) -> SessionBuilder {
-        self.no_spin = !on;
+        self.open.spin = on;
         self
     }
 
@@ -118,10 +117,7 @@ impl SessionBuilder {
 
     /// Build from a graph (e.g. made with [`crate::graph::builder::GraphBuilder`]).
     pub fn build_from_graph(self, mut graph: Graph) -> Result<Session> {
-        let opts = OpenOptions {
-            threads: self.threads,
-            spin: !self.no_spin,
-        };
+        let opts = self.open.clone();
         let mut devices: Vec<Arc<dyn Device>> = self.custom.clone();
         if devices.is_empty() || self.device_spec.is_some() {
             let spec = self.device_spec.clone().unwrap_or_else(|| "cpu".into());

@@ -6,6 +6,7 @@
 //! output width with contiguous loads. Everything else takes the generic direct path
 //! (one pass per tap over the valid output range).
 
+use crate::ops::conv::fast::finish;
 use crate::ops::conv::geom::{valid_range, Geom};
 use crate::ops::linalg::gemm::GemmElem;
 use crate::ops::linalg::sgemm::Activation;
@@ -107,7 +108,7 @@ pub(crate) fn dw3x3_planes(
                 let r = res.map(|r| &r[(k * mg + mo) * out_sz..(k * mg + mo + 1) * out_sz]);
                 plane(p, pw, &wk, b, s, out, ow, tmp);
                 if r.is_some() || act != Activation::None {
-                    finish_plane(out, r, act);
+                    finish(out, r, act);
                 }
             }
         }
@@ -176,21 +177,6 @@ fn copy_short(dst: &mut [f32], src: &[f32]) {
         let chunk: [f32; 8] = src[j..j + 8].try_into().unwrap_or([0.0; 8]);
         dst[j..j + 8].copy_from_slice(&chunk);
         i += 8;
-    }
-}
-
-/// Add the residual and apply the activation in place (the fused epilogue of the depthwise
-/// paths and of the transposed GEMM).
-pub(crate) fn finish_plane(out: &mut [f32], res: Option<&[f32]>, act: Activation) {
-    if let Some(r) = res {
-        for (d, &v) in out.iter_mut().zip(r) {
-            *d += v;
-        }
-    }
-    if act != Activation::None {
-        for d in out.iter_mut() {
-            *d = act.apply(*d);
-        }
     }
 }
 

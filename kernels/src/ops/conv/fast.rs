@@ -1,7 +1,8 @@
 //! The f32 convolution path: per (image, group), im2col tiles (none for a plain 1×1) times
 //! the weights through [`sgemm`], with the bias, a residual add and an activation fused into
 //! the GEMM write-back. Weights may be prepacked once ([`PackedConvWeights`]) so that a run
-//! only packs the image side. Depthwise groups use the direct kernel, then the epilogue.
+//! only packs the image side. Depthwise 3×3 planes run in tasks with the epilogue fused
+//! (`depthwise_planes`); other depthwise groups use the direct kernel, then [`finish`].
 
 use super::direct;
 use super::forward::depthwise::{self, depthwise};
@@ -273,7 +274,7 @@ pub fn conv_f32(x: &[f32], w: ConvWeights, epi: &ConvEpilogue, cs: &ConvShape) -
                 ConvWeights::Packed(p) => &p.plain[grp * mg * ks..(grp + 1) * mg * ks],
             };
             depthwise(xg, wg, bg, dst, g, mg);
-            depthwise::finish_plane(dst, res, epi.act);
+            finish(dst, res, epi.act);
             return Ok(());
         }
         let kdim = cg * ks;
@@ -332,6 +333,21 @@ fn depthwise_planes(x: &[f32], w: &[f32], epi: &ConvEpilogue, out: &mut [f32], c
         out.par_chunks_mut(per * plane_out).enumerate().for_each(task);
     } else {
         task((0, out));
+    }
+}
+
+/// Add the residual and apply the activation in place (the epilogue of the depthwise paths
+/// and of the transposed GEMM).
+pub(crate) fn finish(out: &mut [f32], res: Option<&[f32]>, act: Activation) {
+    if let Some(r) = res {
+        for (d, &v) in out.iter_mut().zip(r) {
+            *d += v;
+        }
+    }
+    if act != Activation::None {
+        for d in out.iter_mut() {
+            *d = act.apply(*d);
+        }
     }
 }
 
@@ -452,7 +468,7 @@ fn transposed_gemm(
             }
         }
         if res.is_some() {
-            depthwise::finish_plane(dst, res, act);
+            finish(dst, res, act);
         }
         Ok(())
     })
