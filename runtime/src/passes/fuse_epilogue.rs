@@ -8,7 +8,7 @@ use super::{const_input, kernel_op, use_counts};
 use crate::graph::{Graph, Node, NodeOp, ValueId};
 use std::collections::HashMap;
 use suanli_kernels::ops::conv::ConvOp;
-use suanli_kernels::ops::elementwise::{BinaryOp, ElementwiseOp, UnaryOp};
+use suanli_kernels::ops::elementwise::{BinaryOp, ElementwiseOp, UnaryOp, VariadicOp};
 use suanli_kernels::ops::fused::{Activation, FusedOp};
 use suanli_kernels::ops::linalg::LinalgOp;
 use suanli_kernels::{DType, KernelSpec, Op, TensorType};
@@ -153,9 +153,13 @@ fn linear(g: &Graph, i: usize) -> Option<(Op, Vec<Option<ValueId>>)> {
     }
 }
 
-/// If node `j` is `Add(out, other)` or `Add(other, out)`, the other operand.
+/// If node `j` is `Add(out, other)` or `Add(other, out)` (or a two-input `Sum`, as Caffe2
+/// exports write ResNet's shortcut), the other operand.
 fn add_operand(g: &Graph, j: usize, out: ValueId) -> Option<ValueId> {
-    if !matches!(kernel_op(g, j)?, Op::Elementwise(ElementwiseOp::Binary(BinaryOp::Add))) {
+    if !matches!(
+        kernel_op(g, j)?,
+        Op::Elementwise(ElementwiseOp::Binary(BinaryOp::Add) | ElementwiseOp::Variadic(VariadicOp::Sum))
+    ) {
         return None;
     }
     match g.nodes[j].inputs.as_slice() {
@@ -243,6 +247,19 @@ mod tests {
         let mut after = before.clone();
         assert_eq!(fuse_epilogues(&mut after, &|_| true), 4);
         // The first Conv absorbs the residual Add (the second Conv's output) and the ReLU.
+        assert_eq!(op_names(&after), ["Conv", "FusedConv", "FusedMatMul"]);
+        let inputs = [("x", rnd(&[1, 3, 6, 7], 7, -1.0)), ("h", rnd(&[5, 8], 8, -1.0))];
+        assert_same_outputs(before, after, &inputs);
+    }
+
+    #[test]
+    fn a_two_input_sum_is_fused_as_a_residual() {
+        // Caffe2's ResNet exports write the shortcut as Sum(branch, shortcut).
+        let mut before = graph();
+        before.nodes[2].op = NodeOp::Kernel(Op::Elementwise(ElementwiseOp::Variadic(VariadicOp::Sum)));
+        assert_eq!(op_names(&before)[2], "Sum");
+        let mut after = before.clone();
+        assert_eq!(fuse_epilogues(&mut after, &|_| true), 4);
         assert_eq!(op_names(&after), ["Conv", "FusedConv", "FusedMatMul"]);
         let inputs = [("x", rnd(&[1, 3, 6, 7], 7, -1.0)), ("h", rnd(&[5, 8], 8, -1.0))];
         assert_same_outputs(before, after, &inputs);
