@@ -455,14 +455,17 @@ fn transposed_gemm(
             act: if res.is_some() { Activation::None } else { act },
         };
         sgemm(n, kdim, mg, 1.0, a, wt, 0.0, ct, mg, &epi)?;
-        // dst[i·n + j] = ct[j·mg + i], in 8×8 blocks so both sides stay in cache lines.
+        // dst[i·n + j] = ct[j·mg + i]: AVX2 register tiles, else 8×8 blocks so both sides stay
+        // in cache lines.
         const B: usize = 8;
-        for i0 in (0..mg).step_by(B) {
-            for j0 in (0..n).step_by(B) {
-                for i in i0..(i0 + B).min(mg) {
-                    let row = &mut dst[i * n..(i + 1) * n];
-                    for j in j0..(j0 + B).min(n) {
-                        row[j] = ct[j * mg + i];
+        if !crate::ops::layout::tile::transpose_planes(&*ct, &[0], (mg, n, mg), &mut dst[..mg * n]) {
+            for i0 in (0..mg).step_by(B) {
+                for j0 in (0..n).step_by(B) {
+                    for i in i0..(i0 + B).min(mg) {
+                        let row = &mut dst[i * n..(i + 1) * n];
+                        for j in j0..(j0 + B).min(n) {
+                            row[j] = ct[j * mg + i];
+                        }
                     }
                 }
             }

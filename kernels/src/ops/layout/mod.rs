@@ -11,7 +11,7 @@ mod reshape;
 mod scatter;
 mod select;
 mod slice;
-mod tile;
+pub(crate) mod tile;
 pub use slice::slice_axis;
 
 use crate::dtype::DType;

@@ -119,10 +119,11 @@ pub(super) fn supports(g: &Geom) -> bool {
 /// Pool every plane of `x` (`planes × in_size`) into a new `planes × out_size` vector.
 pub(super) fn pool2d(x: &[f32], planes: usize, g: &Geom, kind: FastKind) -> Vec<f32> {
     let (isz, osz) = (g.in_size(), g.out_size());
-    let mut out = crate::buffers::zeroed::<f32>(planes * osz);
     if osz == 0 || isz == 0 || x.len() < planes * isz {
-        return out;
+        return crate::buffers::zeroed::<f32>(planes * osz);
     }
+    // Every output row is written below (separable or exact kernel).
+    let mut out = crate::buffers::overwritten::<f32>(planes * osz);
     let (ah, aw) = (Axis::new(g, 1), Axis::new(g, 2));
     let plane =
         |sc: &mut Scratch, (p, o): (usize, &mut [f32])| pool_plane(&x[p * isz..(p + 1) * isz], &ah, &aw, kind, o, sc);

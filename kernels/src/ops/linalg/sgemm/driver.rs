@@ -156,8 +156,10 @@ fn for_tasks(nt: usize, count: usize, f: impl Fn(usize) + Sync + Send) {
     }
 }
 
-/// Blocked path: for each NC column block and KC depth block, pack B once (shared), then run
-/// (row block × column chunk) tasks that each pack their A block and sweep the micro-tiles.
+/// Blocked path: for each NC column block and KC depth block, pack B once (shared) — or, when A
+/// is one row block and B is row-major, read B's full `nr`-column panels in place and pack only
+/// a partial last one — then run (row block × column chunk) tasks that each pack their A block and sweep the
+/// micro-tiles.
 fn general(x: &Ctx, nt: usize) {
     let ar = x.arch;
     let nr = ar.nr;
@@ -176,8 +178,31 @@ fn general(x: &Ctx, nt: usize) {
             };
             match x.b {
                 BSrc::Packed(d) => {
-                    let base = &d[(jc / nr) * x.k * nr + pc * nr..];
-                    macro_block(x, nt, &blk, base, x.k * nr);
+                    let data = &d[(jc / nr) * x.k * nr + pc * nr..];
+                    macro_block(x, nt, &blk, &Panels::Packed { data, stride: x.k * nr });
+                }
+                // With one row block of A, each B panel is read once per K block: packing it would
+                // only add a copy (1×1 convs with few output channels).
+                BSrc::Plain(bm) if bm.cs == 1 && x.m <= ar.mc => {
+                    let full = nc / nr;
+                    let tail = nc - full * nr;
+                    with_scratch(Scratch::B, if tail > 0 { kc * nr } else { 0 }, |buf| {
+                        if tail > 0 {
+                            pack_b_panel(buf, &bm, pc, kc, jc + full * nr, tail, nr);
+                        }
+                        let start = bm.off + pc * bm.rs + jc;
+                        macro_block(
+                            x,
+                            nt,
+                            &blk,
+                            &Panels::InPlace {
+                                b: &bm.data[start..],
+                                rs: bm.rs,
+                                full,
+                                tail: buf,
+                            },
+                        );
+                    })
                 }
                 BSrc::Plain(bm) => with_scratch(Scratch::B, np * kc * nr, |buf| {
                     if nt > 1 && np > 1 {
@@ -190,9 +215,42 @@ fn general(x: &Ctx, nt: usize) {
                     } else {
                         pack_b_block(buf, &bm, pc, kc, jc, nc, nr);
                     }
-                    macro_block(x, nt, &blk, buf, kc * nr);
+                    macro_block(
+                        x,
+                        nt,
+                        &blk,
+                        &Panels::Packed {
+                            data: buf,
+                            stride: kc * nr,
+                        },
+                    );
                 }),
             }
+        }
+    }
+}
+
+/// The B micro-panels of one (NC, KC) block.
+enum Panels<'a> {
+    /// Packed panels, `stride` floats apart, rows `nr` floats apart.
+    Packed { data: &'a [f32], stride: usize },
+    /// Row-major B from the block's first element: panels `jp < full` are read in place (rows
+    /// `rs` apart); the partial panel `full` is packed in `tail`.
+    InPlace {
+        b: &'a [f32],
+        rs: usize,
+        full: usize,
+        tail: &'a [f32],
+    },
+}
+
+impl Panels<'_> {
+    /// Panel `jp`'s first element and row step.
+    fn panel(&self, jp: usize, nr: usize) -> (*const f32, usize) {
+        match *self {
+            Panels::Packed { data, stride } => (data[jp * stride..].as_ptr(), nr),
+            Panels::InPlace { b, rs, full, .. } if jp < full => (b[jp * nr..].as_ptr(), rs),
+            Panels::InPlace { tail, .. } => (tail.as_ptr(), nr),
         }
     }
 }
@@ -207,9 +265,8 @@ struct Block {
     last: bool,
 }
 
-/// Sweep one packed B block (`panel_stride` floats between its `nr`-column panels) with every
-/// row block of A.
-fn macro_block(x: &Ctx, nt: usize, blk: &Block, bpan: &[f32], panel_stride: usize) {
+/// Sweep one block of B panels with every row block of A.
+fn macro_block(x: &Ctx, nt: usize, blk: &Block, panels: &Panels) {
     let ar = x.arch;
     let (mr, nr) = (ar.mr, ar.nr);
     let np = blk.nc.div_ceil(nr);
@@ -234,13 +291,14 @@ fn macro_block(x: &Ctx, nt: usize, blk: &Block, bpan: &[f32], panel_stride: usiz
             for jp in jp0..jp1 {
                 let j0 = blk.jc + jp * nr;
                 let nv = nr.min(x.n - j0);
-                let bp = bpan[jp * panel_stride..].as_ptr();
+                let (bp, b_ks) = panels.panel(jp, nr);
                 for (ip, r0) in (i0..i1).step_by(mr).enumerate() {
                     let t = x.tile(r0, j0, mr.min(i1 - r0), nv, blk.first, blk.last);
-                    // SAFETY: the A panel has kc·mr floats at ip·a_stride and the B panel kc·nr
-                    // floats at jp·panel_stride (both packed, zero padded); the tile lies inside
-                    // the validated C / bias / residual, and no other task writes it.
-                    unsafe { (ar.packed)(blk.kc, apan[ip * a_stride..].as_ptr(), 0, 0, bp, nr, &t) };
+                    // SAFETY: the A panel has kc·mr floats at ip·a_stride (packed, zero padded);
+                    // B has kc rows of nr readable floats at bp + p·b_ks (a packed panel, or a
+                    // full panel of the validated row-major B); the tile lies inside the
+                    // validated C / bias / residual, and no other task writes it.
+                    unsafe { (ar.packed)(blk.kc, apan[ip * a_stride..].as_ptr(), 0, 0, bp, b_ks, &t) };
                 }
             }
         };

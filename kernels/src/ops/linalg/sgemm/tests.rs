@@ -192,9 +192,11 @@ fn random_shapes_every_isa_and_thread_count() {
 
 #[test]
 fn blocking_edges_every_isa() {
-    // K beyond one KC block, M beyond one MC block, N beyond one NC block, skinny rows.
+    // K beyond one KC block, M beyond one MC block, N beyond one NC block, skinny rows; one row
+    // block over several K blocks with a partial last panel (B read in place).
     let shapes = [
         (300, 600, 70),
+        (40, 600, 100),
         (200, 257, 129),
         (17, 5, 4200),
         (16, 384, 1536),

@@ -61,7 +61,11 @@ pub(super) fn plane(
     let xc0 = (c0 as isize - aw.pb) as usize;
     let fill = if kind == FastKind::Max { f32::NEG_INFINITY } else { 0.0 };
     sc.u.clear();
-    sc.u.resize(len, fill);
+    // Past `len`: room for the fused stride-2 kernel's last (overlapping) block of loads.
+    sc.u.resize(len + S2_SLACK, fill);
+    #[cfg(target_arch = "x86_64")]
+    let fused_s2 =
+        kind == FastKind::Max && aw.s == 2 && aw.d == 1 && ow >= 8 && std::arch::is_x86_feature_detected!("avx2");
     if let FastKind::Avg { include_pad } = kind {
         sc.wcnt.clear();
         sc.wcnt.extend((0..ow).map(|j| {
@@ -79,15 +83,24 @@ pub(super) fn plane(
         let cols = &mut sc.u[c0..c1];
         match kind {
             FastKind::Max => {
+                #[cfg(target_arch = "x86_64")]
+                if fused_s2 {
+                    // SAFETY: AVX2 is available and the window is stride 2, dilation 1 with at
+                    // least 8 outputs (checked above); `u` holds `len + S2_SLACK` values.
+                    if unsafe { max_row_s2_avx2(x, &sc.rows, xc0, (c0, c1), &mut sc.u, aw.k, orow) } {
+                        exact(oh, orow);
+                    }
+                    continue;
+                }
                 if vertical_max(x, &sc.rows, xc0, cols) {
                     exact(oh, orow);
                     continue;
                 }
-                horizontal::<true>(&sc.u, aw, &mut sc.split, orow);
+                horizontal::<true>(&sc.u[..len], aw, &mut sc.split, orow);
             }
             FastKind::Avg { include_pad } => {
                 vertical_sum(x, &sc.rows, xc0, cols);
-                horizontal::<false>(&sc.u, aw, &mut sc.split, orow);
+                horizontal::<false>(&sc.u[..len], aw, &mut sc.split, orow);
                 // An empty window sums to +0 over a zero count, giving NaN as the generic path.
                 let hc = if include_pad { ah.padded[oh] } else { h1 - h0 } as f32;
                 for (o, &wc) in orow.iter_mut().zip(&sc.wcnt) {
@@ -138,6 +151,7 @@ fn vertical_max(x: &[f32], rows: &[usize], xc0: usize, dst: &mut [f32]) -> bool 
 /// (`rows` non-empty).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
+#[inline]
 unsafe fn vertical_max_avx2(x: &[f32], rows: &[usize], xc0: usize, dst: &mut [f32]) -> bool {
     use std::arch::x86_64::*;
     let n = dst.len();
@@ -173,6 +187,73 @@ unsafe fn vertical_max_avx2(x: &[f32], rows: &[usize], xc0: usize, dst: &mut [f3
         dst[c] = a;
     }
     bad
+}
+
+/// Values past the padded row that [`max_row_s2_avx2`] may read.
+const S2_SLACK: usize = 8;
+
+/// One output row of a stride-2, dilation-1 max pool in one pass per vector block: the
+/// vertical max of the window rows into `u[c0..c1]`, then `o[j]` = the [`keep_max`] fold of
+/// `u[2j + t]` over the `k` column taps, each tap's even or odd columns gathered with shuffles.
+/// Returns true when the row must be recomputed exactly (see [`vertical_max`]).
+///
+/// # Safety
+/// The CPU must support AVX2; `o.len() >= 8`; `u` holds the padded row (`-inf` outside
+/// `[c0, c1)`) plus [`S2_SLACK`] values, so `u.len() >= 2·(o.len() - 1) + k + S2_SLACK`; the
+/// rows satisfy [`vertical_max_avx2`]'s contract for `c1 - c0` values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn max_row_s2_avx2(
+    x: &[f32],
+    rows: &[usize],
+    xc0: usize,
+    (c0, c1): (usize, usize),
+    u: &mut [f32],
+    k: usize,
+    o: &mut [f32],
+) -> bool {
+    use std::arch::x86_64::*;
+    let cols = &mut u[c0..c1];
+    if cols.is_empty() || rows.is_empty() || rows.iter().any(|&r| r + xc0 + cols.len() > x.len()) {
+        return true;
+    }
+    // SAFETY: AVX2 is available and every row holds the values read (checked above).
+    if unsafe { vertical_max_avx2(x, rows, xc0, cols) } {
+        return true;
+    }
+    let ow = o.len();
+    let up = u.as_ptr();
+    // Even / odd columns of the 16 values at `p` (order-restoring lane permute after shuffles).
+    let half = |p: *const f32, odd: bool| -> __m256 {
+        // SAFETY: the caller reads 16 values at `p` inside `u` (see the bound below).
+        let (a, b) = unsafe { (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))) };
+        let v = if odd {
+            _mm256_shuffle_ps::<0b11_01_11_01>(a, b)
+        } else {
+            _mm256_shuffle_ps::<0b10_00_10_00>(a, b)
+        };
+        _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v)))
+    };
+    let mut j = 0;
+    loop {
+        // The last block overlaps the previous one instead of leaving a remainder.
+        let j0 = j.min(ow - 8);
+        // Tap t reads u[2·j0 + t - (t odd) ..][..16]: at most 2·(ow - 8) + k + 15 <
+        // 2·(ow - 1) + k + S2_SLACK values, inside `u`.
+        let base = up.wrapping_add(2 * j0);
+        let mut acc = half(base, false);
+        for t in 1..k {
+            let odd = t % 2 == 1;
+            // maxps(v, acc) = v > acc ? v : acc: exactly keep_max(acc, v), in tap order.
+            acc = _mm256_max_ps(half(base.wrapping_add(t - usize::from(odd)), odd), acc);
+        }
+        // SAFETY: j0 + 8 <= ow = o.len().
+        unsafe { _mm256_storeu_ps(o.as_mut_ptr().add(j0), acc) };
+        if j0 + 8 >= ow {
+            return false;
+        }
+        j += 8;
+    }
 }
 
 /// Column-wise sum of the input rows at offsets `rows` (columns `xc0..`) into `dst`.
