@@ -266,7 +266,7 @@ struct Block {
 }
 
 /// Sweep one block of B panels with every row block of A.
-fn macro_block(x: &Ctx, nt: usize, blk: &Block, panels: &Panels) {
+fn macro_block(x: &Ctx, nt: usize, blk: &Block, panels_b: &Panels) {
     let ar = x.arch;
     let (mr, nr) = (ar.mr, ar.nr);
     let np = blk.nc.div_ceil(nr);
@@ -276,11 +276,43 @@ fn macro_block(x: &Ctx, nt: usize, blk: &Block, panels: &Panels) {
         mb = mb.div_ceil(nt) * nt;
     }
     mb = mb.min(x.m.div_ceil(mr));
-    let bound = |b: usize| if b == mb { x.m } else { (b * x.m / mb) / mr * mr };
     // Column chunks when there are too few row blocks to keep the threads busy.
     let nch = if nt > 1 { (4 * nt).div_ceil(mb).min(np) } else { 1 };
     let per = np.div_ceil(nch);
     let nch = np.div_ceil(per);
+    match x.a {
+        // Several column chunks would each pack the same A rows: pack the block once, shared.
+        ASrc::Plain(am) if nch > 1 => {
+            let panels = x.m.div_ceil(mr);
+            with_scratch(Scratch::A, panels * blk.kc * mr, |buf| {
+                let per_task = panels.div_ceil(2 * nt);
+                buf.par_chunks_mut(per_task * blk.kc * mr)
+                    .enumerate()
+                    .for_each(|(ci, dst)| {
+                        let r0 = ci * per_task * mr;
+                        pack_a_block(dst, &am, r0, (per_task * mr).min(x.m - r0), blk.pc, blk.kc, mr);
+                    });
+                sweep_tasks(x, nt, blk, panels_b, (mb, nch, per), Some(&*buf));
+            })
+        }
+        _ => sweep_tasks(x, nt, blk, panels_b, (mb, nch, per), None),
+    }
+}
+
+/// The (row block × column chunk) tasks of [`macro_block`]; `shared_a` is the whole A block
+/// packed once, else each task packs its rows.
+fn sweep_tasks(
+    x: &Ctx,
+    nt: usize,
+    blk: &Block,
+    panels: &Panels,
+    (mb, nch, per): (usize, usize, usize),
+    shared_a: Option<&[f32]>,
+) {
+    let ar = x.arch;
+    let (mr, nr) = (ar.mr, ar.nr);
+    let np = blk.nc.div_ceil(nr);
+    let bound = |b: usize| if b == mb { x.m } else { (b * x.m / mb) / mr * mr };
     for_tasks(nt, mb * nch, |t| {
         let (i0, i1) = (bound(t / nch), bound(t / nch + 1));
         if i0 == i1 {
@@ -302,9 +334,10 @@ fn macro_block(x: &Ctx, nt: usize, blk: &Block, panels: &Panels) {
                 }
             }
         };
-        match x.a {
-            ASrc::Packed(d) => sweep(&d[(i0 / mr) * x.k * mr + blk.pc * mr..], x.k * mr),
-            ASrc::Plain(am) => {
+        match (x.a, shared_a) {
+            (ASrc::Packed(d), _) => sweep(&d[(i0 / mr) * x.k * mr + blk.pc * mr..], x.k * mr),
+            (ASrc::Plain(_), Some(buf)) => sweep(&buf[(i0 / mr) * blk.kc * mr..], blk.kc * mr),
+            (ASrc::Plain(am), None) => {
                 let len = (i1 - i0).div_ceil(mr) * blk.kc * mr;
                 with_scratch(Scratch::A, len, |buf| {
                     pack_a_block(buf, &am, i0, i1 - i0, blk.pc, blk.kc, mr);
