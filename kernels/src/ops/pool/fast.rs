@@ -122,6 +122,12 @@ pub(super) fn pool2d(x: &[f32], planes: usize, g: &Geom, kind: FastKind) -> Vec<
     if osz == 0 || isz == 0 || x.len() < planes * isz {
         return crate::buffers::zeroed::<f32>(planes * osz);
     }
+    // An average window covering the whole unpadded plane (ResNet's 7×7 AveragePool) is the
+    // global mean.
+    let whole = (1..3).all(|j| g.k[j] == g.inp[j] && g.d[j] == 1 && g.pb[j] == 0 && g.pe[j] == 0);
+    if osz == 1 && whole && matches!(kind, FastKind::Avg { .. }) {
+        return global(x, planes, isz, false);
+    }
     // Every output row is written below (separable or exact kernel).
     let mut out = crate::buffers::overwritten::<f32>(planes * osz);
     let (ah, aw) = (Axis::new(g, 1), Axis::new(g, 2));

@@ -157,6 +157,9 @@ fn fast_windowed_pools_match_generic() {
         (&[1, 1, 12], &[4], &[3], &[2], &[0, 3]),
         (&[4, 16, 40, 40], &[3, 3], &[1, 1], &[], &[1, 1, 1, 1]),
         (&[1, 8, 33, 31], &[3, 3], &[2, 2], &[], &[0, 0, 1, 1]),
+        // Windows covering the whole plane (the average is the global mean).
+        (&[2, 40, 7, 7], &[7, 7], &[1, 1], &[], &[]),
+        (&[1, 3, 5, 6], &[5, 6], &[2, 2], &[], &[]),
     ];
     for (i, &(shape, k, s, d, p)) in cases.iter().enumerate() {
         let n: usize = shape.iter().product();
