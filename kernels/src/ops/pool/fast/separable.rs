@@ -160,7 +160,9 @@ unsafe fn vertical_max_avx2(x: &[f32], rows: &[usize], xc0: usize, dst: &mut [f3
     let neg0 = _mm256_set1_epi32(i32::MIN);
     let mut flag = _mm256_setzero_si256();
     let mut i = 0;
-    while i + 8 <= n {
+    while i + 8 <= n || (i < n && n >= 8) {
+        // A last partial block overlaps the previous one (the same values are stored again).
+        i = i.min(n - 8);
         // SAFETY (loads and store): i + 8 <= n, and every row holds n values from r + xc0.
         let mut a = _mm256_loadu_ps(xp.add(rows[0] + xc0 + i));
         flag = _mm256_or_si256(flag, _mm256_cmpeq_epi32(_mm256_castps_si256(a), neg0));
