@@ -115,3 +115,24 @@ pub fn strided_copy(t: &Tensor, shape: &[usize], strides: &[usize], offset: usiz
         str => crate::TensorData::Str(go(t.as_strings()?, shape, strides, offset)));
     Tensor::new(shape.to_vec(), data)
 }
+
+/// `dst.copy_from_slice(src)` for short rows (small conv planes, GEMM micro-panel rows), as
+/// inline 8-float moves (the last one overlapping) instead of a `memcpy` call per row, which
+/// costs more than the copy.
+#[inline(always)]
+pub(crate) fn copy_short(dst: &mut [f32], src: &[f32]) {
+    let n = dst.len().min(src.len());
+    if n < 8 {
+        for (d, &v) in dst.iter_mut().zip(src) {
+            *d = v;
+        }
+        return;
+    }
+    let mut i = 0;
+    while i < n {
+        let j = i.min(n - 8);
+        let chunk: [f32; 8] = src[j..j + 8].try_into().unwrap_or([0.0; 8]);
+        dst[j..j + 8].copy_from_slice(&chunk);
+        i += 8;
+    }
+}

@@ -10,6 +10,7 @@ use crate::ops::conv::fast::finish;
 use crate::ops::conv::geom::{valid_range, Geom};
 use crate::ops::linalg::gemm::GemmElem;
 use crate::ops::linalg::sgemm::Activation;
+use crate::util::copy_short;
 use std::any::TypeId;
 
 /// Convolve one input channel `xc` with `mg` filters `wg` (`mg × k_size`) into `dst`
@@ -157,26 +158,6 @@ fn fill_padded(x: &[f32], g: &Geom, p: &mut [f32], pw: usize) {
                 *ov = pair[1];
             }
         }
-    }
-}
-
-/// `dst.copy_from_slice(src)` for the short rows of small planes, as inline 8-float moves (the
-/// last one overlapping) instead of a `memcpy` call per row, which costs more than the copy.
-#[inline(always)]
-fn copy_short(dst: &mut [f32], src: &[f32]) {
-    let n = dst.len().min(src.len());
-    if n < 8 {
-        for (d, &v) in dst.iter_mut().zip(src) {
-            *d = v;
-        }
-        return;
-    }
-    let mut i = 0;
-    while i < n {
-        let j = i.min(n - 8);
-        let chunk: [f32; 8] = src[j..j + 8].try_into().unwrap_or([0.0; 8]);
-        dst[j..j + 8].copy_from_slice(&chunk);
-        i += 8;
     }
 }
 

@@ -4,6 +4,7 @@
 use super::super::gemm::{check_view, MatRef};
 use super::{arch_of, Isa};
 use crate::error::{KernelError, Result};
+use crate::util::copy_short;
 
 impl crate::buffers::ScratchValue for AlignedBuf {
     fn size(&self) -> usize {
@@ -78,18 +79,6 @@ pub(crate) fn with_scratch<R>(which: Scratch, len: usize, f: impl FnOnce(&mut [f
 
 /// Pack rows `i0..i0+mc`, columns `p0..p0+kc` of `a` into `mr`-row micro-panels: panel `ip`
 /// holds element `(i0 + ip·mr + i, p0 + p)` at `ip·kc·mr + p·mr + i`, rows past `mc` zero.
-/// `d.copy_from_slice(s)` for the micro-panel heights, as inline moves rather than a `memcpy`
-/// call per few floats.
-#[inline(always)]
-fn copy_short(d: &mut [f32], s: &[f32]) {
-    match d.len() {
-        12 => d.copy_from_slice(&s[..12]),
-        6 => d.copy_from_slice(&s[..6]),
-        4 => d.copy_from_slice(&s[..4]),
-        _ => d.copy_from_slice(s),
-    }
-}
-
 pub(crate) fn pack_a_block(dst: &mut [f32], a: &MatRef<f32>, i0: usize, mc: usize, p0: usize, kc: usize, mr: usize) {
     for (ip, panel) in dst.chunks_exact_mut(kc * mr).take(mc.div_ceil(mr)).enumerate() {
         let r0 = i0 + ip * mr;

@@ -225,16 +225,15 @@ unsafe fn max_row_s2_avx2(
     }
     let ow = o.len();
     let up = u.as_ptr();
-    // Even / odd columns of the 16 values at `p` (order-restoring lane permute after shuffles).
+    // The even or odd columns of the 16 values at `p`.
     let half = |p: *const f32, odd: bool| -> __m256 {
         // SAFETY: the caller reads 16 values at `p` inside `u` (see the bound below).
-        let (a, b) = unsafe { (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))) };
-        let v = if odd {
-            _mm256_shuffle_ps::<0b11_01_11_01>(a, b)
+        let (e, o) = unsafe { even_odd(_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))) };
+        if odd {
+            o
         } else {
-            _mm256_shuffle_ps::<0b10_00_10_00>(a, b)
-        };
-        _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v)))
+            e
+        }
     };
     let mut j = 0;
     loop {
@@ -363,6 +362,23 @@ unsafe fn fold_max_avx(o: &mut [f32], src: &[f32]) {
     }
 }
 
+/// The even and the odd elements of the 16 values `a ‖ b`, each in order (callable only where
+/// AVX2 is enabled or detected).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn even_odd(
+    a: std::arch::x86_64::__m256,
+    b: std::arch::x86_64::__m256,
+) -> (std::arch::x86_64::__m256, std::arch::x86_64::__m256) {
+    use std::arch::x86_64::*;
+    // Within each 128-bit lane: [a0 a2 b0 b2 | a4 a6 b4 b6]; then order the 64-bit halves.
+    let e = _mm256_shuffle_ps::<0b10_00_10_00>(a, b);
+    let o = _mm256_shuffle_ps::<0b11_01_11_01>(a, b);
+    let order = |v: __m256| _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v)));
+    (order(e), order(o))
+}
+
 /// `even[q] = u[2q]`, `odd[q] = u[2q + 1]` (`even.len() == ceil(n/2)`, `odd.len() == n/2`).
 #[inline(always)]
 fn deinterleave(u: &[f32], even: &mut [f32], odd: &mut [f32]) {
@@ -395,13 +411,7 @@ unsafe fn deinterleave_avx2(u: &[f32], even: &mut [f32], odd: &mut [f32], pairs:
     let mut q = 0;
     while q + 8 <= pairs {
         // SAFETY: reads u[2q..2q+16] and writes even/odd[q..q+8], all within the stated bounds.
-        let a = _mm256_loadu_ps(up.add(2 * q));
-        let b = _mm256_loadu_ps(up.add(2 * q + 8));
-        // Within each 128-bit lane: [a0 a2 b0 b2 | a4 a6 b4 b6]; then order the 64-bit halves.
-        let e = _mm256_shuffle_ps::<0b10_00_10_00>(a, b);
-        let o = _mm256_shuffle_ps::<0b11_01_11_01>(a, b);
-        let e = _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(e)));
-        let o = _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(o)));
+        let (e, o) = even_odd(_mm256_loadu_ps(up.add(2 * q)), _mm256_loadu_ps(up.add(2 * q + 8)));
         _mm256_storeu_ps(ep.add(q), e);
         _mm256_storeu_ps(op.add(q), o);
         q += 8;
