@@ -325,12 +325,13 @@ fn sweep_tasks(
                 let nv = nr.min(x.n - j0);
                 let (bp, b_ks) = panels.panel(jp, nr);
                 for (ip, r0) in (i0..i1).step_by(mr).enumerate() {
-                    let t = x.tile(r0, j0, mr.min(i1 - r0), nv, blk.first, blk.last);
+                    let mv = mr.min(i1 - r0);
+                    let t = x.tile(r0, j0, mv, nv, blk.first, blk.last);
                     // SAFETY: the A panel has kc·mr floats at ip·a_stride (packed, zero padded);
                     // B has kc rows of nr readable floats at bp + p·b_ks (a packed panel, or a
                     // full panel of the validated row-major B); the tile lies inside the
                     // validated C / bias / residual, and no other task writes it.
-                    unsafe { (ar.packed)(blk.kc, apan[ip * a_stride..].as_ptr(), 0, 0, bp, b_ks, &t) };
+                    unsafe { (ar.packed_for(mv))(blk.kc, apan[ip * a_stride..].as_ptr(), 0, 0, bp, b_ks, &t) };
                 }
             }
         };
@@ -371,7 +372,9 @@ fn skinny(x: &Ctx, nt: usize) {
                     // task writes its columns.
                     unsafe {
                         match x.a {
-                            ASrc::Packed(d) => (ar.packed)(x.k, d[(r0 / mr) * x.k * mr..].as_ptr(), 0, 0, bp, b_ks, &t),
+                            ASrc::Packed(d) => {
+                                (ar.packed_for(mv))(x.k, d[(r0 / mr) * x.k * mr..].as_ptr(), 0, 0, bp, b_ks, &t)
+                            }
                             ASrc::Plain(am) => {
                                 let ap = am.data.as_ptr().wrapping_add(am.off + r0 * am.rs);
                                 (ar.plain[mv - 1])(x.k, ap, am.rs, am.cs, bp, b_ks, &t)
@@ -439,13 +442,14 @@ pub(crate) fn run_taps(arch: &'static Arch, p: &TapsProblem, c: &mut [f32], ldc:
             let nv = nr.min(g.cols - col);
             let bp = g.data[r * g.row_step + col..].as_ptr();
             for r0 in (i0..i1).step_by(mr) {
-                let tile = x.tile(r0, r * g.cols + col, mr.min(i1 - r0), nv, true, true);
+                let mv = mr.min(i1 - r0);
+                let tile = x.tile(r0, r * g.cols + col, mv, nv, true, true);
                 // SAFETY: panel r0/mr of A has kt·mr floats (validated packing); every tap's B
                 // rows `bp + offsets[t] + q·plane` (q < k) have nr readable floats (validated
                 // against the grid's extent); the tile lies in the validated C / bias /
                 // residual and no other task writes it.
                 unsafe {
-                    (arch.taps)(
+                    (arch.taps_for(mv))(
                         g.offsets.as_ptr(),
                         ntaps,
                         p.k,

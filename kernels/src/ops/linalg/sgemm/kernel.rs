@@ -62,11 +62,34 @@ pub(crate) struct Arch {
     pub nc: usize,
     /// Kernel reading a packed A micro-panel.
     pub packed: KernFn,
+    /// Kernels for a partial last row panel, by ascending row count: `(r, f)` computes the
+    /// first `r` rows of an `mr`-row packed panel (so a panel with few valid rows does not pay
+    /// for `mr`; e.g. 49 output positions are 4 full panels and one row).
+    pub packed_short: &'static [(usize, KernFn)],
     /// Kernels reading A in place through strides, by row count: `plain[r - 1]` computes `r`
     /// rows (so a short row group wastes no FMAs).
     pub plain: &'static [KernFn],
     /// Multi-tap kernel reading B in place (direct convolution).
     pub taps: TapsFn,
+    /// Multi-tap kernels for a partial last row panel (as `packed_short`).
+    pub taps_short: &'static [(usize, TapsFn)],
+}
+
+impl Arch {
+    /// The packed-A kernel for a tile of `mv` valid rows.
+    #[inline]
+    pub fn packed_for(&self, mv: usize) -> KernFn {
+        self.packed_short
+            .iter()
+            .find(|s| mv <= s.0)
+            .map_or(self.packed, |s| s.1)
+    }
+
+    /// The multi-tap kernel for a tile of `mv` valid rows.
+    #[inline]
+    pub fn taps_for(&self, mv: usize) -> TapsFn {
+        self.taps_short.iter().find(|s| mv <= s.0).map_or(self.taps, |s| s.1)
+    }
 }
 
 /// Whether the activation is applied by the vector-maths pass after the write-back.
@@ -105,12 +128,13 @@ const A_PREFETCH: usize = 16;
 /// The micro-kernel: `MR × (NV·L)` accumulators in registers, then [`write_back`].
 ///
 /// # Safety
-/// With `PA`, `a` points at `kc·MR` readable floats; without, rows `a + i·a_rs + p·a_cs` are
+/// With `PA`, `a` points at a packed panel of `kc` steps `AS ≥ MR` floats apart (a panel of a
+/// taller kernel when `AS > MR`); without, rows `a + i·a_rs + p·a_cs` are
 /// readable for `i < t.mv`, `p < kc`. `b + p·b_ks` has `NV·L` readable floats for `p < kc`.
 /// The tile's pointers satisfy [`write_back`]'s contract.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const PA: bool>(
+unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const PA: bool, const AS: usize>(
     kc: usize,
     a: *const f32,
     a_rs: usize,
@@ -138,7 +162,7 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const PA: bool>(
             for _ in 0..kc {
                 S::prefetch(bp.wrapping_add(pf));
                 S::prefetch(bp.wrapping_add(pf + NV * S::L - 1));
-                S::prefetch(ap.wrapping_add(A_PREFETCH * MR));
+                S::prefetch(ap.wrapping_add(A_PREFETCH * AS));
                 let bv: [S::V; NV] = std::array::from_fn(|v| S::load(bp.add(v * S::L)));
                 for (i, row) in acc.iter_mut().enumerate() {
                     let av = S::splat(*ap.add(i));
@@ -146,7 +170,7 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const PA: bool>(
                         row[v] = S::fmadd(av, bv[v], row[v]);
                     }
                 }
-                ap = ap.wrapping_add(MR);
+                ap = ap.wrapping_add(AS);
                 bp = bp.wrapping_add(b_ks);
             }
         } else {
@@ -195,11 +219,12 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const PA: bool>(
 /// The multi-tap micro-kernel (see [`TapsFn`]).
 ///
 /// # Safety
-/// `offs` has `ntaps` readable offsets; `a` has `ntaps·k·MR` readable floats; for every tap `t`
+/// `offs` has `ntaps` readable offsets; `a` has `ntaps·k·AS` readable floats (steps `AS ≥ MR`
+/// apart); for every tap `t`
 /// and `q < k`, `b + offs[t] + q·plane` has `NV·L` readable floats; the tile's pointers satisfy
 /// [`write_back`]'s contract.
 #[inline(always)]
-unsafe fn micro_taps<S: Simd, const MR: usize, const NV: usize>(
+unsafe fn micro_taps<S: Simd, const MR: usize, const NV: usize, const AS: usize>(
     offs: *const usize,
     ntaps: usize,
     k: usize,
@@ -220,9 +245,9 @@ unsafe fn micro_taps<S: Simd, const MR: usize, const NV: usize>(
         // a branch per step compiled to a store after every FMA in some builds, at half speed).
         let mut acc = [[S::zero(); NV]; MR];
         for tap in 0..ntaps {
-            let ap = a.add(tap * k * MR);
+            let ap = a.add(tap * k * AS);
             let bp = b.wrapping_add(*offs.add(tap));
-            acc = taps_k::<S, MR, NV>(acc, k, ap, bp, plane);
+            acc = taps_k::<S, MR, NV, AS>(acc, k, ap, bp, plane);
         }
         write_back::<S, MR, NV>(&acc, t);
     }
@@ -232,9 +257,9 @@ unsafe fn micro_taps<S: Simd, const MR: usize, const NV: usize>(
 /// from `bp` (one tap of [`micro_taps`]).
 ///
 /// # Safety
-/// `ap` has `k·MR` readable floats and `bp + q·plane` has `NV·L` readable floats for `q < k`.
+/// `ap` has `k·AS` readable floats and `bp + q·plane` has `NV·L` readable floats for `q < k`.
 #[inline(always)]
-unsafe fn taps_k<S: Simd, const MR: usize, const NV: usize>(
+unsafe fn taps_k<S: Simd, const MR: usize, const NV: usize, const AS: usize>(
     mut acc: [[S::V; NV]; MR],
     k: usize,
     mut ap: *const f32,
@@ -251,7 +276,7 @@ unsafe fn taps_k<S: Simd, const MR: usize, const NV: usize>(
                     row[v] = S::fmadd(av, bv[v], row[v]);
                 }
             }
-            ap = ap.add(MR);
+            ap = ap.add(AS);
             bp = bp.wrapping_add(plane);
         }
     }
@@ -358,6 +383,9 @@ unsafe fn write_back<S: Simd, const MR: usize, const NV: usize>(acc: &[[S::V; NV
 
 macro_rules! entry {
     ($name:ident, $simd:ty, $mr:literal, $nv:literal, $pa:literal $(, $feat:literal)?) => {
+        entry!($name, $simd, $mr, $nv, $pa, step $mr $(, $feat)?);
+    };
+    ($name:ident, $simd:ty, $mr:literal, $nv:literal, $pa:literal, step $as:literal $(, $feat:literal)?) => {
         /// Micro-kernel entry point (see [`KernFn`]).
         ///
         /// # Safety
@@ -365,13 +393,16 @@ macro_rules! entry {
         $(#[target_feature(enable = $feat)])?
         unsafe fn $name(kc: usize, a: *const f32, a_rs: usize, a_cs: usize, b: *const f32, b_ks: usize, t: &Tile) {
             // SAFETY: forwarded contract.
-            unsafe { micro::<$simd, $mr, $nv, $pa>(kc, a, a_rs, a_cs, b, b_ks, t) }
+            unsafe { micro::<$simd, $mr, $nv, $pa, $as>(kc, a, a_rs, a_cs, b, b_ks, t) }
         }
     };
 }
 
 macro_rules! taps_entry {
     ($name:ident, $simd:ty, $mr:literal, $nv:literal $(, $feat:literal)?) => {
+        taps_entry!($name, $simd, $mr, $nv, step $mr $(, $feat)?);
+    };
+    ($name:ident, $simd:ty, $mr:literal, $nv:literal, step $as:literal $(, $feat:literal)?) => {
         /// Multi-tap micro-kernel entry point (see [`TapsFn`]).
         ///
         /// # Safety
@@ -379,7 +410,7 @@ macro_rules! taps_entry {
         $(#[target_feature(enable = $feat)])?
         unsafe fn $name(offs: *const usize, ntaps: usize, k: usize, a: *const f32, b: *const f32, plane: usize, t: &Tile) {
             // SAFETY: forwarded contract.
-            unsafe { micro_taps::<$simd, $mr, $nv>(offs, ntaps, k, a, b, plane, t) }
+            unsafe { micro_taps::<$simd, $mr, $nv, $as>(offs, ntaps, k, a, b, plane, t) }
         }
     };
 }
@@ -399,8 +430,10 @@ pub(crate) static GENERIC: Arch = Arch {
     mc: 128,
     nc: 4096,
     packed: generic_packed,
+    packed_short: &[],
     plain: &[generic_plain1, generic_plain2, generic_plain3, generic_plain4],
     taps: generic_taps,
+    taps_short: &[],
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -409,8 +442,12 @@ mod x86 {
     use super::{micro, micro_taps, Arch, Tile};
 
     entry!(avx2_packed, Avx2, 6, 2, true, "avx2,fma");
+    entry!(avx2_packed3, Avx2, 3, 2, true, step 6, "avx2,fma");
     taps_entry!(avx2_taps, Avx2, 6, 2, "avx2,fma");
+    taps_entry!(avx2_taps3, Avx2, 3, 2, step 6, "avx2,fma");
     taps_entry!(avx512_taps, Avx512, 12, 2, "avx512f");
+    taps_entry!(avx512_taps4, Avx512, 4, 2, step 12, "avx512f");
+    taps_entry!(avx512_taps8, Avx512, 8, 2, step 12, "avx512f");
     entry!(avx2_plain1, Avx2, 1, 2, false, "avx2,fma");
     entry!(avx2_plain2, Avx2, 2, 2, false, "avx2,fma");
     entry!(avx2_plain3, Avx2, 3, 2, false, "avx2,fma");
@@ -418,6 +455,8 @@ mod x86 {
     entry!(avx2_plain5, Avx2, 5, 2, false, "avx2,fma");
     entry!(avx2_plain6, Avx2, 6, 2, false, "avx2,fma");
     entry!(avx512_packed, Avx512, 12, 2, true, "avx512f");
+    entry!(avx512_packed4, Avx512, 4, 2, true, step 12, "avx512f");
+    entry!(avx512_packed8, Avx512, 8, 2, true, step 12, "avx512f");
     entry!(avx512_plain2, Avx512, 2, 2, false, "avx512f");
     entry!(avx512_plain4, Avx512, 4, 2, false, "avx512f");
     entry!(avx512_plain6, Avx512, 6, 2, false, "avx512f");
@@ -433,6 +472,7 @@ mod x86 {
         mc: 144,
         nc: 4096,
         packed: avx2_packed,
+        packed_short: &[(3, avx2_packed3)],
         plain: &[
             avx2_plain1,
             avx2_plain2,
@@ -442,6 +482,7 @@ mod x86 {
             avx2_plain6,
         ],
         taps: avx2_taps,
+        taps_short: &[(3, avx2_taps3)],
     };
 
     /// AVX-512F 12 × 32 kernel (24 zmm accumulators).
@@ -452,6 +493,9 @@ mod x86 {
         mc: 144,
         nc: 4096,
         packed: avx512_packed,
+        // Four rows keep 8 FMA chains in flight (the FMA latency × issue width), so fewer rows
+        // would not run faster.
+        packed_short: &[(4, avx512_packed4), (8, avx512_packed8)],
         // Odd row counts use the next even kernel (its extra row re-reads row 0, never stored).
         plain: &[
             avx512_plain2,
@@ -468,6 +512,7 @@ mod x86 {
             avx512_plain12,
         ],
         taps: avx512_taps,
+        taps_short: &[(4, avx512_taps4), (8, avx512_taps8)],
     };
 }
 #[cfg(target_arch = "x86_64")]
