@@ -8,7 +8,9 @@
 use super::forward::is_pointwise;
 use super::geom::Geom;
 use crate::error::Result;
-use crate::ops::linalg::sgemm::{sgemm_taps, with_scratch, Activation, Bias, Epilogue, PackedA, Scratch, TapGrid};
+use crate::ops::linalg::sgemm::{
+    sgemm_taps, sgemm_taps_t, with_scratch, Activation, Bias, Epilogue, PackedA, PackedB, Scratch, TapGrid,
+};
 use rayon::prelude::*;
 
 /// Whether the direct path suits geometry `g` with `nr`-column micro-tiles: at most two spatial
@@ -23,6 +25,12 @@ pub(super) fn suits(g: &Geom, nr: usize) -> bool {
         && !is_pointwise(g)
         && cols > 0
         && cols.div_ceil(nr) * nr * 4 <= cols * 5
+}
+
+/// Whether the positions-as-rows direct path ([`direct_t_gemm`]) takes geometry `g`: at most
+/// two spatial dims and no cropping.
+pub(super) fn suits_t(g: &Geom) -> bool {
+    g.inp[0] == 1 && g.k[0] == 1 && g.out[0] == 1 && g.pb.iter().chain(&g.pe).all(|&p| p >= 0)
 }
 
 /// The padded image's layout: per channel, `s` column phases (phase `p` holds padded columns
@@ -105,6 +113,25 @@ impl Padded {
     }
 }
 
+/// Copy `xg` (`cg` channels) into the padded planes of `pad` at the start of `img` (borders
+/// zeroed, the scratch is reused), zero the rest of `img`, and return the tap offsets (inline
+/// for kernels up to 11×11, so a warm run allocates nothing).
+fn pad_image(xg: &[f32], g: &Geom, cg: usize, pad: &Padded, img: &mut [f32]) -> smallvec::SmallVec<[usize; 128]> {
+    let plane = pad.plane();
+    let (h, w) = (g.inp[1], g.inp[2]);
+    let fill = |(c, p): (usize, &mut [f32])| pad.fill(g, &xg[c * h * w..(c + 1) * h * w], p);
+    let planes = &mut img[..cg * plane];
+    if cg * plane >= 1 << 16 && rayon::current_num_threads() > 1 {
+        planes.par_chunks_mut(plane).enumerate().for_each(fill);
+    } else {
+        planes.chunks_mut(plane).enumerate().for_each(fill);
+    }
+    img[cg * plane..].fill(0.0);
+    (0..g.k[1] * g.k[2])
+        .map(|t| pad.tap(g, t / g.k[2], t % g.k[2]))
+        .collect()
+}
+
 /// One group of one image (`xg`: `cg` channels) into `dst` (`mg` channels of output), with
 /// `taps` the packed `mg × (k_size·cg)` weights, kernel position major.
 #[allow(clippy::too_many_arguments)]
@@ -121,22 +148,9 @@ pub(super) fn direct_gemm(
 ) -> Result<()> {
     let pad = Padded::new(g);
     let plane = pad.plane();
-    let (h, w) = (g.inp[1], g.inp[2]);
     let len = cg * plane + TapGrid::slack();
     with_scratch(Scratch::Cols, len, |img| {
-        // Copy each channel into its padded plane, borders zeroed (the scratch is reused).
-        let fill = |(c, p): (usize, &mut [f32])| pad.fill(g, &xg[c * h * w..(c + 1) * h * w], p);
-        let planes = &mut img[..cg * plane];
-        if cg * plane >= 1 << 16 && rayon::current_num_threads() > 1 {
-            planes.par_chunks_mut(plane).enumerate().for_each(fill);
-        } else {
-            planes.chunks_mut(plane).enumerate().for_each(fill);
-        }
-        img[cg * plane..].fill(0.0);
-        // Tap offsets inline for kernels up to 11×11 (a warm run allocates nothing).
-        let offsets: smallvec::SmallVec<[usize; 128]> = (0..g.k[1] * g.k[2])
-            .map(|t| pad.tap(g, t / g.k[2], t % g.k[2]))
-            .collect();
+        let offsets = pad_image(xg, g, cg, &pad, img);
         let grid = TapGrid {
             data: img,
             plane,
@@ -152,5 +166,64 @@ pub(super) fn direct_gemm(
             act,
         };
         sgemm_taps(mg, cg, taps, &grid, dst, out_sz, &epi)
+    })
+}
+
+/// One group of one image as `Cᵀ` (output positions as rows, read in place from the padded
+/// input, or from `xg` itself for a plain 1×1) into scratch, then transposed into `dst` with the
+/// residual and activation. `taps_t` is the packed `(k_size·cg) × mg` weights, kernel position
+/// major.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn direct_t_gemm(
+    xg: &[f32],
+    taps_t: &PackedB,
+    bias: Option<&[f32]>,
+    res: Option<&[f32]>,
+    act: Activation,
+    dst: &mut [f32],
+    g: &Geom,
+    cg: usize,
+    mg: usize,
+) -> Result<()> {
+    let n = g.out_size();
+    let epi = Epilogue {
+        bias: bias.map(Bias::Col).unwrap_or(Bias::None),
+        residual: None,
+        act: if res.is_some() { Activation::None } else { act },
+    };
+    // A plain 1×1 reads its positions straight from the input planes.
+    let in_place = is_pointwise(g) && TapGrid::row_slack(n) == 0;
+    let pad = Padded::new(g);
+    let img_len = if in_place {
+        0
+    } else {
+        cg * pad.plane() + TapGrid::slack()
+    };
+    with_scratch(Scratch::Cols, img_len + n * mg, |buf| {
+        let (img, ct) = buf.split_at_mut(img_len);
+        if in_place {
+            let grid = TapGrid {
+                data: xg,
+                plane: n,
+                rows: 1,
+                cols: n,
+                row_step: 0,
+                offsets: &[0],
+            };
+            sgemm_taps_t(mg, cg, taps_t, &grid, ct, mg, &epi)?;
+        } else {
+            let offsets = pad_image(xg, g, cg, &pad, img);
+            let grid = TapGrid {
+                data: img,
+                plane: pad.plane(),
+                rows: g.out[1],
+                cols: g.out[2],
+                row_step: g.s[1] * pad.wq,
+                offsets: &offsets[..],
+            };
+            sgemm_taps_t(mg, cg, taps_t, &grid, ct, mg, &epi)?;
+        }
+        super::fast::untranspose(ct, dst, mg, n, res, act);
+        Ok(())
     })
 }

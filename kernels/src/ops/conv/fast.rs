@@ -8,7 +8,7 @@ use super::direct;
 use super::forward::depthwise::{self, depthwise};
 use super::forward::{is_pointwise, ConvShape, TILE_ELEMS};
 use super::geom::Geom;
-use super::im2col::{im2col, im2col_panels};
+use super::im2col::im2col_panels;
 use crate::error::{KernelError, Result};
 use crate::ops::linalg::gemm::MatRef;
 use crate::ops::linalg::sgemm::{
@@ -27,12 +27,19 @@ enum Orientation {
     Transposed,
     /// One GEMM per kernel position over the padded input read in place ([`direct`]).
     Taps,
+    /// `Cᵀ` with the positions as rows read in place from the (padded) input, one GEMM per
+    /// kernel position, `Wᵀ` packed kernel-position major as the right operand.
+    TapsT,
 }
 
 /// The orientation for geometry `g` with `mg` output channels per group.
 fn orientation(g: &Geom, mg: usize) -> Orientation {
     if prefer_transposed(mg, g.out_size()) {
-        Orientation::Transposed
+        if direct::suits_t(g) {
+            Orientation::TapsT
+        } else {
+            Orientation::Transposed
+        }
     } else if direct::suits(g, panel_width()) {
         Orientation::Taps
     } else {
@@ -54,6 +61,8 @@ pub struct PackedConvWeights {
     /// Per group, `W` packed as the left operand with its columns kernel-position major
     /// (`(pos, c)` instead of `(c, pos)`), for the direct path.
     taps: OnceLock<Vec<PackedA>>,
+    /// Per group, `Wᵀ` kernel-position major packed as the right operand (rows as positions).
+    taps_t: OnceLock<Vec<PackedB>>,
     plain: Vec<f32>,
 }
 
@@ -81,6 +90,7 @@ impl PackedConvWeights {
             packed: OnceLock::new(),
             transposed: OnceLock::new(),
             taps: OnceLock::new(),
+            taps_t: OnceLock::new(),
             plain: if depthwise { w.to_vec() } else { Vec::new() },
         };
         if !depthwise {
@@ -88,6 +98,7 @@ impl PackedConvWeights {
                 Orientation::Normal => drop(p.packed.set(p.pack_normal(w)?)),
                 Orientation::Transposed => drop(p.transposed.set(p.pack_transposed(w)?)),
                 Orientation::Taps => drop(p.taps.set(p.pack_taps(w)?)),
+                Orientation::TapsT => drop(p.taps_t.set(p.pack_taps_t(w)?)),
             }
         }
         Ok(p)
@@ -118,21 +129,33 @@ impl PackedConvWeights {
             .collect()
     }
 
-    fn pack_taps(&self, w: &[f32]) -> Result<Vec<PackedA>> {
+    /// Group `grp` of `w` with each row's columns kernel-position major: `(pos, c)` instead of
+    /// `(c, pos)`.
+    fn tap_major(&self, w: &[f32], grp: usize) -> Vec<f32> {
         let (mg, kdim) = self.dims();
         let cg = self.shape[1];
         let ks = kdim / cg.max(1);
+        let wg = &w[grp * mg * kdim..(grp + 1) * mg * kdim];
+        let mut r = vec![0.0; mg * kdim];
+        for (dst, src) in r.chunks_exact_mut(kdim).zip(wg.chunks_exact(kdim)) {
+            for (j, x) in dst.iter_mut().enumerate() {
+                *x = src[(j % cg) * ks + j / cg];
+            }
+        }
+        r
+    }
+
+    fn pack_taps(&self, w: &[f32]) -> Result<Vec<PackedA>> {
+        let (mg, kdim) = self.dims();
         (0..self.group)
-            .map(|g| {
-                let wg = &w[g * mg * kdim..(g + 1) * mg * kdim];
-                let mut r = vec![0.0; mg * kdim];
-                for (dst, src) in r.chunks_exact_mut(kdim).zip(wg.chunks_exact(kdim)) {
-                    for (j, x) in dst.iter_mut().enumerate() {
-                        *x = src[(j % cg) * ks + j / cg];
-                    }
-                }
-                pack_a(mg, kdim, MatRef::rows(&r, 0, kdim))
-            })
+            .map(|g| pack_a(mg, kdim, MatRef::rows(&self.tap_major(w, g), 0, kdim)))
+            .collect()
+    }
+
+    fn pack_taps_t(&self, w: &[f32]) -> Result<Vec<PackedB>> {
+        let (mg, kdim) = self.dims();
+        (0..self.group)
+            .map(|g| pack_b(kdim, mg, MatRef::rows(&self.tap_major(w, g), 0, kdim).t()))
             .collect()
     }
 
@@ -155,18 +178,30 @@ impl PackedConvWeights {
                 }
             }
         } else if let Some(v) = self.taps.get() {
-            let cg = self.shape[1].max(1);
-            let ks = kdim / cg;
             for (dst, p) in groups.zip(v) {
-                let u = p.unpack(); // mg × kdim, position major
-                for (d, s) in dst.chunks_exact_mut(kdim).zip(u.chunks_exact(kdim)) {
-                    for (j, &x) in s.iter().enumerate() {
-                        d[(j % cg) * ks + j / cg] = x;
-                    }
-                }
+                self.from_tap_major(&p.unpack(), 1, dst); // mg × kdim
+            }
+        } else if let Some(v) = self.taps_t.get() {
+            for (dst, p) in groups.zip(v) {
+                self.from_tap_major(&p.unpack(), mg, dst); // kdim × mg
             }
         }
         w
+    }
+
+    /// One group's plain weights into `dst` from their kernel-position-major form `u`: output
+    /// channel `i`, column `j` at `u[i·kdim + j]` when `col == 1` (`mg × kdim`), else at
+    /// `u[j·col + i]` (the transposed `kdim × mg` form, `col == mg`).
+    fn from_tap_major(&self, u: &[f32], col: usize, dst: &mut [f32]) {
+        let (_, kdim) = self.dims();
+        let cg = self.shape[1].max(1);
+        let ks = kdim / cg;
+        let row = if col == 1 { kdim } else { 1 };
+        for (i, d) in dst.chunks_exact_mut(kdim).enumerate() {
+            for j in 0..kdim {
+                d[(j % cg) * ks + j / cg] = u[i * row + j * col];
+            }
+        }
     }
 
     /// Group `grp` of the packing in `cell`, packed from the unpacked weights on first use (a
@@ -193,6 +228,11 @@ impl PackedConvWeights {
     /// `Wᵀ` of group `grp` packed as the GEMM right operand.
     fn transposed(&self, grp: usize) -> Result<&PackedB> {
         self.derived(&self.transposed, grp, |w| self.pack_transposed(w))
+    }
+
+    /// `Wᵀ` of group `grp` packed kernel-position major (the rows-as-positions right operand).
+    fn taps_t(&self, grp: usize) -> Result<&PackedB> {
+        self.derived(&self.taps_t, grp, |w| self.pack_taps_t(w))
     }
 
     /// `W` of group `grp` packed kernel-position major (the direct path's left operand).
@@ -283,7 +323,10 @@ pub fn conv_f32(x: &[f32], w: ConvWeights, epi: &ConvEpilogue, cs: &ConvShape) -
         if let (Orientation::Taps, ConvWeights::Packed(p)) = (orient, w) {
             return direct::direct_gemm(xg, p.taps(grp)?, bg, res, epi.act, dst, g, cg, mg);
         }
-        if orient == Orientation::Transposed {
+        if let (Orientation::TapsT, ConvWeights::Packed(p)) = (orient, w) {
+            return direct::direct_t_gemm(xg, p.taps_t(grp)?, bg, res, epi.act, dst, g, cg, mg);
+        }
+        if matches!(orient, Orientation::Transposed | Orientation::TapsT) {
             let wt = match w {
                 ConvWeights::Plain(w) => BOperand::Plain(MatRef::rows(&w[wrange], 0, kdim).t()),
                 ConvWeights::Packed(p) => BOperand::Packed(p.transposed(grp)?),
@@ -384,21 +427,29 @@ fn group_gemm(
             let nq = (per * nr).min(out_sz - q0);
             let len = nq.div_ceil(nr) * kdim * nr;
             let buf = &mut cols[..len];
-            if kdim * nq >= 1 << 15 && rayon::current_num_threads() > 1 {
-                // Panels are independent: fill them in parallel, a few per task.
-                let chunk = nq.div_ceil(nr).div_ceil(4 * rayon::current_num_threads()).max(1);
-                buf.par_chunks_mut(chunk * kdim * nr).enumerate().for_each(|(t, d)| {
-                    let a = q0 + t * chunk * nr;
-                    im2col_panels(xg, g, cg, a, (chunk * nr).min(q0 + nq - a), nr, d)
-                });
-            } else {
-                im2col_panels(xg, g, cg, q0, nq, nr, buf);
-            }
+            fill_panels(xg, g, cg, q0, nq, nr, buf);
             let b = BOperand::Panels { data: buf, nr };
             sgemm(mg, kdim, nq, 1.0, a, b, 0.0, &mut dst[q0..], out_sz, &epi(q0))?;
         }
         Ok(())
     })
+}
+
+/// im2col of the positions `q0..q0 + nq` into micro-panels `width` positions wide (B panels
+/// of the normal product, A panels of the transposed one); large fills run in parallel, a few
+/// independent panels per task.
+fn fill_panels(xg: &[f32], g: &Geom, cg: usize, q0: usize, nq: usize, width: usize, buf: &mut [f32]) {
+    let kdim = cg * g.k_size();
+    let threads = rayon::current_num_threads();
+    if kdim * nq >= 1 << 15 && threads > 1 {
+        let chunk = nq.div_ceil(width).div_ceil(4 * threads).max(1);
+        buf.par_chunks_mut(chunk * kdim * width).enumerate().for_each(|(t, d)| {
+            let a = q0 + t * chunk * width;
+            im2col_panels(xg, g, cg, a, (chunk * width).min(q0 + nq - a), width, d)
+        });
+    } else {
+        im2col_panels(xg, g, cg, q0, nq, width, buf);
+    }
 }
 
 /// Floats of B panels per im2col tile. On one thread a tile that stays in L2 (512 KiB) measured
@@ -438,41 +489,50 @@ fn transposed_gemm(
 ) -> Result<()> {
     let (n, kdim) = (g.out_size(), cg * g.k_size());
     let pointwise = is_pointwise(g);
-    let cols_len = if pointwise { 0 } else { kdim * n };
+    // Windowed: im2col writes the positions straight into A micro-panels (rows = positions),
+    // one pass instead of im2col then packing.
+    let mr = panel_height();
+    let cols_len = if pointwise { 0 } else { n.div_ceil(mr) * kdim * mr };
     with_scratch(Scratch::Cols, cols_len + n * mg, |buf| {
         let (cols, ct) = buf.split_at_mut(cols_len);
-        let x: &[f32] = if pointwise {
-            xg
+        let a = if pointwise {
+            // xgᵀ: n × kdim, read in place (column-major view of the kdim × n plane).
+            AOperand::Plain(MatRef::rows(xg, 0, n).t())
         } else {
-            im2col(xg, g, cg, 0, g.out[0] * g.out[1], cols);
-            cols
+            fill_panels(xg, g, cg, 0, n, mr, cols);
+            AOperand::Panels { data: cols, mr }
         };
-        // colsᵀ: n × kdim, read in place (column-major view of the kdim × n columns).
-        let a = AOperand::Plain(MatRef::rows(x, 0, n).t());
         let epi = Epilogue {
             bias: bias.map(Bias::Col).unwrap_or(Bias::None),
             residual: None,
             act: if res.is_some() { Activation::None } else { act },
         };
         sgemm(n, kdim, mg, 1.0, a, wt, 0.0, ct, mg, &epi)?;
-        // dst[i·n + j] = ct[j·mg + i]: AVX2 register tiles, else 8×8 blocks so both sides stay
-        // in cache lines.
-        const B: usize = 8;
-        if !crate::ops::layout::tile::transpose_planes(&*ct, &[0], (mg, n, mg), &mut dst[..mg * n]) {
-            for i0 in (0..mg).step_by(B) {
-                for j0 in (0..n).step_by(B) {
-                    for i in i0..(i0 + B).min(mg) {
-                        let row = &mut dst[i * n..(i + 1) * n];
-                        for j in j0..(j0 + B).min(n) {
-                            row[j] = ct[j * mg + i];
-                        }
+        untranspose(ct, dst, mg, n, res, act);
+        Ok(())
+    })
+}
+
+/// `dst` (`mg × n`) from the product `ct` (`n × mg`), then the residual and activation (the
+/// write-back of the positions-as-rows products, whose epilogue could fuse only the bias and
+/// an activation without a residual).
+pub(super) fn untranspose(ct: &[f32], dst: &mut [f32], mg: usize, n: usize, res: Option<&[f32]>, act: Activation) {
+    // dst[i·n + j] = ct[j·mg + i]: AVX2 register tiles, else 8×8 blocks so both sides stay in
+    // cache lines.
+    const B: usize = 8;
+    if !crate::ops::layout::tile::transpose_planes(ct, &[0], (mg, n, mg), &mut dst[..mg * n]) {
+        for i0 in (0..mg).step_by(B) {
+            for j0 in (0..n).step_by(B) {
+                for i in i0..(i0 + B).min(mg) {
+                    let row = &mut dst[i * n..(i + 1) * n];
+                    for j in j0..(j0 + B).min(n) {
+                        row[j] = ct[j * mg + i];
                     }
                 }
             }
         }
-        if res.is_some() {
-            finish(dst, res, act);
-        }
-        Ok(())
-    })
+    }
+    if res.is_some() {
+        finish(dst, res, act);
+    }
 }

@@ -463,3 +463,84 @@ pub(crate) fn run_taps(arch: &'static Arch, p: &TapsProblem, c: &mut [f32], ldc:
         }
     });
 }
+
+/// The validated problem of [`super::sgemm_taps_t`]: `b` is the packed `(taps·k) × n` right
+/// operand (whole-K `nr`-column panels, taps one after another); the left operands (positions
+/// as rows) are read in place through `grid`.
+pub(crate) struct TapsTProblem<'a> {
+    pub n: usize,
+    pub k: usize,
+    pub b: &'a [f32],
+    pub grid: &'a super::TapGrid<'a>,
+}
+
+/// How an output row of `cols` positions splits into tiles of at most `mr` rows: `(tiles,
+/// base, extra)`, tile `i` holding `base + (i < extra)` positions from `i·base + min(i, extra)`.
+pub(crate) fn row_tiles(cols: usize, mr: usize) -> (usize, usize, usize) {
+    let tiles = cols.div_ceil(mr.max(1)).max(1);
+    (tiles, cols / tiles, cols % tiles)
+}
+
+/// Run a validated positions-as-rows multi-tap product: tasks over (position tiles, B panels)
+/// chunks; each B panel stays in cache while the task's position tiles sweep it, and each C tile
+/// accumulates every tap in registers and is written once with the epilogue.
+pub(crate) fn run_taps_t(arch: &'static Arch, p: &TapsTProblem, c: &mut [f32], ldc: usize, epi: &Epilogue, nt: usize) {
+    let nr = arch.nr;
+    let g = p.grid;
+    let ntaps = g.offsets.len();
+    let kt = ntaps * p.k;
+    let x = Ctx {
+        arch,
+        m: g.rows * g.cols,
+        k: kt,
+        n: p.n,
+        alpha: 1.0,
+        beta: 0.0,
+        a: ASrc::Packed(&[]),
+        b: BSrc::Packed(p.b),
+        c: c.as_mut_ptr(),
+        ldc,
+        epi,
+    };
+    let (per_row, base, extra) = row_tiles(g.cols, arch.mr);
+    let units = g.rows * per_row;
+    let np = p.n.div_ceil(nr);
+    // Chunks of position tiles first (each task then reads every B panel once); B panels are
+    // split too when there are too few tiles to keep the threads busy.
+    let target = if nt > 1 { 4 * nt } else { 1 };
+    let uper = units.div_ceil(units.min(target));
+    let uch = units.div_ceil(uper);
+    let pper = np.div_ceil(target.div_ceil(uch).min(np));
+    let pch = np.div_ceil(pper);
+    for_tasks(nt, uch * pch, |task| {
+        let (u0, u1) = ((task / pch) * uper, ((task / pch + 1) * uper).min(units));
+        let (jp0, jp1) = ((task % pch) * pper, ((task % pch + 1) * pper).min(np));
+        for jp in jp0..jp1 {
+            let j0 = jp * nr;
+            let nv = nr.min(p.n - j0);
+            let bp = p.b[jp * kt * nr..].as_ptr();
+            for u in u0..u1 {
+                let (r, ti) = (u / per_row, u % per_row);
+                let col = ti * base + ti.min(extra);
+                let mv = base + usize::from(ti < extra);
+                let (_, kern) = arch.taps_t_for(mv);
+                let tile = x.tile(r * g.cols + col, j0, mv, nv, true, true);
+                // SAFETY: panel jp of B has kt·nr floats (validated packing); every tap's A
+                // values `a + offsets[t] + q·plane + i` (q < k, i below the kernel's rows) lie in
+                // the grid (validated against its extent and the kernels' over-read); the tile
+                // lies in the validated C / bias / residual and no other task writes it.
+                unsafe {
+                    kern(
+                        g.offsets.as_ptr(),
+                        ntaps,
+                        p.k,
+                        g.data[r * g.row_step + col..].as_ptr(),
+                        g.plane,
+                        bp,
+                        &tile,
+                    )
+                };
+            }
+        }
+    });
+}

@@ -48,6 +48,13 @@ pub(crate) type KernFn = unsafe fn(usize, *const f32, usize, usize, *const f32, 
 /// fused write-back into the tile.
 pub(crate) type TapsFn = unsafe fn(*const usize, usize, usize, *const f32, *const f32, usize, &Tile);
 
+/// Signature of a positions-as-rows multi-tap micro-kernel: for each of `ntaps` offsets
+/// `offs[t]`, `k` steps whose A values (one per tile row) are the consecutive floats at
+/// `a + offs[t] + q·plane` (`q < k`, row `i` at `+ i`) and whose B rows are the packed panel's
+/// next `NR` floats (taps one after another), all accumulated in registers, then the fused
+/// write-back into the tile.
+pub(crate) type TapsTFn = unsafe fn(*const usize, usize, usize, *const f32, usize, *const f32, &Tile);
+
 /// Blocking parameters and kernels of one ISA.
 pub(crate) struct Arch {
     /// Micro-tile rows.
@@ -73,6 +80,10 @@ pub(crate) struct Arch {
     pub taps: TapsFn,
     /// Multi-tap kernels for a partial last row panel (as `packed_short`).
     pub taps_short: &'static [(usize, TapsFn)],
+    /// Positions-as-rows multi-tap kernels by ascending row count `(r, f)`: `f` computes `r`
+    /// rows (the last covers `mr`). Fewer rows than the smallest would leave the FMA latency
+    /// exposed, so they run on it (reading, not storing, the extra rows).
+    pub taps_t: &'static [(usize, TapsTFn)],
 }
 
 impl Arch {
@@ -83,6 +94,13 @@ impl Arch {
             .iter()
             .find(|s| mv <= s.0)
             .map_or(self.packed, |s| s.1)
+    }
+
+    /// The positions-as-rows multi-tap kernel for `mv` valid rows, and the rows it reads.
+    #[inline]
+    pub fn taps_t_for(&self, mv: usize) -> (usize, TapsTFn) {
+        let last = self.taps_t[self.taps_t.len() - 1];
+        *self.taps_t.iter().find(|s| mv <= s.0).unwrap_or(&last)
     }
 
     /// The multi-tap kernel for a tile of `mv` valid rows.
@@ -253,6 +271,71 @@ unsafe fn micro_taps<S: Simd, const MR: usize, const NV: usize, const AS: usize>
     }
 }
 
+/// The positions-as-rows multi-tap micro-kernel (see [`TapsTFn`]).
+///
+/// # Safety
+/// `offs` has `ntaps` readable offsets; for every tap `t` and `q < k`, `a + offs[t] + q·plane`
+/// has `MR` readable floats; `b` has `ntaps·k·NV·L` readable floats; the tile's pointers
+/// satisfy [`write_back`]'s contract.
+#[inline(always)]
+unsafe fn micro_taps_t<S: Simd, const MR: usize, const NV: usize>(
+    offs: *const usize,
+    ntaps: usize,
+    k: usize,
+    a: *const f32,
+    plane: usize,
+    b: *const f32,
+    t: &Tile,
+) {
+    // SAFETY: every access stays inside the ranges the caller guarantees.
+    unsafe {
+        for i in 0..MR.min(t.mv) {
+            let row = t.c.wrapping_add(i * t.ldc);
+            S::prefetch(row);
+            S::prefetch(row.wrapping_add(t.nv - 1));
+        }
+        // Accumulators passed by value per tap, as in `micro_taps` (kept in registers).
+        let mut acc = [[S::zero(); NV]; MR];
+        for tap in 0..ntaps {
+            let ap = a.add(*offs.add(tap));
+            let bp = b.add(tap * k * NV * S::L);
+            acc = taps_t_k::<S, MR, NV>(acc, k, ap, plane, bp);
+        }
+        write_back::<S, MR, NV>(&acc, t);
+    }
+}
+
+/// `k` rank-1 updates of `acc` from A values `plane` apart from `ap` (row `i` at `+ i`) and
+/// the packed B rows from `bp` (one tap of [`micro_taps_t`]).
+///
+/// # Safety
+/// `ap + q·plane` has `MR` readable floats for `q < k`; `bp` has `k·NV·L` readable floats.
+#[inline(always)]
+unsafe fn taps_t_k<S: Simd, const MR: usize, const NV: usize>(
+    mut acc: [[S::V; NV]; MR],
+    k: usize,
+    mut ap: *const f32,
+    plane: usize,
+    mut bp: *const f32,
+) -> [[S::V; NV]; MR] {
+    // SAFETY: the caller's contract.
+    unsafe {
+        for _ in 0..k {
+            S::prefetch(bp.wrapping_add(B_PREFETCH_ROWS * NV * S::L));
+            let bv: [S::V; NV] = std::array::from_fn(|v| S::load(bp.add(v * S::L)));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let av = S::splat(*ap.add(i));
+                for v in 0..NV {
+                    row[v] = S::fmadd(av, bv[v], row[v]);
+                }
+            }
+            ap = ap.wrapping_add(plane);
+            bp = bp.add(NV * S::L);
+        }
+    }
+    acc
+}
+
 /// `k` rank-1 updates of `acc` from the packed A micro-panel at `ap` and B rows `plane` apart
 /// from `bp` (one tap of [`micro_taps`]).
 ///
@@ -415,7 +498,22 @@ macro_rules! taps_entry {
     };
 }
 
+macro_rules! taps_t_entry {
+    ($name:ident, $simd:ty, $mr:literal, $nv:literal $(, $feat:literal)?) => {
+        /// Positions-as-rows multi-tap entry point (see [`TapsTFn`]).
+        ///
+        /// # Safety
+        /// The contract of `micro_taps_t`; for x86 entry points the CPU has the enabled features.
+        $(#[target_feature(enable = $feat)])?
+        unsafe fn $name(offs: *const usize, ntaps: usize, k: usize, a: *const f32, plane: usize, b: *const f32, t: &Tile) {
+            // SAFETY: forwarded contract.
+            unsafe { micro_taps_t::<$simd, $mr, $nv>(offs, ntaps, k, a, plane, b, t) }
+        }
+    };
+}
+
 entry!(generic_packed, Portable, 4, 1, true);
+taps_t_entry!(generic_taps_t, Portable, 4, 1);
 taps_entry!(generic_taps, Portable, 4, 1);
 entry!(generic_plain1, Portable, 1, 1, false);
 entry!(generic_plain2, Portable, 2, 1, false);
@@ -434,12 +532,13 @@ pub(crate) static GENERIC: Arch = Arch {
     plain: &[generic_plain1, generic_plain2, generic_plain3, generic_plain4],
     taps: generic_taps,
     taps_short: &[],
+    taps_t: &[(4, generic_taps_t)],
 };
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::super::simd::{Avx2, Avx512};
-    use super::{micro, micro_taps, Arch, Tile};
+    use super::{micro, micro_taps, micro_taps_t, Arch, Tile};
 
     entry!(avx2_packed, Avx2, 6, 2, true, "avx2,fma");
     entry!(avx2_packed3, Avx2, 3, 2, true, step 6, "avx2,fma");
@@ -448,6 +547,18 @@ mod x86 {
     taps_entry!(avx512_taps, Avx512, 12, 2, "avx512f");
     taps_entry!(avx512_taps4, Avx512, 4, 2, step 12, "avx512f");
     taps_entry!(avx512_taps8, Avx512, 8, 2, step 12, "avx512f");
+    taps_t_entry!(avx2_taps_t4, Avx2, 4, 2, "avx2,fma");
+    taps_t_entry!(avx2_taps_t5, Avx2, 5, 2, "avx2,fma");
+    taps_t_entry!(avx2_taps_t6, Avx2, 6, 2, "avx2,fma");
+    taps_t_entry!(avx512_taps_t4, Avx512, 4, 2, "avx512f");
+    taps_t_entry!(avx512_taps_t5, Avx512, 5, 2, "avx512f");
+    taps_t_entry!(avx512_taps_t6, Avx512, 6, 2, "avx512f");
+    taps_t_entry!(avx512_taps_t7, Avx512, 7, 2, "avx512f");
+    taps_t_entry!(avx512_taps_t8, Avx512, 8, 2, "avx512f");
+    taps_t_entry!(avx512_taps_t9, Avx512, 9, 2, "avx512f");
+    taps_t_entry!(avx512_taps_t10, Avx512, 10, 2, "avx512f");
+    taps_t_entry!(avx512_taps_t11, Avx512, 11, 2, "avx512f");
+    taps_t_entry!(avx512_taps_t12, Avx512, 12, 2, "avx512f");
     entry!(avx2_plain1, Avx2, 1, 2, false, "avx2,fma");
     entry!(avx2_plain2, Avx2, 2, 2, false, "avx2,fma");
     entry!(avx2_plain3, Avx2, 3, 2, false, "avx2,fma");
@@ -483,6 +594,7 @@ mod x86 {
         ],
         taps: avx2_taps,
         taps_short: &[(3, avx2_taps3)],
+        taps_t: &[(4, avx2_taps_t4), (5, avx2_taps_t5), (6, avx2_taps_t6)],
     };
 
     /// AVX-512F 12 × 32 kernel (24 zmm accumulators).
@@ -513,6 +625,19 @@ mod x86 {
         ],
         taps: avx512_taps,
         taps_short: &[(4, avx512_taps4), (8, avx512_taps8)],
+        // Every row count from 4 up: output rows are split into near-equal tiles (14 = 7 + 7),
+        // each run by a kernel of exactly its height.
+        taps_t: &[
+            (4, avx512_taps_t4),
+            (5, avx512_taps_t5),
+            (6, avx512_taps_t6),
+            (7, avx512_taps_t7),
+            (8, avx512_taps_t8),
+            (9, avx512_taps_t9),
+            (10, avx512_taps_t10),
+            (11, avx512_taps_t11),
+            (12, avx512_taps_t12),
+        ],
     };
 }
 #[cfg(target_arch = "x86_64")]

@@ -3,8 +3,8 @@
 //! with one tap per kernel position, so it needs no im2col copy: the micro-kernel reads its
 //! `nr` columns straight from the image rows.
 
-use super::driver::{run_taps, TapsProblem};
-use super::{arch_of, validate_output, Epilogue, Isa, PackedA};
+use super::driver::{row_tiles, run_taps, run_taps_t, TapsProblem, TapsTProblem};
+use super::{arch_of, validate_output, Epilogue, Isa, PackedA, PackedB};
 use crate::error::{KernelError, Result};
 
 /// The right operands of [`sgemm_taps`]: `k` planes of `plane` floats in `data`. Output position
@@ -32,6 +32,28 @@ impl TapGrid<'_> {
     /// Floats the kernel may read past the end of a row's last column on the detected ISA.
     pub fn slack() -> usize {
         super::panel_width()
+    }
+
+    /// Floats [`sgemm_taps_t`] may read past the last position of a row of `cols` positions on
+    /// the detected ISA (0 unless a row splits into tiles lower than the smallest kernel).
+    pub fn row_slack(cols: usize) -> usize {
+        Self::row_slack_isa(Isa::detect(), cols)
+    }
+
+    /// [`TapGrid::row_slack`] for the kernels of `isa`.
+    pub fn row_slack_isa(isa: Isa, cols: usize) -> usize {
+        arch_of(isa).map_or(0, |a| overread(a, cols))
+    }
+}
+
+/// The largest over-read of [`sgemm_taps_t`]'s kernels past a row of `cols` positions.
+fn overread(arch: &super::Arch, cols: usize) -> usize {
+    let (_, base, extra) = row_tiles(cols, arch.mr);
+    let over = |mv: usize| arch.taps_t_for(mv).0.saturating_sub(mv);
+    if extra > 0 {
+        over(base).max(over(base + 1))
+    } else {
+        over(base)
     }
 }
 
@@ -92,5 +114,85 @@ pub fn sgemm_taps(
         grid,
     };
     run_taps(arch, &p, c, ldc, epi, nt);
+    Ok(())
+}
+
+/// Positions as rows: `C = act(Σ_t A_t·B_t + bias + residual)` over `rows·cols` rows (C row
+/// `r·cols + j`, row stride `ldc`) and `n` columns. Tap `t`'s `A_t` (`rows·cols × k`) is read in
+/// place: position `(r, j)` at depth `q` is `grid.data[offsets[t] + r·row_step + j + q·plane]`,
+/// and reads run up to [`TapGrid::row_slack`] floats past a row's last position. `b` is the
+/// packed `(taps·k) × n` right operand, tap `t`'s `B_t` in rows `t·k..(t+1)·k`. Every tap of a
+/// micro-tile accumulates in registers. Runs in parallel on the current pool.
+///
+/// This is a convolution with few output positions and many channels: positions become
+/// micro-tile rows (no `nr`-wide panel mostly padding) and nothing is copied or packed per run.
+pub fn sgemm_taps_t(
+    n: usize,
+    k: usize,
+    b: &PackedB,
+    grid: &TapGrid,
+    c: &mut [f32],
+    ldc: usize,
+    epi: &Epilogue,
+) -> Result<()> {
+    sgemm_taps_t_isa(Isa::detect(), n, k, b, grid, c, ldc, epi)
+}
+
+/// [`sgemm_taps_t`] on the kernels of `isa` (`b` packed for it by [`super::pack_b_isa`]).
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_taps_t_isa(
+    isa: Isa,
+    n: usize,
+    k: usize,
+    b: &PackedB,
+    grid: &TapGrid,
+    c: &mut [f32],
+    ldc: usize,
+    epi: &Epilogue,
+) -> Result<()> {
+    let arch = arch_of(isa)?;
+    let bad = |msg: String| Err(KernelError::invalid("sgemm_taps_t", msg));
+    let m = grid.rows * grid.cols;
+    let ntaps = grid.offsets.len();
+    if (b.k, b.n, b.nr) != (ntaps * k, n, arch.nr) {
+        return bad(format!(
+            "packed B is {}x{} (nr {}), expected {}x{n} for {ntaps} taps (nr {})",
+            b.k,
+            b.n,
+            b.nr,
+            ntaps * k,
+            arch.nr
+        ));
+    }
+    validate_output(m, n, c.len(), ldc, epi)?;
+    if m == 0 || n == 0 || k == 0 || ntaps == 0 {
+        return bad(format!("empty product {m}x{k}x{n} over {ntaps} taps"));
+    }
+    let span = (grid.rows - 1)
+        .checked_mul(grid.row_step)
+        .and_then(|s| s.checked_add((k - 1).checked_mul(grid.plane)?))
+        .and_then(|s| s.checked_add(grid.cols + overread(arch, grid.cols)))
+        .and_then(|s| s.checked_add(*grid.offsets.iter().max()?));
+    if span.is_none_or(|s| s > grid.data.len()) {
+        return bad(format!(
+            "the image of {} floats is too small for {} rows × {} columns × {k} planes",
+            grid.data.len(),
+            grid.rows,
+            grid.cols
+        ));
+    }
+    let flops = 2.0 * (m * k * n * ntaps) as f64;
+    let nt = if flops < 2.0e6 {
+        1
+    } else {
+        rayon::current_num_threads().max(1)
+    };
+    let p = TapsTProblem {
+        n,
+        k,
+        b: b.buf.as_slice(),
+        grid,
+    };
+    run_taps_t(arch, &p, c, ldc, epi, nt);
     Ok(())
 }

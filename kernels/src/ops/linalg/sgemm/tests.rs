@@ -570,3 +570,99 @@ fn taps_match_a_reference_over_shifted_windows() {
         assert!(sgemm_taps(m, k + 1, &a, &grid, &mut c, ldc, &Epilogue::none()).is_err());
     }
 }
+
+/// The positions-as-rows multi-tap product against a direct sum: rows that split into tiles of
+/// every height (1, 3, 7 = one tile, 14 = 7 + 7, 25 = 9 + 8 + 8, …), several taps, depths across
+/// many steps, column bias / residual / activation, one and two threads, every available ISA;
+/// then the extent checks (the exact extent works, one float less is a typed error).
+#[test]
+fn taps_t_match_a_reference_every_isa() {
+    let mut rng = Rng(0x51ab);
+    // (n, k, rows, cols, row_step extra, taps as (dy, dx))
+    let cases: &[(usize, usize, usize, usize, usize, &[(usize, usize)])] = &[
+        (5, 3, 2, 1, 0, &[(0, 0), (1, 1)]),
+        (40, 7, 3, 3, 1, &[(0, 0), (0, 2), (2, 1)]),
+        (33, 16, 2, 7, 2, &[(0, 0), (0, 1), (1, 0), (1, 2)]),
+        (
+            64,
+            40,
+            2,
+            14,
+            2,
+            &[(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)],
+        ),
+        (17, 130, 2, 25, 0, &[(1, 1), (2, 0)]),
+        (70, 9, 1, 49, 0, &[(0, 0)]),
+    ];
+    for isa in Isa::available() {
+        let nr = arch_of(isa).unwrap().nr;
+        for &(n, k, rows, cols, extra, taps) in cases {
+            let wp = cols + 3;
+            let row_step = wp + extra;
+            let plane = (rows + 3) * row_step + wp;
+            let offsets: Vec<usize> = taps.iter().map(|&(dy, dx)| dy * wp + dx).collect();
+            let img = rng.vec(k * plane + 16);
+            let kt = taps.len() * k;
+            let w = rng.vec(kt * n);
+            let bias = rng.vec(n);
+            let m = rows * cols;
+            let ldc = n + 3;
+            let res = rng.vec(m * ldc);
+            let b = pack_b_isa(isa, kt, n, MatRef::rows(&w, 0, n)).unwrap();
+            let grid = TapGrid {
+                data: &img,
+                plane,
+                rows,
+                cols,
+                row_step,
+                offsets: &offsets,
+            };
+            for (threads, act) in [(1, Activation::Relu), (2, Activation::Tanh)] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let mut c = vec![f32::NAN; m * ldc];
+                let epi = Epilogue {
+                    bias: Bias::Col(&bias),
+                    residual: Some((&res, ldc)),
+                    act,
+                };
+                pool.install(|| sgemm_taps_t_isa(isa, n, k, &b, &grid, &mut c, ldc, &epi))
+                    .unwrap();
+                for r in 0..rows {
+                    for j in 0..cols {
+                        let p = r * cols + j;
+                        for o in 0..n {
+                            let mut s = bias[o] as f64 + res[p * ldc + o] as f64;
+                            for (t, off) in offsets.iter().enumerate() {
+                                for q in 0..k {
+                                    let x = img[off + r * row_step + q * plane + j] as f64;
+                                    s += w[(t * k + q) * n + o] as f64 * x;
+                                }
+                            }
+                            let want = ref_act(act, s);
+                            let got = c[p * ldc + o] as f64;
+                            assert!(
+                                (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                                "{isa:?} n{n} k{k} {rows}x{cols} [{r}, {j}, {o}]: {got} vs {want}"
+                            );
+                        }
+                        // Columns past n stay untouched.
+                        assert!(c[p * ldc + n..(p + 1) * ldc].iter().all(|x| x.is_nan()));
+                    }
+                }
+            }
+            let slack = TapGrid::row_slack_isa(isa, cols);
+            let need = offsets.iter().max().unwrap() + (rows - 1) * row_step + (k - 1) * plane + cols + slack;
+            let mut c = vec![0.0; m * ldc];
+            for (len, ok) in [(need, true), (need - 1, false)] {
+                let g = TapGrid {
+                    data: &img[..len],
+                    ..grid
+                };
+                let r = sgemm_taps_t_isa(isa, n, k, &b, &g, &mut c, ldc, &Epilogue::none());
+                assert_eq!(r.is_ok(), ok, "{isa:?} {len}");
+            }
+            assert!(sgemm_taps_t_isa(isa, n, k + 1, &b, &grid, &mut c, ldc, &Epilogue::none()).is_err());
+            assert!(nr > 0);
+        }
+    }
+}
