@@ -8,7 +8,7 @@ use super::direct;
 use super::forward::depthwise::{self, depthwise};
 use super::forward::{is_pointwise, ConvShape, TILE_ELEMS};
 use super::geom::Geom;
-use super::im2col::im2col_panels;
+use super::im2col::{im2col, im2col_panels};
 use crate::error::{KernelError, Result};
 use crate::ops::linalg::gemm::MatRef;
 use crate::ops::linalg::sgemm::{
@@ -489,19 +489,17 @@ fn transposed_gemm(
 ) -> Result<()> {
     let (n, kdim) = (g.out_size(), cg * g.k_size());
     let pointwise = is_pointwise(g);
-    // Windowed: im2col writes the positions straight into A micro-panels (rows = positions),
-    // one pass instead of im2col then packing.
-    let mr = panel_height();
-    let cols_len = if pointwise { 0 } else { n.div_ceil(mr) * kdim * mr };
+    let cols_len = if pointwise { 0 } else { kdim * n };
     with_scratch(Scratch::Cols, cols_len + n * mg, |buf| {
         let (cols, ct) = buf.split_at_mut(cols_len);
-        let a = if pointwise {
-            // xgᵀ: n × kdim, read in place (column-major view of the kdim × n plane).
-            AOperand::Plain(MatRef::rows(xg, 0, n).t())
+        let x: &[f32] = if pointwise {
+            xg
         } else {
-            fill_panels(xg, g, cg, 0, n, mr, cols);
-            AOperand::Panels { data: cols, mr }
+            im2col(xg, g, cg, 0, g.out[0] * g.out[1], cols);
+            cols
         };
+        // colsᵀ: n × kdim, read in place (column-major view of the kdim × n columns).
+        let a = AOperand::Plain(MatRef::rows(x, 0, n).t());
         let epi = Epilogue {
             bias: bias.map(Bias::Col).unwrap_or(Bias::None),
             residual: None,

@@ -111,16 +111,6 @@ pub enum AOperand<'a> {
     Plain(MatRef<'a, f32>),
     /// Prepacked by [`pack_a`].
     Packed(&'a PackedA),
-    /// Micro-panels laid out like [`PackedA`] by the caller (e.g. im2col writing output
-    /// positions as rows): `m.div_ceil(mr)` panels of `k × mr` floats, panel `ip` at
-    /// `ip·k·mr`, element `(ip·mr + i, p)` at `p·mr + i`, rows past `m` zero. `mr` must be
-    /// [`panel_height`] of the ISA that runs the product.
-    Panels {
-        /// The panels.
-        data: &'a [f32],
-        /// Rows per panel.
-        mr: usize,
-    },
 }
 
 /// The right operand.
@@ -252,13 +242,6 @@ pub fn sgemm_isa(
             driver::ASrc::Plain(MatRef::rows(&a_tmp, 0, k))
         }
         AOperand::Packed(p) => driver::ASrc::Packed(p.buf.as_slice()),
-        AOperand::Panels { mr, .. } if mr != arch.mr => {
-            return Err(KernelError::invalid(
-                "sgemm",
-                format!("A panels are {mr} rows high, the {isa:?} kernel needs {}", arch.mr),
-            ))
-        }
-        AOperand::Panels { data, .. } => driver::ASrc::Packed(data),
         AOperand::Plain(v) => driver::ASrc::Plain(v),
     };
     let b_tmp;
@@ -300,15 +283,6 @@ fn validate(
             return bad(format!("packed A is {}x{}, expected {m}x{k}", p.m, p.k))
         }
         AOperand::Packed(_) => {}
-        AOperand::Panels { data, mr } => {
-            let need = m.div_ceil((*mr).max(1)).checked_mul(k * mr);
-            if *mr == 0 || need.is_none_or(|need| data.len() < need) {
-                return bad(format!(
-                    "{} floats cannot hold {m}x{k} A panels of height {mr}",
-                    data.len()
-                ));
-            }
-        }
     }
     match b {
         BOperand::Plain(v) => check_view(v.data.len(), v.off, k, n, v.rs, v.cs)?,
