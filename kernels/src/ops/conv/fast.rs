@@ -32,19 +32,36 @@ enum Orientation {
     TapsT,
 }
 
-/// The orientation for geometry `g` with `mg` output channels per group.
-fn orientation(g: &Geom, mg: usize) -> Orientation {
-    if prefer_transposed(mg, g.out_size()) {
-        if direct::suits_t(g) {
-            Orientation::TapsT
-        } else {
-            Orientation::Transposed
-        }
+/// The orientation for geometry `g` with `cg` input and `mg` output channels per group.
+fn orientation(g: &Geom, cg: usize, mg: usize) -> Orientation {
+    if direct::suits_t(g) && rows_as_positions_pay(g, cg, mg) {
+        Orientation::TapsT
+    } else if prefer_transposed(mg, g.out_size()) {
+        Orientation::Transposed
     } else if direct::suits(g, panel_width()) {
         Orientation::Taps
     } else {
         Orientation::Normal
     }
+}
+
+/// Whether the positions-as-rows direct product beats the others (per-node A/B over resnet50,
+/// densenet121, inception_v1 and squeezenet on one thread): always with few output positions;
+/// for windowed convolutions (or strided 1×1) whose channels fill the `nr`-wide panels and
+/// give each kernel position some depth (DenseNet's 128→32 3×3: 0.40× at 14×14, 0.87× at
+/// 56×56; ResNet's 3×3: 0.87–0.89×; the 3-channel stems lose); and for 1×1 convolutions that
+/// reduce channels at least twofold (ResNet's 256→64: 0.85×). A plain 1×1 that keeps or
+/// widens the channels over many positions does better writing `C` directly (ResNet's 64→256
+/// at 56×56: 1.49× this way), as its transposed output costs more than its little depth
+/// saves.
+fn rows_as_positions_pay(g: &Geom, cg: usize, mg: usize) -> bool {
+    let nr = panel_width();
+    prefer_transposed(mg, g.out_size())
+        || if is_pointwise(g) {
+            cg >= 2 * mg && mg >= 2 * nr
+        } else {
+            cg >= 8 && mg >= nr
+        }
 }
 
 /// Conv weights packed once for the GEMM (per group), or kept plain for depthwise groups. Only
@@ -94,7 +111,7 @@ impl PackedConvWeights {
             plain: if depthwise { w.to_vec() } else { Vec::new() },
         };
         if !depthwise {
-            match geom.map_or(Orientation::Normal, |g| orientation(g, m / group)) {
+            match geom.map_or(Orientation::Normal, |g| orientation(g, shape[1], m / group)) {
                 Orientation::Normal => drop(p.packed.set(p.pack_normal(w)?)),
                 Orientation::Transposed => drop(p.transposed.set(p.pack_transposed(w)?)),
                 Orientation::Taps => drop(p.taps.set(p.pack_taps(w)?)),
@@ -319,7 +336,7 @@ pub fn conv_f32(x: &[f32], w: ConvWeights, epi: &ConvEpilogue, cs: &ConvShape) -
         }
         let kdim = cg * ks;
         let wrange = grp * mg * kdim..(grp + 1) * mg * kdim;
-        let orient = orientation(g, mg);
+        let orient = orientation(g, cg, mg);
         if let (Orientation::Taps, ConvWeights::Packed(p)) = (orient, w) {
             return direct::direct_gemm(xg, p.taps(grp)?, bg, res, epi.act, dst, g, cg, mg);
         }

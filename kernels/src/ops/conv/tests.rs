@@ -189,8 +189,9 @@ fn im2col_panels_match_im2col_then_packing() {
 fn f32_conv_paths_match_f64_reference() {
     use crate::ops::linalg::sgemm::Activation;
     // (input c×h×w, m, group, kernel, stride, pads): normal and transposed orientations (few
-    // output positions), per-position taps over the padded input (strides 1 and 2, rows of 14 to
-    // 60 columns), pointwise and 1×1 / 3×3 / 5×5 / 7×7, grouped.
+    // output positions), per-position taps over the padded input with positions as columns
+    // (strides 1 and 2, rows of 14 to 60 columns) or as rows, pointwise and 1×1 / 3×3 / 5×5 /
+    // 7×7, grouped.
     let cases: &[([usize; 3], usize, usize, usize, usize, usize)] = &[
         ([32, 7, 7], 64, 1, 1, 1, 0),
         ([128, 14, 14], 32, 1, 3, 1, 1),
@@ -206,6 +207,12 @@ fn f32_conv_paths_match_f64_reference() {
         ([8, 20, 23], 24, 1, 3, 1, 1),
         ([12, 4, 4], 160, 4, 1, 1, 0),
         ([6, 1, 1], 64, 1, 1, 1, 0),
+        // Positions as rows over the padded input: a channel-reducing 1×1 over many positions,
+        // stride 2 over odd sizes (column phases), rows of 3 positions (a kernel taller than
+        // the row).
+        ([160, 20, 20], 64, 1, 1, 1, 0),
+        ([40, 15, 17], 32, 1, 3, 2, 1),
+        ([64, 5, 3], 32, 1, 3, 1, 1),
         // Depthwise 3×3 (planes in tasks, residual and activation fused): strides 1 and 2,
         // channel multiplier 2, no padding.
         ([64, 14, 14], 64, 64, 3, 1, 1),
