@@ -49,16 +49,17 @@ fn orientation(g: &Geom, cg: usize, mg: usize) -> Orientation {
 /// densenet121, inception_v1 and squeezenet on one thread): always with few output positions;
 /// for windowed convolutions (or strided 1×1) whose channels fill the `nr`-wide panels and
 /// give each kernel position some depth (DenseNet's 128→32 3×3: 0.40× at 14×14, 0.87× at
-/// 56×56; ResNet's 3×3: 0.87–0.89×; the 3-channel stems lose); and for 1×1 convolutions that
-/// reduce channels at least twofold (ResNet's 256→64: 0.85×). A plain 1×1 that keeps or
-/// widens the channels over many positions does better writing `C` directly (ResNet's 64→256
-/// at 56×56: 1.49× this way), as its transposed output costs more than its little depth
-/// saves.
+/// 56×56; ResNet's 3×3: 0.87–0.89×; the 3-channel stems lose); and for deep 1×1 convolutions
+/// whose transposed output stays in L2 (ResNet's 256→64 at 56×56: 0.85×, SqueezeNet's
+/// 512→1000 at 13×13: 0.94×). A plain 1×1 with a large output or little depth does better
+/// writing `C` directly (ResNet's 64→256 at 56×56: 1.49× this way, DenseNet's 128→128 at
+/// 28×28: 1.19×): its output transpose costs more than the in-place reads save.
 fn rows_as_positions_pay(g: &Geom, cg: usize, mg: usize) -> bool {
     let nr = panel_width();
-    prefer_transposed(mg, g.out_size())
+    let n = g.out_size();
+    prefer_transposed(mg, n)
         || if is_pointwise(g) {
-            cg >= 2 * mg && mg >= 2 * nr
+            cg >= 256 && mg >= 2 * nr && n * mg <= 1 << 18
         } else {
             cg >= 8 && mg >= nr
         }
