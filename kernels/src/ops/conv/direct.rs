@@ -113,6 +113,36 @@ impl Padded {
     }
 }
 
+/// A 1×1 kernel without padding (any strides, dilation irrelevant).
+fn is_strided_pointwise(g: &Geom) -> bool {
+    g.k == [1, 1, 1] && g.pb == [0, 0, 0] && g.pe == [0, 0, 0]
+}
+
+/// Copy the input positions a strided 1×1 reads (`g.out_size()` per channel, row-major) from
+/// `xg` (`cg` channels) into `img`, zeroing the rest of `img`.
+fn sample(xg: &[f32], g: &Geom, cg: usize, img: &mut [f32]) {
+    let (n, in_sz) = (g.out_size(), g.in_size());
+    let [_, oh, ow] = g.out;
+    let [_, sh, sw] = g.s;
+    let w = g.inp[2];
+    let fill = |(c, dst): (usize, &mut [f32])| {
+        let src = &xg[c * in_sz..(c + 1) * in_sz];
+        for (y, row) in dst.chunks_exact_mut(ow.max(1)).take(oh).enumerate() {
+            let line = &src[y * sh * w..];
+            for (v, x) in row.iter_mut().zip(line.iter().step_by(sw.max(1))) {
+                *v = *x;
+            }
+        }
+    };
+    let planes = &mut img[..cg * n];
+    if cg * n >= 1 << 16 && rayon::current_num_threads() > 1 {
+        planes.par_chunks_mut(n).enumerate().for_each(fill);
+    } else {
+        planes.chunks_mut(n).enumerate().for_each(fill);
+    }
+    img[cg * n..].fill(0.0);
+}
+
 /// Copy `xg` (`cg` channels) into the padded planes of `pad` at the start of `img` (borders
 /// zeroed, the scratch is reused), zero the rest of `img`, and return the tap offsets (inline
 /// for kernels up to 11×11, so a warm run allocates nothing).
@@ -191,19 +221,31 @@ pub(super) fn direct_t_gemm(
         residual: None,
         act: if res.is_some() { Activation::None } else { act },
     };
-    // A plain 1×1 reads its positions straight from the input planes.
-    let in_place = is_pointwise(g) && TapGrid::row_slack(n) == 0;
+    // A plain 1×1 reads its positions straight from the input planes; a strided 1×1 from a
+    // copy of the positions it reads (a quarter of the input at stride 2, where the padded
+    // image would copy all of it); anything else from the padded image.
+    let pointwise = is_pointwise(g);
+    let in_place = pointwise && TapGrid::row_slack(n) == 0;
+    let sampled = !pointwise && is_strided_pointwise(g);
     let pad = Padded::new(g);
     let img_len = if in_place {
         0
+    } else if sampled {
+        cg * n + TapGrid::slack()
     } else {
         cg * pad.plane() + TapGrid::slack()
     };
     with_scratch(Scratch::Cols, img_len + n * mg, |buf| {
         let (img, ct) = buf.split_at_mut(img_len);
-        if in_place {
+        if in_place || sampled {
+            let data = if in_place {
+                xg
+            } else {
+                sample(xg, g, cg, img);
+                img
+            };
             let grid = TapGrid {
-                data: xg,
+                data,
                 plane: n,
                 rows: 1,
                 cols: n,

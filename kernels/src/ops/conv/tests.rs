@@ -209,10 +209,11 @@ fn f32_conv_paths_match_f64_reference() {
         ([6, 1, 1], 64, 1, 1, 1, 0),
         // Positions as rows over the padded input: a channel-reducing 1×1 over many positions,
         // stride 2 over odd sizes (column phases), rows of 3 positions (a kernel taller than
-        // the row).
+        // the row), a stride-2 1×1 (its sampled positions).
         ([160, 20, 20], 64, 1, 1, 1, 0),
         ([40, 15, 17], 32, 1, 3, 2, 1),
         ([64, 5, 3], 32, 1, 3, 1, 1),
+        ([24, 15, 13], 40, 1, 1, 2, 0),
         // Depthwise 3×3 (planes in tasks, residual and activation fused): strides 1 and 2,
         // channel multiplier 2, no padding.
         ([64, 14, 14], 64, 64, 3, 1, 1),
