@@ -515,10 +515,20 @@ pub(crate) fn run_taps_t(arch: &'static Arch, p: &TapsTProblem, c: &mut [f32], l
     for_tasks(nt, uch * pch, |task| {
         let (u0, u1) = ((task / pch) * uper, ((task / pch + 1) * uper).min(units));
         let (jp0, jp1) = ((task % pch) * pper, ((task % pch + 1) * pper).min(np));
+        let panel = kt * nr;
         for jp in jp0..jp1 {
             let j0 = jp * nr;
             let nv = nr.min(p.n - j0);
-            let bp = p.b[jp * kt * nr..].as_ptr();
+            let bp = p.b[jp * panel..].as_ptr();
+            // The tiles of this panel prefetch the next one, each its share (weights streamed
+            // from memory then arrive spread over the panel's work instead of stalling the
+            // next panel's first tile).
+            let next = if jp + 1 < jp1 {
+                p.b[(jp + 1) * panel..].as_ptr()
+            } else {
+                bp
+            };
+            let share = panel / (u1 - u0).max(1);
             for u in u0..u1 {
                 let (r, ti) = (u / per_row, u % per_row);
                 let col = ti * base + ti.min(extra);
@@ -538,6 +548,7 @@ pub(crate) fn run_taps_t(arch: &'static Arch, p: &TapsTProblem, c: &mut [f32], l
                         g.plane,
                         bp,
                         &tile,
+                        next.wrapping_add((u - u0) * share),
                     )
                 };
             }

@@ -52,8 +52,10 @@ pub(crate) type TapsFn = unsafe fn(*const usize, usize, usize, *const f32, *cons
 /// `offs[t]`, `k` steps whose A values (one per tile row) are the consecutive floats at
 /// `a + offs[t] + q·plane` (`q < k`, row `i` at `+ i`) and whose B rows are the packed panel's
 /// next `NR` floats (taps one after another), all accumulated in registers, then the fused
-/// write-back into the tile.
-pub(crate) type TapsTFn = unsafe fn(*const usize, usize, usize, *const f32, usize, *const f32, &Tile);
+/// write-back into the tile. The last pointer is a stream the kernel prefetches into L2 one
+/// cache line per step (the next B panel, so weights streamed from memory arrive before the
+/// tiles that read them).
+pub(crate) type TapsTFn = unsafe fn(*const usize, usize, usize, *const f32, usize, *const f32, &Tile, *const f32);
 
 /// Blocking parameters and kernels of one ISA.
 pub(crate) struct Arch {
@@ -286,6 +288,7 @@ unsafe fn micro_taps_t<S: Simd, const MR: usize, const NV: usize>(
     plane: usize,
     b: *const f32,
     t: &Tile,
+    pf: *const f32,
 ) {
     // SAFETY: every access stays inside the ranges the caller guarantees.
     unsafe {
@@ -299,7 +302,7 @@ unsafe fn micro_taps_t<S: Simd, const MR: usize, const NV: usize>(
         for tap in 0..ntaps {
             let ap = a.add(*offs.add(tap));
             let bp = b.add(tap * k * NV * S::L);
-            acc = taps_t_k::<S, MR, NV>(acc, k, ap, plane, bp);
+            acc = taps_t_k::<S, MR, NV>(acc, k, ap, plane, bp, pf.wrapping_add(tap * k * 16));
         }
         write_back::<S, MR, NV>(&acc, t);
     }
@@ -317,11 +320,14 @@ unsafe fn taps_t_k<S: Simd, const MR: usize, const NV: usize>(
     mut ap: *const f32,
     plane: usize,
     mut bp: *const f32,
+    mut pf: *const f32,
 ) -> [[S::V; NV]; MR] {
     // SAFETY: the caller's contract.
     unsafe {
         for _ in 0..k {
             S::prefetch(bp.wrapping_add(B_PREFETCH_ROWS * NV * S::L));
+            S::prefetch_l2(pf);
+            pf = pf.wrapping_add(16);
             let bv: [S::V; NV] = std::array::from_fn(|v| S::load(bp.add(v * S::L)));
             for (i, row) in acc.iter_mut().enumerate() {
                 let av = S::splat(*ap.add(i));
@@ -505,9 +511,9 @@ macro_rules! taps_t_entry {
         /// # Safety
         /// The contract of `micro_taps_t`; for x86 entry points the CPU has the enabled features.
         $(#[target_feature(enable = $feat)])?
-        unsafe fn $name(offs: *const usize, ntaps: usize, k: usize, a: *const f32, plane: usize, b: *const f32, t: &Tile) {
+        unsafe fn $name(offs: *const usize, ntaps: usize, k: usize, a: *const f32, plane: usize, b: *const f32, t: &Tile, pf: *const f32) {
             // SAFETY: forwarded contract.
-            unsafe { micro_taps_t::<$simd, $mr, $nv>(offs, ntaps, k, a, plane, b, t) }
+            unsafe { micro_taps_t::<$simd, $mr, $nv>(offs, ntaps, k, a, plane, b, t, pf) }
         }
     };
 }

@@ -40,6 +40,12 @@ pub(crate) unsafe trait Simd {
     unsafe fn min(a: Self::V, b: Self::V) -> Self::V;
     /// Hint that the cache line holding `p` will be accessed soon (any address is allowed).
     unsafe fn prefetch(_p: *const f32) {}
+    /// Hint that the cache line at `p` will be needed soon, into L2 only (no-op by default).
+    ///
+    /// # Safety
+    /// Never faults; callers run with the ISA's target features.
+    #[inline(always)]
+    unsafe fn prefetch_l2(_p: *const f32) {}
     /// The same vectors seen by the vector maths (transcendental epilogues).
     type Math: crate::vmath::lanes::Lanes<V = Self::V>;
 }
@@ -189,6 +195,11 @@ mod x86 {
             // SAFETY: prefetches never fault.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
         }
+        #[inline(always)]
+        unsafe fn prefetch_l2(p: *const f32) {
+            // SAFETY: prefetches never fault.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(p as *const i8) }
+        }
     }
 
     /// 16 × f32 in a zmm register (AVX-512F).
@@ -253,6 +264,11 @@ mod x86 {
         unsafe fn prefetch(p: *const f32) {
             // SAFETY: prefetches never fault.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+        }
+        #[inline(always)]
+        unsafe fn prefetch_l2(p: *const f32) {
+            // SAFETY: prefetches never fault.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(p as *const i8) }
         }
     }
 }
