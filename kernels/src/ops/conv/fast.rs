@@ -156,8 +156,11 @@ impl PackedConvWeights {
         let wg = &w[grp * mg * kdim..(grp + 1) * mg * kdim];
         let mut r = vec![0.0; mg * kdim];
         for (dst, src) in r.chunks_exact_mut(kdim).zip(wg.chunks_exact(kdim)) {
-            for (j, x) in dst.iter_mut().enumerate() {
-                *x = src[(j % cg) * ks + j / cg];
+            // dst[t·cg + c] = src[c·ks + t]
+            for (c, taps) in src.chunks_exact(ks.max(1)).enumerate() {
+                for (t, &x) in taps.iter().enumerate() {
+                    dst[t * cg + c] = x;
+                }
             }
         }
         r
