@@ -200,11 +200,11 @@ impl PackedConvWeights {
             }
         } else if let Some(v) = self.taps.get() {
             for (dst, p) in groups.zip(v) {
-                self.from_tap_major(&p.unpack(), 1, dst); // mg × kdim
+                self.restore_plain(&p.unpack(), 1, dst); // mg × kdim
             }
         } else if let Some(v) = self.taps_t.get() {
             for (dst, p) in groups.zip(v) {
-                self.from_tap_major(&p.unpack(), mg, dst); // kdim × mg
+                self.restore_plain(&p.unpack(), mg, dst); // kdim × mg
             }
         }
         w
@@ -213,7 +213,7 @@ impl PackedConvWeights {
     /// One group's plain weights into `dst` from their kernel-position-major form `u`: output
     /// channel `i`, column `j` at `u[i·kdim + j]` when `col == 1` (`mg × kdim`), else at
     /// `u[j·col + i]` (the transposed `kdim × mg` form, `col == mg`).
-    fn from_tap_major(&self, u: &[f32], col: usize, dst: &mut [f32]) {
+    fn restore_plain(&self, u: &[f32], col: usize, dst: &mut [f32]) {
         let (_, kdim) = self.dims();
         let cg = self.shape[1].max(1);
         let ks = kdim / cg;

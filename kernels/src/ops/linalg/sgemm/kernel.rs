@@ -280,6 +280,7 @@ unsafe fn micro_taps<S: Simd, const MR: usize, const NV: usize, const AS: usize>
 /// has `MR` readable floats; `b` has `ntaps·k·NV·L` readable floats; the tile's pointers
 /// satisfy [`write_back`]'s contract.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn micro_taps_t<S: Simd, const MR: usize, const NV: usize>(
     offs: *const usize,
     ntaps: usize,
@@ -511,6 +512,7 @@ macro_rules! taps_t_entry {
         /// # Safety
         /// The contract of `micro_taps_t`; for x86 entry points the CPU has the enabled features.
         $(#[target_feature(enable = $feat)])?
+        #[allow(clippy::too_many_arguments)]
         unsafe fn $name(offs: *const usize, ntaps: usize, k: usize, a: *const f32, plane: usize, b: *const f32, t: &Tile, pf: *const f32) {
             // SAFETY: forwarded contract.
             unsafe { micro_taps_t::<$simd, $mr, $nv>(offs, ntaps, k, a, plane, b, t, pf) }

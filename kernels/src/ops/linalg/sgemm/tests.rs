@@ -595,7 +595,6 @@ fn taps_t_match_a_reference_every_isa() {
         (70, 9, 1, 49, 0, &[(0, 0)]),
     ];
     for isa in Isa::available() {
-        let nr = arch_of(isa).unwrap().nr;
         for &(n, k, rows, cols, extra, taps) in cases {
             let wp = cols + 3;
             let row_step = wp + extra;
@@ -662,7 +661,6 @@ fn taps_t_match_a_reference_every_isa() {
                 assert_eq!(r.is_ok(), ok, "{isa:?} {len}");
             }
             assert!(sgemm_taps_t_isa(isa, n, k + 1, &b, &grid, &mut c, ldc, &Epilogue::none()).is_err());
-            assert!(nr > 0);
         }
     }
 }
