@@ -3,6 +3,10 @@
 
 use super::*;
 
+/// A multi-tap case: (rows of A or columns of B, depth, output rows, output columns, extra
+/// row step, taps as (dy, dx)).
+type TapCase = (usize, usize, usize, usize, usize, &'static [(usize, usize)]);
+
 /// xorshift64* in [-1, 1).
 struct Rng(u64);
 
@@ -493,7 +497,7 @@ fn bad_shapes_are_errors() {
 fn taps_match_a_reference_over_shifted_windows() {
     let mut rng = Rng(0x7a95);
     // (m, k, rows, cols, row_step extra, taps as (dy, dx))
-    let cases: &[(usize, usize, usize, usize, usize, &[(usize, usize)])] = &[
+    let cases: &[TapCase] = &[
         (7, 3, 4, 19, 2, &[(0, 0), (0, 1), (1, 0), (1, 2)]),
         (32, 16, 3, 33, 0, &[(0, 0), (2, 2)]),
         (13, 5, 2, 8, 5, &[(1, 1)]),
@@ -579,7 +583,7 @@ fn taps_match_a_reference_over_shifted_windows() {
 fn taps_t_match_a_reference_every_isa() {
     let mut rng = Rng(0x51ab);
     // (n, k, rows, cols, row_step extra, taps as (dy, dx))
-    let cases: &[(usize, usize, usize, usize, usize, &[(usize, usize)])] = &[
+    let cases: &[TapCase] = &[
         (5, 3, 2, 1, 0, &[(0, 0), (1, 1)]),
         (40, 7, 3, 3, 1, &[(0, 0), (0, 2), (2, 1)]),
         (33, 16, 2, 7, 2, &[(0, 0), (0, 1), (1, 0), (1, 2)]),
