@@ -65,6 +65,18 @@ impl Padded {
         (col % self.s) * self.hp * self.wq + kh * g.d[1] * self.wq + col / self.s
     }
 
+    /// The grid of the output rows over the padded planes `img` with tap offsets `offsets`.
+    fn grid<'a>(&self, g: &Geom, img: &'a [f32], offsets: &'a [usize]) -> TapGrid<'a> {
+        TapGrid {
+            data: img,
+            plane: self.plane(),
+            rows: g.out[1],
+            cols: g.out[2],
+            row_step: g.s[1] * self.wq,
+            offsets,
+        }
+    }
+
     /// Fill one channel's plane `p` from the channel's input `src` (`h × w`), zeros around.
     fn fill(&self, g: &Geom, src: &[f32], p: &mut [f32]) {
         let (h, w) = (g.inp[1], g.inp[2]);
@@ -177,18 +189,10 @@ pub(super) fn direct_gemm(
     mg: usize,
 ) -> Result<()> {
     let pad = Padded::new(g);
-    let plane = pad.plane();
-    let len = cg * plane + TapGrid::slack();
+    let len = cg * pad.plane() + TapGrid::slack();
     with_scratch(Scratch::Cols, len, |img| {
         let offsets = pad_image(xg, g, cg, &pad, img);
-        let grid = TapGrid {
-            data: img,
-            plane,
-            rows: g.out[1],
-            cols: g.out[2],
-            row_step: g.s[1] * pad.wq,
-            offsets: &offsets[..],
-        };
+        let grid = pad.grid(g, img, &offsets);
         let out_sz = g.out_size();
         let epi = Epilogue {
             bias: bias.map(Bias::Row).unwrap_or(Bias::None),
@@ -216,11 +220,7 @@ pub(super) fn direct_t_gemm(
     mg: usize,
 ) -> Result<()> {
     let n = g.out_size();
-    let epi = Epilogue {
-        bias: bias.map(Bias::Col).unwrap_or(Bias::None),
-        residual: None,
-        act: if res.is_some() { Activation::None } else { act },
-    };
+    let epi = super::fast::transposed_epilogue(bias, res, act);
     // A plain 1×1 reads its positions straight from the input planes; a strided 1×1 from a
     // copy of the positions it reads (a quarter of the input at stride 2, where the padded
     // image would copy all of it); anything else from the padded image.
@@ -255,15 +255,7 @@ pub(super) fn direct_t_gemm(
             sgemm_taps_t(mg, cg, taps_t, &grid, ct, mg, &epi)?;
         } else {
             let offsets = pad_image(xg, g, cg, &pad, img);
-            let grid = TapGrid {
-                data: img,
-                plane: pad.plane(),
-                rows: g.out[1],
-                cols: g.out[2],
-                row_step: g.s[1] * pad.wq,
-                offsets: &offsets[..],
-            };
-            sgemm_taps_t(mg, cg, taps_t, &grid, ct, mg, &epi)?;
+            sgemm_taps_t(mg, cg, taps_t, &pad.grid(g, img, &offsets), ct, mg, &epi)?;
         }
         super::fast::untranspose(ct, dst, mg, n, res, act);
         Ok(())

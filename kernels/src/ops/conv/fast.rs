@@ -521,15 +521,31 @@ fn transposed_gemm(
         };
         // colsᵀ: n × kdim, read in place (column-major view of the kdim × n columns).
         let a = AOperand::Plain(MatRef::rows(x, 0, n).t());
-        let epi = Epilogue {
-            bias: bias.map(Bias::Col).unwrap_or(Bias::None),
-            residual: None,
-            act: if res.is_some() { Activation::None } else { act },
-        };
-        sgemm(n, kdim, mg, 1.0, a, wt, 0.0, ct, mg, &epi)?;
+        sgemm(
+            n,
+            kdim,
+            mg,
+            1.0,
+            a,
+            wt,
+            0.0,
+            ct,
+            mg,
+            &transposed_epilogue(bias, res, act),
+        )?;
         untranspose(ct, dst, mg, n, res, act);
         Ok(())
     })
+}
+
+/// The write-back of a positions-major product: the bias per column (output channel), and the
+/// activation unless a residual must be added first (after [`untranspose`]).
+pub(super) fn transposed_epilogue<'a>(bias: Option<&'a [f32]>, res: Option<&[f32]>, act: Activation) -> Epilogue<'a> {
+    Epilogue {
+        bias: bias.map(Bias::Col).unwrap_or(Bias::None),
+        residual: None,
+        act: if res.is_some() { Activation::None } else { act },
+    }
 }
 
 /// `dst` (`mg × n`) from the product `ct` (`n × mg`), then the residual and activation (the

@@ -46,6 +46,38 @@ impl TapGrid<'_> {
     }
 }
 
+/// Check that every read of `grid` over `k` planes lies in its data, a row's reads reaching
+/// `row_reach` floats from its first position (tiles' lanes or rows past the last position).
+fn check_extent(op: &str, grid: &TapGrid, k: usize, row_reach: usize) -> Result<()> {
+    let span = (grid.rows - 1)
+        .checked_mul(grid.row_step)
+        .and_then(|s| s.checked_add((k - 1).checked_mul(grid.plane)?))
+        .and_then(|s| s.checked_add(row_reach))
+        .and_then(|s| s.checked_add(*grid.offsets.iter().max()?));
+    if span.is_none_or(|s| s > grid.data.len()) {
+        return Err(KernelError::invalid(
+            op,
+            format!(
+                "the image of {} floats is too small for {} rows × {} columns × {k} planes",
+                grid.data.len(),
+                grid.rows,
+                grid.cols
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Threads for a product of `macs` multiply-adds: below 1 M, the calling thread alone (no
+/// fork / join); else the current pool.
+fn threads_for(macs: usize) -> usize {
+    if macs < 1_000_000 {
+        1
+    } else {
+        rayon::current_num_threads().max(1)
+    }
+}
+
 /// The largest over-read of [`sgemm_taps_t`]'s kernels past a row of `cols` positions.
 fn overread(arch: &super::Arch, cols: usize) -> usize {
     let (_, base, extra) = row_tiles(cols, arch.mr);
@@ -88,25 +120,8 @@ pub fn sgemm_taps(
     if m == 0 || n == 0 || k == 0 || ntaps == 0 {
         return bad(format!("empty product {m}x{k}x{n} over {ntaps} taps"));
     }
-    let span = (grid.rows - 1)
-        .checked_mul(grid.row_step)
-        .and_then(|s| s.checked_add((k - 1).checked_mul(grid.plane)?))
-        .and_then(|s| s.checked_add(grid.cols.div_ceil(arch.nr) * arch.nr))
-        .and_then(|s| s.checked_add(*grid.offsets.iter().max()?));
-    if span.is_none_or(|s| s > grid.data.len()) {
-        return bad(format!(
-            "the image of {} floats is too small for {} rows × {} columns × {k} planes",
-            grid.data.len(),
-            grid.rows,
-            grid.cols
-        ));
-    }
-    let flops = 2.0 * (m * k * n * ntaps) as f64;
-    let nt = if flops < 2.0e6 {
-        1
-    } else {
-        rayon::current_num_threads().max(1)
-    };
+    check_extent("sgemm_taps", grid, k, grid.cols.div_ceil(arch.nr) * arch.nr)?;
+    let nt = threads_for(m * k * n * ntaps);
     let p = TapsProblem {
         m,
         k,
@@ -168,25 +183,8 @@ pub fn sgemm_taps_t_isa(
     if m == 0 || n == 0 || k == 0 || ntaps == 0 {
         return bad(format!("empty product {m}x{k}x{n} over {ntaps} taps"));
     }
-    let span = (grid.rows - 1)
-        .checked_mul(grid.row_step)
-        .and_then(|s| s.checked_add((k - 1).checked_mul(grid.plane)?))
-        .and_then(|s| s.checked_add(grid.cols + overread(arch, grid.cols)))
-        .and_then(|s| s.checked_add(*grid.offsets.iter().max()?));
-    if span.is_none_or(|s| s > grid.data.len()) {
-        return bad(format!(
-            "the image of {} floats is too small for {} rows × {} columns × {k} planes",
-            grid.data.len(),
-            grid.rows,
-            grid.cols
-        ));
-    }
-    let flops = 2.0 * (m * k * n * ntaps) as f64;
-    let nt = if flops < 2.0e6 {
-        1
-    } else {
-        rayon::current_num_threads().max(1)
-    };
+    check_extent("sgemm_taps_t", grid, k, grid.cols + overread(arch, grid.cols))?;
+    let nt = threads_for(m * k * n * ntaps);
     let p = TapsTProblem {
         n,
         k,
