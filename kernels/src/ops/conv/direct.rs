@@ -5,11 +5,12 @@
 //! writes and re-reads `k_size` copies of the input; this reads one, which matters most when
 //! there are few output channels to spread the copy over (DenseNet's 32-channel 3×3 convs).
 
+use super::fast::{transposed_epilogue, untranspose, ConvEpilogue};
 use super::forward::is_pointwise;
 use super::geom::Geom;
 use crate::error::Result;
 use crate::ops::linalg::sgemm::{
-    sgemm_taps, sgemm_taps_t, with_scratch, Activation, Bias, Epilogue, PackedA, PackedB, Scratch, TapGrid,
+    sgemm_taps, sgemm_taps_t, with_scratch, Bias, Epilogue, PackedA, PackedB, Scratch, TapGrid,
 };
 use rayon::prelude::*;
 
@@ -146,13 +147,19 @@ fn sample(xg: &[f32], g: &Geom, cg: usize, img: &mut [f32]) {
             }
         }
     };
-    let planes = &mut img[..cg * n];
-    if cg * n >= 1 << 16 && rayon::current_num_threads() > 1 {
-        planes.par_chunks_mut(n).enumerate().for_each(fill);
+    fill_planes(img, cg, n, fill);
+}
+
+/// Fill the first `count` planes of `plane` floats of `img` with `fill(channel, plane)` (in
+/// parallel when large) and zero the rest of `img` (the slack the kernels may read).
+fn fill_planes(img: &mut [f32], count: usize, plane: usize, fill: impl Fn((usize, &mut [f32])) + Sync + Send) {
+    let (planes, rest) = img.split_at_mut(count * plane);
+    if count * plane >= 1 << 16 && rayon::current_num_threads() > 1 {
+        planes.par_chunks_mut(plane).enumerate().for_each(fill);
     } else {
-        planes.chunks_mut(n).enumerate().for_each(fill);
+        planes.chunks_mut(plane).enumerate().for_each(fill);
     }
-    img[cg * n..].fill(0.0);
+    rest.fill(0.0);
 }
 
 /// Copy `xg` (`cg` channels) into the padded planes of `pad` at the start of `img` (borders
@@ -162,27 +169,19 @@ fn pad_image(xg: &[f32], g: &Geom, cg: usize, pad: &Padded, img: &mut [f32]) -> 
     let plane = pad.plane();
     let (h, w) = (g.inp[1], g.inp[2]);
     let fill = |(c, p): (usize, &mut [f32])| pad.fill(g, &xg[c * h * w..(c + 1) * h * w], p);
-    let planes = &mut img[..cg * plane];
-    if cg * plane >= 1 << 16 && rayon::current_num_threads() > 1 {
-        planes.par_chunks_mut(plane).enumerate().for_each(fill);
-    } else {
-        planes.chunks_mut(plane).enumerate().for_each(fill);
-    }
-    img[cg * plane..].fill(0.0);
+    fill_planes(img, cg, plane, fill);
     (0..g.k[1] * g.k[2])
         .map(|t| pad.tap(g, t / g.k[2], t % g.k[2]))
         .collect()
 }
 
-/// One group of one image (`xg`: `cg` channels) into `dst` (`mg` channels of output), with
-/// `taps` the packed `mg × (k_size·cg)` weights, kernel position major.
-#[allow(clippy::too_many_arguments)]
+/// One group of one image (`xg`: `cg` channels; `ge`: the group's epilogue) into `dst` (`mg`
+/// channels of output), with `taps` the packed `mg × (k_size·cg)` weights, kernel position
+/// major.
 pub(super) fn direct_gemm(
     xg: &[f32],
     taps: &PackedA,
-    bias: Option<&[f32]>,
-    res: Option<&[f32]>,
-    act: Activation,
+    ge: &ConvEpilogue,
     dst: &mut [f32],
     g: &Geom,
     cg: usize,
@@ -195,9 +194,9 @@ pub(super) fn direct_gemm(
         let grid = pad.grid(g, img, &offsets);
         let out_sz = g.out_size();
         let epi = Epilogue {
-            bias: bias.map(Bias::Row).unwrap_or(Bias::None),
-            residual: res.map(|r| (r, out_sz)),
-            act,
+            bias: ge.bias.map(Bias::Row).unwrap_or(Bias::None),
+            residual: ge.residual.map(|r| (r, out_sz)),
+            act: ge.act,
         };
         sgemm_taps(mg, cg, taps, &grid, dst, out_sz, &epi)
     })
@@ -207,20 +206,17 @@ pub(super) fn direct_gemm(
 /// input, or from `xg` itself for a plain 1×1) into scratch, then transposed into `dst` with the
 /// residual and activation. `taps_t` is the packed `(k_size·cg) × mg` weights, kernel position
 /// major.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn direct_t_gemm(
     xg: &[f32],
     taps_t: &PackedB,
-    bias: Option<&[f32]>,
-    res: Option<&[f32]>,
-    act: Activation,
+    ge: &ConvEpilogue,
     dst: &mut [f32],
     g: &Geom,
     cg: usize,
     mg: usize,
 ) -> Result<()> {
     let n = g.out_size();
-    let epi = super::fast::transposed_epilogue(bias, res, act);
+    let epi = transposed_epilogue(ge);
     // A plain 1×1 reads its positions straight from the input planes; a strided 1×1 from a
     // copy of the positions it reads (a quarter of the input at stride 2, where the padded
     // image would copy all of it); anything else from the padded image.
@@ -257,7 +253,7 @@ pub(super) fn direct_t_gemm(
             let offsets = pad_image(xg, g, cg, &pad, img);
             sgemm_taps_t(mg, cg, taps_t, &pad.grid(g, img, &offsets), ct, mg, &epi)?;
         }
-        super::fast::untranspose(ct, dst, mg, n, res, act);
+        untranspose(ct, dst, mg, n, ge);
         Ok(())
     })
 }

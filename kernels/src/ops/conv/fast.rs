@@ -200,27 +200,29 @@ impl PackedConvWeights {
             }
         } else if let Some(v) = self.taps.get() {
             for (dst, p) in groups.zip(v) {
-                self.restore_plain(&p.unpack(), 1, dst); // mg × kdim
+                self.restore_plain(&p.unpack(), (kdim, 1), dst); // mg × kdim
             }
         } else if let Some(v) = self.taps_t.get() {
             for (dst, p) in groups.zip(v) {
-                self.restore_plain(&p.unpack(), mg, dst); // kdim × mg
+                self.restore_plain(&p.unpack(), (1, mg), dst); // kdim × mg
             }
         }
         w
     }
 
-    /// One group's plain weights into `dst` from their kernel-position-major form `u`: output
-    /// channel `i`, column `j` at `u[i·kdim + j]` when `col == 1` (`mg × kdim`), else at
-    /// `u[j·col + i]` (the transposed `kdim × mg` form, `col == mg`).
-    fn restore_plain(&self, u: &[f32], col: usize, dst: &mut [f32]) {
+    /// One group's plain weights into `dst` (the inverse of [`Self::tap_major`]): output channel
+    /// `i`'s kernel-position-major column `j` is `u[i·rs + j·cs]` (`(kdim, 1)` for the
+    /// `mg × kdim` form, `(1, mg)` for the transposed `kdim × mg` one).
+    fn restore_plain(&self, u: &[f32], (rs, cs): (usize, usize), dst: &mut [f32]) {
         let (_, kdim) = self.dims();
         let cg = self.shape[1].max(1);
         let ks = kdim / cg;
-        let row = if col == 1 { kdim } else { 1 };
         for (i, d) in dst.chunks_exact_mut(kdim).enumerate() {
-            for j in 0..kdim {
-                d[(j % cg) * ks + j / cg] = u[i * row + j * col];
+            // d[c·ks + t] = u at column t·cg + c
+            for (c, taps) in d.chunks_exact_mut(ks.max(1)).enumerate() {
+                for (t, x) in taps.iter_mut().enumerate() {
+                    *x = u[i * rs + (t * cg + c) * cs];
+                }
             }
         }
     }
@@ -327,38 +329,42 @@ pub fn conv_f32(x: &[f32], w: ConvWeights, epi: &ConvEpilogue, cs: &ConvShape) -
     let item = |(i, dst): (usize, &mut [f32])| -> Result<()> {
         let (b, grp) = (i / cs.group, i % cs.group);
         let xg = &x[(b * cs.c + grp * cg) * in_sz..(b * cs.c + (grp + 1) * cg) * in_sz];
-        let bg = epi.bias.map(|bv| &bv[grp * mg..(grp + 1) * mg]);
-        let res = epi.residual.map(|r| &r[i * mg * out_sz..(i + 1) * mg * out_sz]);
+        // This group's share of the epilogue.
+        let ge = ConvEpilogue {
+            bias: epi.bias.map(|bv| &bv[grp * mg..(grp + 1) * mg]),
+            residual: epi.residual.map(|r| &r[i * mg * out_sz..(i + 1) * mg * out_sz]),
+            act: epi.act,
+        };
         if cg == 1 {
             let wg = match w {
                 ConvWeights::Plain(w) => &w[grp * mg * ks..(grp + 1) * mg * ks],
                 ConvWeights::Packed(p) => &p.plain[grp * mg * ks..(grp + 1) * mg * ks],
             };
-            depthwise(xg, wg, bg, dst, g, mg);
-            finish(dst, res, epi.act);
+            depthwise(xg, wg, ge.bias, dst, g, mg);
+            finish(dst, ge.residual, ge.act);
             return Ok(());
         }
         let kdim = cg * ks;
         let wrange = grp * mg * kdim..(grp + 1) * mg * kdim;
         let orient = orientation(g, cg, mg);
         if let (Orientation::Taps, ConvWeights::Packed(p)) = (orient, w) {
-            return direct::direct_gemm(xg, p.taps(grp)?, bg, res, epi.act, dst, g, cg, mg);
+            return direct::direct_gemm(xg, p.taps(grp)?, &ge, dst, g, cg, mg);
         }
         if let (Orientation::TapsT, ConvWeights::Packed(p)) = (orient, w) {
-            return direct::direct_t_gemm(xg, p.taps_t(grp)?, bg, res, epi.act, dst, g, cg, mg);
+            return direct::direct_t_gemm(xg, p.taps_t(grp)?, &ge, dst, g, cg, mg);
         }
         if matches!(orient, Orientation::Transposed | Orientation::TapsT) {
             let wt = match w {
                 ConvWeights::Plain(w) => BOperand::Plain(MatRef::rows(&w[wrange], 0, kdim).t()),
                 ConvWeights::Packed(p) => BOperand::Packed(p.transposed(grp)?),
             };
-            return transposed_gemm(xg, wt, bg, res, epi.act, dst, g, cg, mg);
+            return transposed_gemm(xg, wt, &ge, dst, g, cg, mg);
         }
         let a = match w {
             ConvWeights::Plain(w) => AOperand::Plain(MatRef::rows(&w[wrange], 0, kdim)),
             ConvWeights::Packed(p) => AOperand::Packed(p.normal(grp)?),
         };
-        group_gemm(xg, a, bg, res, epi.act, dst, g, cg, mg)
+        group_gemm(xg, a, &ge, dst, g, cg, mg)
     };
     let items = cs.n * cs.group;
     if items > 1 {
@@ -415,14 +421,12 @@ pub(crate) fn finish(out: &mut [f32], res: Option<&[f32]>, act: Activation) {
     }
 }
 
-/// One group of one image: im2col tiles and sgemm with the epilogue fused.
-#[allow(clippy::too_many_arguments)]
+/// One group of one image (`ge`: the group's epilogue): im2col tiles and sgemm with the epilogue
+/// fused.
 fn group_gemm(
     xg: &[f32],
     a: AOperand,
-    bias: Option<&[f32]>,
-    res: Option<&[f32]>,
-    act: Activation,
+    ge: &ConvEpilogue,
     dst: &mut [f32],
     g: &Geom,
     cg: usize,
@@ -430,9 +434,9 @@ fn group_gemm(
 ) -> Result<()> {
     let (out_sz, kdim) = (g.out_size(), cg * g.k_size());
     let epi = |r0: usize| Epilogue {
-        bias: bias.map(Bias::Row).unwrap_or(Bias::None),
-        residual: res.map(|r| (&r[r0..], out_sz)),
-        act,
+        bias: ge.bias.map(Bias::Row).unwrap_or(Bias::None),
+        residual: ge.residual.map(|r| (&r[r0..], out_sz)),
+        act: ge.act,
     };
     if is_pointwise(g) {
         let b = BOperand::Plain(MatRef::rows(xg, 0, out_sz));
@@ -448,29 +452,21 @@ fn group_gemm(
             let nq = (per * nr).min(out_sz - q0);
             let len = nq.div_ceil(nr) * kdim * nr;
             let buf = &mut cols[..len];
-            fill_panels(xg, g, cg, q0, nq, nr, buf);
+            if kdim * nq >= 1 << 15 && rayon::current_num_threads() > 1 {
+                // Panels are independent: fill them in parallel, a few per task.
+                let chunk = nq.div_ceil(nr).div_ceil(4 * rayon::current_num_threads()).max(1);
+                buf.par_chunks_mut(chunk * kdim * nr).enumerate().for_each(|(t, d)| {
+                    let a = q0 + t * chunk * nr;
+                    im2col_panels(xg, g, cg, a, (chunk * nr).min(q0 + nq - a), nr, d)
+                });
+            } else {
+                im2col_panels(xg, g, cg, q0, nq, nr, buf);
+            }
             let b = BOperand::Panels { data: buf, nr };
             sgemm(mg, kdim, nq, 1.0, a, b, 0.0, &mut dst[q0..], out_sz, &epi(q0))?;
         }
         Ok(())
     })
-}
-
-/// im2col of the positions `q0..q0 + nq` into micro-panels `width` positions wide (B panels
-/// of the normal product, A panels of the transposed one); large fills run in parallel, a few
-/// independent panels per task.
-fn fill_panels(xg: &[f32], g: &Geom, cg: usize, q0: usize, nq: usize, width: usize, buf: &mut [f32]) {
-    let kdim = cg * g.k_size();
-    let threads = rayon::current_num_threads();
-    if kdim * nq >= 1 << 15 && threads > 1 {
-        let chunk = nq.div_ceil(width).div_ceil(4 * threads).max(1);
-        buf.par_chunks_mut(chunk * kdim * width).enumerate().for_each(|(t, d)| {
-            let a = q0 + t * chunk * width;
-            im2col_panels(xg, g, cg, a, (chunk * width).min(q0 + nq - a), width, d)
-        });
-    } else {
-        im2col_panels(xg, g, cg, q0, nq, width, buf);
-    }
 }
 
 /// Floats of B panels per im2col tile. On one thread a tile that stays in L2 (512 KiB) measured
@@ -496,13 +492,10 @@ fn prefer_transposed(mg: usize, n: usize) -> bool {
 
 /// One group of one image as `Cᵀ = colsᵀ·Wᵀ` into scratch, then transposed into `dst` with the
 /// residual and activation (the bias rides the GEMM as a column bias).
-#[allow(clippy::too_many_arguments)]
 fn transposed_gemm(
     xg: &[f32],
     wt: BOperand,
-    bias: Option<&[f32]>,
-    res: Option<&[f32]>,
-    act: Activation,
+    ge: &ConvEpilogue,
     dst: &mut [f32],
     g: &Geom,
     cg: usize,
@@ -521,37 +514,30 @@ fn transposed_gemm(
         };
         // colsᵀ: n × kdim, read in place (column-major view of the kdim × n columns).
         let a = AOperand::Plain(MatRef::rows(x, 0, n).t());
-        sgemm(
-            n,
-            kdim,
-            mg,
-            1.0,
-            a,
-            wt,
-            0.0,
-            ct,
-            mg,
-            &transposed_epilogue(bias, res, act),
-        )?;
-        untranspose(ct, dst, mg, n, res, act);
+        sgemm(n, kdim, mg, 1.0, a, wt, 0.0, ct, mg, &transposed_epilogue(ge))?;
+        untranspose(ct, dst, mg, n, ge);
         Ok(())
     })
 }
 
 /// The write-back of a positions-major product: the bias per column (output channel), and the
 /// activation unless a residual must be added first (after [`untranspose`]).
-pub(super) fn transposed_epilogue<'a>(bias: Option<&'a [f32]>, res: Option<&[f32]>, act: Activation) -> Epilogue<'a> {
+pub(super) fn transposed_epilogue<'a>(ge: &ConvEpilogue<'a>) -> Epilogue<'a> {
     Epilogue {
-        bias: bias.map(Bias::Col).unwrap_or(Bias::None),
+        bias: ge.bias.map(Bias::Col).unwrap_or(Bias::None),
         residual: None,
-        act: if res.is_some() { Activation::None } else { act },
+        act: if ge.residual.is_some() {
+            Activation::None
+        } else {
+            ge.act
+        },
     }
 }
 
 /// `dst` (`mg × n`) from the product `ct` (`n × mg`), then the residual and activation (the
 /// write-back of the positions-as-rows products, whose epilogue could fuse only the bias and
 /// an activation without a residual).
-pub(super) fn untranspose(ct: &[f32], dst: &mut [f32], mg: usize, n: usize, res: Option<&[f32]>, act: Activation) {
+pub(super) fn untranspose(ct: &[f32], dst: &mut [f32], mg: usize, n: usize, ge: &ConvEpilogue) {
     // dst[i·n + j] = ct[j·mg + i]: AVX2 register tiles, else 8×8 blocks so both sides stay in
     // cache lines.
     const B: usize = 8;
@@ -567,7 +553,7 @@ pub(super) fn untranspose(ct: &[f32], dst: &mut [f32], mg: usize, n: usize, res:
             }
         }
     }
-    if res.is_some() {
-        finish(dst, res, act);
+    if ge.residual.is_some() {
+        finish(dst, ge.residual, ge.act);
     }
 }

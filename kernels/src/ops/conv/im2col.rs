@@ -114,15 +114,13 @@ pub(crate) const MAX_PANEL: usize = 32;
 
 /// Write the im2col columns of the flat output positions `q0..q0 + nq` of `x` (`channels ×
 /// in_size`, contiguous) straight into GEMM B micro-panels of width `nr ≤ MAX_PANEL` (the
-/// layout of `sgemm::BOperand::Panels`, and with positions as rows of `AOperand::Panels`): panel `jp` holds row `p = channel·k_size + kernel
+/// layout of `sgemm::BOperand::Panels`): panel `jp` holds row `p = channel·k_size + kernel
 /// position` of columns `q0 + jp·nr ..` at `jp·K·nr + p·nr`, lanes past `nq` zero. One pass
 /// instead of im2col followed by packing. Panels are independent, so callers may split them
 /// over threads.
 pub(crate) fn im2col_panels(x: &[f32], g: &Geom, channels: usize, q0: usize, nq: usize, nr: usize, dst: &mut [f32]) {
     match nr {
-        6 => fill_panels::<6>(x, g, channels, q0, nq, 6, dst),
         8 => fill_panels::<8>(x, g, channels, q0, nq, 8, dst),
-        12 => fill_panels::<12>(x, g, channels, q0, nq, 12, dst),
         16 => fill_panels::<16>(x, g, channels, q0, nq, 16, dst),
         32 => fill_panels::<32>(x, g, channels, q0, nq, 32, dst),
         _ => fill_panels::<0>(x, g, channels, q0, nq, nr.clamp(1, MAX_PANEL), dst),

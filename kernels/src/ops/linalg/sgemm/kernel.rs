@@ -92,24 +92,26 @@ impl Arch {
     /// The packed-A kernel for a tile of `mv` valid rows.
     #[inline]
     pub fn packed_for(&self, mv: usize) -> KernFn {
-        self.packed_short
-            .iter()
-            .find(|s| mv <= s.0)
-            .map_or(self.packed, |s| s.1)
-    }
-
-    /// The positions-as-rows multi-tap kernel for `mv` valid rows, and the rows it reads.
-    #[inline]
-    pub fn taps_t_for(&self, mv: usize) -> (usize, TapsTFn) {
-        let last = self.taps_t[self.taps_t.len() - 1];
-        *self.taps_t.iter().find(|s| mv <= s.0).unwrap_or(&last)
+        covering(self.packed_short, mv).map_or(self.packed, |s| s.1)
     }
 
     /// The multi-tap kernel for a tile of `mv` valid rows.
     #[inline]
     pub fn taps_for(&self, mv: usize) -> TapsFn {
-        self.taps_short.iter().find(|s| mv <= s.0).map_or(self.taps, |s| s.1)
+        covering(self.taps_short, mv).map_or(self.taps, |s| s.1)
     }
+
+    /// The positions-as-rows multi-tap kernel for `mv` valid rows, and the rows it reads.
+    #[inline]
+    pub fn taps_t_for(&self, mv: usize) -> (usize, TapsTFn) {
+        covering(self.taps_t, mv).unwrap_or(self.taps_t[self.taps_t.len() - 1])
+    }
+}
+
+/// The first `(rows, kernel)` of `list` (ascending rows) covering `mv` rows.
+#[inline]
+fn covering<F: Copy>(list: &[(usize, F)], mv: usize) -> Option<(usize, F)> {
+    list.iter().find(|s| mv <= s.0).copied()
 }
 
 /// Whether the activation is applied by the vector-maths pass after the write-back.

@@ -1,16 +1,20 @@
 //! Multi-tap GEMM over an image read in place: `C = act(Σ_t A_t·B_t + bias + residual)` where
-//! every `B_t` is a shifted window of one (padded) image. A stride-1 convolution is exactly this
-//! with one tap per kernel position, so it needs no im2col copy: the micro-kernel reads its
-//! `nr` columns straight from the image rows.
+//! every image-side operand is a shifted window of one (padded) image. A convolution is exactly
+//! this with one tap per kernel position, so it needs no im2col copy. [`sgemm_taps`] takes the
+//! image positions as C's columns (the micro-kernel reads its `nr` columns straight from the
+//! image rows); [`sgemm_taps_t`] takes them as C's rows (the kernel broadcasts one image value
+//! per row).
 
 use super::driver::{row_tiles, run_taps, run_taps_t, TapsProblem, TapsTProblem};
 use super::{arch_of, validate_output, Epilogue, Isa, PackedA, PackedB};
 use crate::error::{KernelError, Result};
 
-/// The right operands of [`sgemm_taps`]: `k` planes of `plane` floats in `data`. Output position
-/// `(r, j)` (row `r < rows`, column `j < cols`; C column `r·cols + j`) of tap `t` reads depth `q`
-/// at `data[offsets[t] + r·row_step + q·plane + j]`. Reads run up to [`TapGrid::slack`] floats
-/// past the last column of a row (those lanes are computed and dropped), so `data` must extend
+/// The image operands of [`sgemm_taps`] (right) and [`sgemm_taps_t`] (left): `k` planes of
+/// `plane` floats in `data`. Output position `(r, j)` (row `r < rows`, column `j < cols`; C
+/// column `r·cols + j` of `sgemm_taps`, C row `r·cols + j` of `sgemm_taps_t`) of tap `t` reads
+/// depth `q` at `data[offsets[t] + r·row_step + q·plane + j]`. Reads run up to
+/// [`TapGrid::slack`] floats past the last column of a row for `sgemm_taps` (those lanes are
+/// computed and dropped) and [`TapGrid::row_slack`] for `sgemm_taps_t`, so `data` must extend
 /// that far.
 #[derive(Clone, Copy, Debug)]
 pub struct TapGrid<'a> {
