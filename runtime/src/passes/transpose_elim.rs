@@ -4,6 +4,8 @@
 //!   permutation is the identity is dropped.
 //! - a chain of Reshape / Flatten / Squeeze / Unsqueeze → one Reshape to the last static shape;
 //!   one whose static output shape equals its input's is dropped.
+//! - Identity, and inference-mode Dropout (no `training_mode` input, mask output unread), are
+//!   dropped: their output is their input.
 //!
 //! The intermediate of a merge must have no other reader. A dropped node's readers read its
 //! input instead, unless its output is a graph output or a control-flow node reads it (those
@@ -23,6 +25,9 @@ enum Kind {
     Transpose(Vec<usize>),
     /// A pure reshape with a static output shape.
     Reshape(Vec<usize>),
+    /// Output 0 is input 0 (Identity; Dropout without a `training_mode` input). Any other
+    /// output must be unread for the node to be dropped.
+    Passthrough,
 }
 
 /// Classify node `i` (its permutation needs the input's static rank).
@@ -51,6 +56,10 @@ fn kind(g: &Graph, i: usize) -> Option<Kind> {
         Op::Layout(
             LayoutOp::Reshape { .. } | LayoutOp::Flatten { .. } | LayoutOp::Squeeze { .. } | LayoutOp::Unsqueeze { .. },
         ) => Some(Kind::Reshape(static_shape(g, y)?)),
+        Op::Layout(LayoutOp::Identity) => Some(Kind::Passthrough),
+        Op::Layout(LayoutOp::Dropout { training: false, .. }) if n.inputs.get(2).copied().flatten().is_none() => {
+            Some(Kind::Passthrough)
+        }
         _ => None,
     }
 }
@@ -108,7 +117,9 @@ pub fn eliminate_transposes(g: &mut Graph, accept: &dyn Fn(&KernelSpec) -> bool)
         n.outputs.truncate(1);
         remove[j] = true;
     }
-    // Drop identity transposes and same-shape reshapes.
+    // Drop identity transposes, same-shape reshapes and pass-through nodes whose other outputs
+    // (Dropout's mask) nobody reads.
+    let unread = |v: &Option<ValueId>| v.is_none_or(|v| uses[v.0] == 0);
     let mut alias: HashMap<ValueId, ValueId> = HashMap::new();
     let outputs: Vec<ValueId> = g.outputs.clone();
     let control_read: Vec<bool> = {
@@ -135,6 +146,7 @@ pub fn eliminate_transposes(g: &mut Graph, accept: &dyn Fn(&KernelSpec) -> bool)
         let identity = match kind(g, i) {
             Some(Kind::Transpose(p)) => p.iter().enumerate().all(|(k, &a)| k == a),
             Some(Kind::Reshape(s)) => static_shape(g, x).is_some_and(|xs| xs == s),
+            Some(Kind::Passthrough) => g.nodes[i].outputs.iter().skip(1).all(unread),
             None => false,
         };
         let same_type = g.values[x.0].ty == g.values[y.0].ty;
@@ -234,5 +246,39 @@ mod tests {
         // Only identities are dropped when no rewritten spec is accepted.
         assert_eq!(eliminate_transposes(&mut g, &|_| false), 1);
         assert_eq!(g.nodes.len(), 12);
+    }
+
+    /// Identity and an inference Dropout vanish; a Dropout whose mask is read, and one whose
+    /// output is a graph output, stay.
+    #[test]
+    fn pass_through_nodes_vanish_unless_their_outputs_are_needed() {
+        let dropout = || {
+            Op::Layout(LayoutOp::Dropout {
+                ratio: 0.5,
+                training: false,
+                mask_bool: true,
+            })
+        };
+        let mut b = GraphBuilder::new();
+        let x = b.input("x", DType::F32, [2, 3].map(Dim::Known).to_vec());
+        let relu = |b: &mut GraphBuilder, v| b.op(Op::Elementwise(ElementwiseOp::Unary(UnaryOp::Relu)), &[v]);
+        let i = b.op(Op::Layout(LayoutOp::Identity), &[x]);
+        let d = b.op(dropout(), &[i]);
+        let y = relu(&mut b, d);
+        b.output(y, "through");
+        let (d2, mask) = {
+            let o = b.op_n(dropout(), &[x], 2);
+            (o[0], o[1])
+        };
+        let y2 = relu(&mut b, d2);
+        b.output(y2, "masked");
+        b.output(mask, "mask");
+        let d3 = b.op(dropout(), &[x]);
+        b.output(d3, "direct");
+        let before = b.build().unwrap();
+        let mut after = before.clone();
+        assert_eq!(eliminate_transposes(&mut after, &|_| true), 2);
+        assert_eq!(op_names(&after), ["Relu", "Dropout", "Relu", "Dropout"]);
+        assert_same_outputs(before, after, &[("x", rnd(&[2, 3], 2, -0.5))]);
     }
 }
