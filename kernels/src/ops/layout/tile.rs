@@ -77,25 +77,10 @@ unsafe fn block_avx2(s: &[f32], base: usize, i0: usize, cols: usize, cs: usize, 
             // SAFETY: reads source rows j0..j0+8 at elements i..i+8 and writes output rows
             // i..i+8 at columns j0..j0+8, all inside the stated bounds.
             let ld = |jj: usize| _mm256_loadu_ps(sp.add(i + (j0 + jj) * cs));
-            let (r0, r1, r2, r3) = (ld(0), ld(1), ld(2), ld(3));
-            let (r4, r5, r6, r7) = (ld(4), ld(5), ld(6), ld(7));
-            let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
-            let (t2, t3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
-            let (t4, t5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
-            let (t6, t7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
-            let (u0, u1) = (_mm256_shuffle_ps::<0x44>(t0, t2), _mm256_shuffle_ps::<0xEE>(t0, t2));
-            let (u2, u3) = (_mm256_shuffle_ps::<0x44>(t1, t3), _mm256_shuffle_ps::<0xEE>(t1, t3));
-            let (u4, u5) = (_mm256_shuffle_ps::<0x44>(t4, t6), _mm256_shuffle_ps::<0xEE>(t4, t6));
-            let (u6, u7) = (_mm256_shuffle_ps::<0x44>(t5, t7), _mm256_shuffle_ps::<0xEE>(t5, t7));
-            let st = |ii: usize, v: __m256| _mm256_storeu_ps(dp.add((i + ii) * cols + j0), v);
-            st(0, _mm256_permute2f128_ps::<0x20>(u0, u4));
-            st(1, _mm256_permute2f128_ps::<0x20>(u1, u5));
-            st(2, _mm256_permute2f128_ps::<0x20>(u2, u6));
-            st(3, _mm256_permute2f128_ps::<0x20>(u3, u7));
-            st(4, _mm256_permute2f128_ps::<0x31>(u0, u4));
-            st(5, _mm256_permute2f128_ps::<0x31>(u1, u5));
-            st(6, _mm256_permute2f128_ps::<0x31>(u2, u6));
-            st(7, _mm256_permute2f128_ps::<0x31>(u3, u7));
+            let r = transpose8([ld(0), ld(1), ld(2), ld(3), ld(4), ld(5), ld(6), ld(7)]);
+            for (ii, v) in r.into_iter().enumerate() {
+                _mm256_storeu_ps(dp.add((i + ii) * cols + j0), v);
+            }
             i += 8;
         }
         for ii in i..nrows {
@@ -109,4 +94,31 @@ unsafe fn block_avx2(s: &[f32], base: usize, i0: usize, cols: usize, cs: usize, 
             dst[ii * cols + jj] = *sp.add(ii + jj * cs);
         }
     }
+}
+
+/// The 8×8 transpose of the rows `r`: lane `j` of output `i` is lane `i` of `r[j]`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+pub(crate) fn transpose8(r: [std::arch::x86_64::__m256; 8]) -> [std::arch::x86_64::__m256; 8] {
+    use std::arch::x86_64::*;
+    let [r0, r1, r2, r3, r4, r5, r6, r7] = r;
+    let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+    let (t2, t3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+    let (t4, t5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
+    let (t6, t7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
+    let (u0, u1) = (_mm256_shuffle_ps::<0x44>(t0, t2), _mm256_shuffle_ps::<0xEE>(t0, t2));
+    let (u2, u3) = (_mm256_shuffle_ps::<0x44>(t1, t3), _mm256_shuffle_ps::<0xEE>(t1, t3));
+    let (u4, u5) = (_mm256_shuffle_ps::<0x44>(t4, t6), _mm256_shuffle_ps::<0xEE>(t4, t6));
+    let (u6, u7) = (_mm256_shuffle_ps::<0x44>(t5, t7), _mm256_shuffle_ps::<0xEE>(t5, t7));
+    [
+        _mm256_permute2f128_ps::<0x20>(u0, u4),
+        _mm256_permute2f128_ps::<0x20>(u1, u5),
+        _mm256_permute2f128_ps::<0x20>(u2, u6),
+        _mm256_permute2f128_ps::<0x20>(u3, u7),
+        _mm256_permute2f128_ps::<0x31>(u0, u4),
+        _mm256_permute2f128_ps::<0x31>(u1, u5),
+        _mm256_permute2f128_ps::<0x31>(u2, u6),
+        _mm256_permute2f128_ps::<0x31>(u3, u7),
+    ]
 }

@@ -8,6 +8,9 @@
 //! replaces on a strictly greater value, so MaxPool results (NaNs and signed zeros included) are
 //! identical to the generic path. Averages are summed in f32.
 
+#[cfg(target_arch = "x86_64")]
+mod direct;
+mod lanes;
 mod separable;
 
 use crate::ops::conv::geom::Geom;
@@ -131,14 +134,37 @@ pub(super) fn pool2d(x: &[f32], planes: usize, g: &Geom, kind: FastKind) -> Vec<
     // Every output row is written below (separable or exact kernel).
     let mut out = crate::buffers::overwritten::<f32>(planes * osz);
     let (ah, aw) = (Axis::new(g, 1), Axis::new(g, 2));
-    let plane =
-        |sc: &mut Scratch, (p, o): (usize, &mut [f32])| pool_plane(&x[p * isz..(p + 1) * isz], &ah, &aw, kind, o, sc);
+    // Small planes in groups of eight with the planes as lanes; the rest one plane at a time.
+    #[cfg(target_arch = "x86_64")]
+    let row_kernel = direct::supports(&aw);
+    #[cfg(not(target_arch = "x86_64"))]
+    let row_kernel = false;
+    let grouped = if lanes::supports(planes, &aw, row_kernel) {
+        planes - planes % lanes::LANES
+    } else {
+        0
+    };
+    let (head, tail) = out.split_at_mut(grouped * osz);
+    let (gx, gsz) = (&x[..grouped * isz], lanes::LANES * isz);
+    let group = |sc: &mut Scratch, (gi, o): (usize, &mut [f32])| {
+        lanes::group(&gx[gi * gsz..(gi + 1) * gsz], &ah, &aw, kind, o, &mut sc.tile)
+    };
+    let plane = |sc: &mut Scratch, (p, o): (usize, &mut [f32])| {
+        let p = grouped + p;
+        pool_plane(&x[p * isz..(p + 1) * isz], &ah, &aw, kind, o, sc)
+    };
     if planes > 1 && planes * osz * g.k_size() > PAR_WORK {
-        out.par_chunks_mut(osz)
+        head.par_chunks_mut(lanes::LANES * osz)
+            .enumerate()
+            .for_each(|go| with_scratch(|sc| group(sc, go)));
+        tail.par_chunks_mut(osz)
             .enumerate()
             .for_each(|po| with_scratch(|sc| plane(sc, po)));
     } else {
-        with_scratch(|sc| out.chunks_mut(osz).enumerate().for_each(|po| plane(sc, po)));
+        with_scratch(|sc| {
+            head.chunks_mut(lanes::LANES * osz).enumerate().for_each(|go| group(sc, go));
+            tail.chunks_mut(osz).enumerate().for_each(|po| plane(sc, po));
+        });
     }
     out
 }
@@ -159,8 +185,32 @@ pub(super) fn pool2d_exact(x: &[f32], planes: usize, g: &Geom, kind: FastKind) -
     out
 }
 
-/// One plane, using AVX2 code generation where the CPU has it.
+/// [`pool2d`] with every plane taken by the separable kernel (the path of CPUs without
+/// AVX-512), for tests and timing comparisons.
+#[cfg(test)]
+pub(super) fn pool2d_separable(x: &[f32], planes: usize, g: &Geom, kind: FastKind) -> Vec<f32> {
+    let (isz, osz) = (g.in_size(), g.out_size());
+    let mut out = vec![0.0f32; planes * osz];
+    let (ah, aw) = (Axis::new(g, 1), Axis::new(g, 2));
+    let mut sc = Scratch::default();
+    for (p, o) in out.chunks_mut(osz).enumerate() {
+        pool_plane_separable(&x[p * isz..(p + 1) * isz], &ah, &aw, kind, o, &mut sc);
+    }
+    out
+}
+
+/// One plane: the AVX-512 register kernel where it applies, else the separable kernel (with
+/// AVX2 code generation where the CPU has it).
 fn pool_plane(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, out: &mut [f32], sc: &mut Scratch) {
+    #[cfg(target_arch = "x86_64")]
+    if direct::supports(aw) {
+        return direct::plane(x, ah, aw, kind, out, |oh, orow, ab| border_cols(x, ah, aw, kind, oh, orow, ab));
+    }
+    pool_plane_separable(x, ah, aw, kind, out, sc)
+}
+
+/// One plane through the separable kernel, with AVX2 code generation where the CPU has it.
+fn pool_plane_separable(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, out: &mut [f32], sc: &mut Scratch) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2 (detected just above), the only requirement of
@@ -257,7 +307,7 @@ fn blocks<const L: usize, const S: usize>(
 }
 
 fn row_s<const S: usize>(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, oh: usize, orow: &mut [f32]) {
-    let (iw, ow_n) = (aw.n_in, aw.lo.len());
+    let iw = aw.n_in;
     let (h0, h1) = (ah.lo[oh], ah.hi[oh]);
     let rows: Vec<usize> = (h0..h1).map(|th| ah.at(oh, th) * iw).collect();
     // Interior columns at least four wide: register blocks of 8 (or 4) outputs.
@@ -278,7 +328,13 @@ fn row_s<const S: usize>(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, oh: us
             blocks::<4, S>(x, &rows, aw, (a, b), max, cnt, orow);
         }
     }
-    // Border columns (and narrow interiors): valid taps only.
+    border_cols(x, ah, aw, kind, oh, orow, (a, b));
+}
+
+/// The columns of output row `oh` outside `[a, b)`, over their valid taps only.
+fn border_cols(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, oh: usize, orow: &mut [f32], (a, b): (usize, usize)) {
+    let (iw, ow_n) = (aw.n_in, aw.lo.len());
+    let (h0, h1) = (ah.lo[oh], ah.hi[oh]);
     let border = (0..ow_n).filter(|&ow| ow < a || ow >= b);
     for ow in border {
         let (w0, w1) = (aw.lo[ow], aw.hi[ow]);

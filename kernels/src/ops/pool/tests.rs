@@ -290,7 +290,100 @@ fn separable_maxpool_falls_back_exactly_on_nan_and_negative_zero() {
     }
 }
 
-/// Timing of the separable kernel against the exact row kernel on the CNN benchmark shapes:
+/// The AVX-512 register kernel (where the CPU has it) and the separable kernel agree: bit for
+/// bit on max (both follow the generic tap order), to rounding on averages, over widths around
+/// the 16-lane blocks, both strides and window widths it takes, pads, NaNs and signed zeros.
+#[test]
+fn register_and_separable_kernels_agree() {
+    use crate::ops::conv::geom::AutoPad;
+    let mut seed = 500;
+    for w in [2, 5, 15, 16, 17, 31, 32, 33, 50, 111] {
+        for (k, s, p) in [(3, 2, 0), (3, 2, 1), (2, 2, 0), (3, 1, 1), (2, 1, 0), (3, 1, 0)] {
+            if w + 2 * p < k {
+                continue;
+            }
+            seed += 1;
+            let (c, h) = (3, 7);
+            let mut x = vals(c * h * w, seed);
+            // NaNs and -0.0 at a few places, including the first window row and last column.
+            for (i, v) in x.iter_mut().enumerate() {
+                match i % 23 {
+                    4 => *v = f32::NAN,
+                    9 | 10 => *v = -0.0,
+                    11 => *v = 0.0,
+                    _ => {}
+                }
+            }
+            let g = Window {
+                auto_pad: AutoPad::NotSet,
+                ..win(&[k, k], &[s, s], &[p; 4])
+            }
+            .resolve("MaxPool", &[h, w], &[k, k], false)
+            .unwrap();
+            for kind in [
+                fast::FastKind::Max,
+                fast::FastKind::Avg { include_pad: false },
+                fast::FastKind::Avg { include_pad: true },
+            ] {
+                let a = fast::pool2d(&x, c, &g, kind);
+                let b = fast::pool2d_separable(&x, c, &g, kind);
+                for (i, (&u, &v)) in a.iter().zip(&b).enumerate() {
+                    let ok = if kind == fast::FastKind::Max {
+                        u.to_bits() == v.to_bits() || (u.is_nan() && v.is_nan())
+                    } else {
+                        (u.is_nan() && v.is_nan()) || (u - v).abs() <= 1e-6 + 1e-6 * v.abs()
+                    };
+                    assert!(ok, "w {w} k {k} s {s} p {p} {kind:?} at {i}: {u} vs {v}");
+                }
+            }
+        }
+    }
+}
+
+/// Small planes go through the eight-planes-as-lanes kernel (with AVX2) in groups of eight,
+/// the remaining planes one at a time; both agree with the generic path, NaNs and signed
+/// zeros included, over strides, dilations, pads, ceil mode and empty windows.
+#[test]
+fn small_planes_in_lane_groups_match_generic() {
+    let mut seed = 900;
+    for (h, w) in [(7, 7), (13, 13), (5, 9), (1, 1), (14, 3), (9, 32)] {
+        for (k, s, d, p) in [
+            ([3, 3], [1, 1], [1, 1], [1, 1, 1, 1]),
+            ([3, 3], [2, 2], [1, 1], [0, 0, 0, 0]),
+            ([2, 2], [2, 2], [1, 1], [0, 0, 1, 1]),
+            ([3, 2], [2, 1], [2, 1], [2, 0, 1, 1]),
+            ([3, 3], [3, 3], [1, 1], [2, 2, 2, 2]),
+        ] {
+            if h + p[0] + p[2] < (k[0] - 1) * d[0] + 1 || w + p[1] + p[3] < (k[1] - 1) * d[1] + 1 {
+                continue;
+            }
+            for planes in [8, 19] {
+                seed += 1;
+                let shape = [1, planes, h, w];
+                let n = planes * h * w;
+                let mut v = vals(n, seed);
+                for (i, x) in v.iter_mut().enumerate() {
+                    match i % 17 {
+                        3 => *x = f32::NAN,
+                        6 | 7 => *x = -0.0,
+                        8 => *x = 0.0,
+                        _ => {}
+                    }
+                }
+                for ceil in [false, true] {
+                    let win = full_win(&k, &s, &d, &p);
+                    check_fast(&max_op(win.clone(), ceil), &shape, v.clone());
+                    for inc in [false, true] {
+                        check_fast(&avg_op(win.clone(), ceil, inc), &shape, vals(n, seed + 1000));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Timing of the exact row, separable and chosen (the register kernel on AVX-512) paths on the
+/// CNN benchmark shapes:
 /// `cargo test --release -p suanli-kernels --lib pool_timing -- --ignored --nocapture`.
 #[test]
 #[ignore]
@@ -300,6 +393,10 @@ fn pool_timing() {
     let cases: &[(&str, [usize; 3], usize, usize, usize, fast::FastKind)] = &[
         ("squeezenet max 3x3/2", [96, 109, 109], 3, 2, 0, fast::FastKind::Max),
         ("squeezenet max 3x3/2", [256, 27, 27], 3, 2, 0, fast::FastKind::Max),
+        ("inception max 3x3/1 p1", [832, 7, 7], 3, 1, 1, fast::FastKind::Max),
+        ("inception max 3x3/1 p1", [480, 14, 14], 3, 1, 1, fast::FastKind::Max),
+        ("inception max 3x3/1 p1", [192, 28, 28], 3, 1, 1, fast::FastKind::Max),
+        ("squeezenet max 3x3/2", [128, 55, 55], 3, 2, 0, fast::FastKind::Max),
         ("densenet max 3x3/2 p1", [64, 112, 112], 3, 2, 1, fast::FastKind::Max),
         (
             "densenet avg 2x2/2",
@@ -334,16 +431,14 @@ fn pool_timing() {
             }
             best * 1e3
         };
-        let (mut a, mut b) = (f64::MAX, f64::MAX);
+        let (mut a, mut b, mut d) = (f64::MAX, f64::MAX, f64::MAX);
         for _ in 0..3 {
             a = a.min(time(&|| fast::pool2d_exact(&x, c, &g, kind)));
-            b = b.min(pool.install(|| time(&|| fast::pool2d(&x, c, &g, kind))));
+            b = b.min(time(&|| fast::pool2d_separable(&x, c, &g, kind)));
+            d = d.min(pool.install(|| time(&|| fast::pool2d(&x, c, &g, kind))));
         }
         let (e, f) = (fast::pool2d_exact(&x, c, &g, kind), fast::pool2d(&x, c, &g, kind));
         assert!(e.iter().zip(&f).all(|(p, q)| (p - q).abs() <= 1e-5), "{name}");
-        println!(
-            "{name} {c}x{h}x{w}: exact rows {a:.3} ms, separable {b:.3} ms ({:.2}x)",
-            a / b
-        );
+        println!("{name} {c}x{h}x{w}: exact rows {a:.3} ms, separable {b:.3} ms, chosen {d:.3} ms");
     }
 }

@@ -21,11 +21,13 @@ pub(super) struct Scratch {
     split: Vec<f32>,
     /// Valid (or padded, with `include_pad`) column taps per output column, as f32.
     wcnt: Vec<f32>,
+    /// Lane-major planes for the small-plane kernel ([`super::lanes`]).
+    pub(super) tile: Vec<f32>,
 }
 
 impl crate::buffers::ScratchValue for Scratch {
     fn size(&self) -> usize {
-        self.rows.capacity() + self.u.capacity() + self.split.capacity() + self.wcnt.capacity()
+        self.rows.capacity() + self.u.capacity() + self.split.capacity() + self.wcnt.capacity() + self.tile.capacity()
     }
 }
 
