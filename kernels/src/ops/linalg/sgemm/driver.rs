@@ -147,6 +147,21 @@ fn epilogue_only(m: usize, n: usize, beta: f32, c: &mut [f32], ldc: usize, epi: 
     }
 }
 
+/// Chunks `(uch, pch)` of `units` position tiles and `np` weight panels for about `target`
+/// tasks (at least that many where there are enough), the split that reads the least: every
+/// position chunk reads all the weights of its panel chunk, and every panel chunk all the
+/// positions of its position chunk, so the operands are read `uch·n + pch·m` times over
+/// (`(m, n)`: positions, output channels). Few positions and many channels (7×7 stages) split
+/// the weights; many positions and few channels split the positions.
+fn split_tasks(units: usize, np: usize, target: usize, (m, n): (usize, usize)) -> (usize, usize) {
+    let enough = target.min(units * np);
+    (1..=np.min(target))
+        .map(|pch| (units.min(target.div_ceil(pch)), pch))
+        .filter(|&(u, p)| u * p >= enough)
+        .min_by_key(|&(u, p)| u * n + p * m)
+        .unwrap_or((units.min(target), 1))
+}
+
 /// Run `count` tasks, in parallel when `nt > 1`.
 fn for_tasks(nt: usize, count: usize, f: impl Fn(usize) + Sync + Send) {
     if nt > 1 && count > 1 {
@@ -505,13 +520,10 @@ pub(crate) fn run_taps_t(arch: &'static Arch, p: &TapsTProblem, c: &mut [f32], l
     let (per_row, base, extra) = row_tiles(g.cols, arch.mr);
     let units = g.rows * per_row;
     let np = p.n.div_ceil(nr);
-    // Chunks of position tiles first (each task then reads every B panel once); B panels are
-    // split too when there are too few tiles to keep the threads busy.
     let target = if nt > 1 { 4 * nt } else { 1 };
-    let uper = units.div_ceil(units.min(target));
-    let uch = units.div_ceil(uper);
-    let pper = np.div_ceil(target.div_ceil(uch).min(np));
-    let pch = np.div_ceil(pper);
+    let (uch, pch) = split_tasks(units, np, target, (x.m, p.n));
+    let (uper, pper) = (units.div_ceil(uch), np.div_ceil(pch));
+    let (uch, pch) = (units.div_ceil(uper), np.div_ceil(pper));
     for_tasks(nt, uch * pch, |task| {
         let (u0, u1) = ((task / pch) * uper, ((task / pch + 1) * uper).min(units));
         let (jp0, jp1) = ((task % pch) * pper, ((task % pch + 1) * pper).min(np));
@@ -554,4 +566,25 @@ pub(crate) fn run_taps_t(arch: &'static Arch, p: &TapsTProblem, c: &mut [f32], l
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_tasks;
+
+    #[test]
+    fn task_splits_read_the_smaller_operand_more_often() {
+        // resnet50's 7×7 stage: 7 position tiles, 512 channels in 16 panels, 8 tasks wanted:
+        // the weights are split, each read once.
+        assert_eq!(split_tasks(7, 16, 8, (49, 512)), (1, 8));
+        // A 56×56 stage with 64 channels: the positions are split.
+        assert_eq!(split_tasks(56, 2, 8, (3136, 64)), (8, 1));
+        // Balanced shapes split both ways; every split has the tasks asked for when possible.
+        let (u, p) = split_tasks(14, 8, 8, (196, 256));
+        assert!(u > 1 && p > 1 && u * p >= 8, "{u} {p}");
+        // Too little work for the target: all of it, one task per tile and panel.
+        assert_eq!(split_tasks(2, 1, 8, (20, 32)), (2, 1));
+        // One thread: one task.
+        assert_eq!(split_tasks(7, 16, 1, (49, 512)), (1, 1));
+    }
 }
