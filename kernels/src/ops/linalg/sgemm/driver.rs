@@ -147,19 +147,20 @@ fn epilogue_only(m: usize, n: usize, beta: f32, c: &mut [f32], ldc: usize, epi: 
     }
 }
 
-/// Chunks `(uch, pch)` of `units` position tiles and `np` weight panels for about `target`
-/// tasks (at least that many where there are enough), the split that reads the least: every
-/// position chunk reads all the weights of its panel chunk, and every panel chunk all the
-/// positions of its position chunk, so the operands are read `uch·n + pch·m` times over
-/// (`(m, n)`: positions, output channels). Few positions and many channels (7×7 stages) split
-/// the weights; many positions and few channels split the positions.
-fn split_tasks(units: usize, np: usize, target: usize, (m, n): (usize, usize)) -> (usize, usize) {
-    let enough = target.min(units * np);
+/// Chunks `(u, p)` of `units` tiles (at least `units.start()` chunks) and `np` panels for about
+/// `target` tasks (at least that many where there are enough), the split that reads the least:
+/// every tile chunk reads all the panels of its panel chunk and every panel chunk all the tiles
+/// of its tile chunk, so the operands are read `u·n + p·m` times over, `m` and `n` being the
+/// sizes of the tile and the panel side. Few positions and many channels (7×7 stages) split the
+/// weights; many positions and few channels split the positions.
+fn split_tasks(units: std::ops::RangeInclusive<usize>, np: usize, target: usize, (m, n): (usize, usize)) -> (usize, usize) {
+    let (lo, hi) = (*units.start(), *units.end());
+    let enough = target.min(hi * np).max(lo);
     (1..=np.min(target))
-        .map(|pch| (units.min(target.div_ceil(pch)), pch))
+        .map(|p| (hi.min(target.div_ceil(p)).max(lo), p))
         .filter(|&(u, p)| u * p >= enough)
         .min_by_key(|&(u, p)| u * n + p * m)
-        .unwrap_or((units.min(target), 1))
+        .unwrap_or((hi.min(target).max(lo), 1))
 }
 
 /// Run `count` tasks, in parallel when `nt > 1`.
@@ -285,14 +286,11 @@ fn macro_block(x: &Ctx, nt: usize, blk: &Block, panels_b: &Panels) {
     let ar = x.arch;
     let (mr, nr) = (ar.mr, ar.nr);
     let np = blk.nc.div_ceil(nr);
-    // Row blocks: about mc rows each, a multiple of nt of them, boundaries on mr.
-    let mut mb = x.m.div_ceil(ar.mc);
-    if nt > 1 {
-        mb = mb.div_ceil(nt) * nt;
-    }
-    mb = mb.min(x.m.div_ceil(mr));
-    // Column chunks when there are too few row blocks to keep the threads busy.
-    let nch = if nt > 1 { (4 * nt).div_ceil(mb).min(np) } else { 1 };
+    // Row blocks of at most about mc rows (boundaries on mr), and column chunks, for about 4nt
+    // tasks: each row block reads every B panel of its chunk, each chunk every A row.
+    let target = if nt > 1 { 4 * nt } else { 1 };
+    let rows = x.m.div_ceil(mr);
+    let (mb, nch) = split_tasks(x.m.div_ceil(ar.mc).min(rows)..=rows, np, target, (x.m, blk.nc));
     let per = np.div_ceil(nch);
     let nch = np.div_ceil(per);
     match x.a {
@@ -521,7 +519,7 @@ pub(crate) fn run_taps_t(arch: &'static Arch, p: &TapsTProblem, c: &mut [f32], l
     let units = g.rows * per_row;
     let np = p.n.div_ceil(nr);
     let target = if nt > 1 { 4 * nt } else { 1 };
-    let (uch, pch) = split_tasks(units, np, target, (x.m, p.n));
+    let (uch, pch) = split_tasks(1..=units, np, target, (x.m, p.n));
     let (uper, pper) = (units.div_ceil(uch), np.div_ceil(pch));
     let (uch, pch) = (units.div_ceil(uper), np.div_ceil(pper));
     for_tasks(nt, uch * pch, |task| {
@@ -576,15 +574,18 @@ mod tests {
     fn task_splits_read_the_smaller_operand_more_often() {
         // resnet50's 7×7 stage: 7 position tiles, 512 channels in 16 panels, 8 tasks wanted:
         // the weights are split, each read once.
-        assert_eq!(split_tasks(7, 16, 8, (49, 512)), (1, 8));
+        assert_eq!(split_tasks(1..=7, 16, 8, (49, 512)), (1, 8));
         // A 56×56 stage with 64 channels: the positions are split.
-        assert_eq!(split_tasks(56, 2, 8, (3136, 64)), (8, 1));
+        assert_eq!(split_tasks(1..=56, 2, 8, (3136, 64)), (8, 1));
         // Balanced shapes split both ways; every split has the tasks asked for when possible.
-        let (u, p) = split_tasks(14, 8, 8, (196, 256));
+        let (u, p) = split_tasks(1..=14, 8, 8, (196, 256));
         assert!(u > 1 && p > 1 && u * p >= 8, "{u} {p}");
         // Too little work for the target: all of it, one task per tile and panel.
-        assert_eq!(split_tasks(2, 1, 8, (20, 32)), (2, 1));
+        assert_eq!(split_tasks(1..=2, 1, 8, (20, 32)), (2, 1));
+        // A lower bound on the tile chunks (row blocks that fit the cache) holds.
+        assert_eq!(split_tasks(3..=22, 98, 8, (256, 3136)), (3, 3));
+        assert_eq!(split_tasks(3..=22, 98, 1, (256, 3136)), (3, 1));
         // One thread: one task.
-        assert_eq!(split_tasks(7, 16, 1, (49, 512)), (1, 1));
+        assert_eq!(split_tasks(1..=7, 16, 1, (49, 512)), (1, 1));
     }
 }
