@@ -9,6 +9,9 @@
 //! each output row, and a row that fails the check is recomputed by the exact row kernel.
 
 use super::{keep_max, Axis, FastKind};
+#[cfg(target_arch = "x86_64")]
+use crate::ops::layout::tile::even_odd;
+use crate::ops::layout::tile::deinterleave;
 
 /// Reusable per-plane buffers.
 #[derive(Default)]
@@ -362,61 +365,4 @@ unsafe fn fold_max_avx(o: &mut [f32], src: &[f32]) {
     for j in i..n {
         o[j] = keep_max(o[j], src[j]);
     }
-}
-
-/// The even and the odd elements of the 16 values `a ‖ b`, each in order (callable only where
-/// AVX2 is enabled or detected).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[inline]
-fn even_odd(
-    a: std::arch::x86_64::__m256,
-    b: std::arch::x86_64::__m256,
-) -> (std::arch::x86_64::__m256, std::arch::x86_64::__m256) {
-    use std::arch::x86_64::*;
-    // Within each 128-bit lane: [a0 a2 b0 b2 | a4 a6 b4 b6]; then order the 64-bit halves.
-    let e = _mm256_shuffle_ps::<0b10_00_10_00>(a, b);
-    let o = _mm256_shuffle_ps::<0b11_01_11_01>(a, b);
-    let order = |v: __m256| _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v)));
-    (order(e), order(o))
-}
-
-/// `even[q] = u[2q]`, `odd[q] = u[2q + 1]` (`even.len() == ceil(n/2)`, `odd.len() == n/2`).
-#[inline(always)]
-fn deinterleave(u: &[f32], even: &mut [f32], odd: &mut [f32]) {
-    let pairs = u.len() / 2;
-    let mut q = 0;
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && even.len() >= pairs && odd.len() >= pairs {
-        // SAFETY: AVX2 is available (detected just above); `u` holds 2·pairs values and both
-        // halves hold at least `pairs` (checked above), the only memory touched.
-        q = unsafe { deinterleave_avx2(u, even, odd, pairs) };
-    }
-    for q in q..pairs {
-        even[q] = u[2 * q];
-        odd[q] = u[2 * q + 1];
-    }
-    if u.len() % 2 == 1 {
-        even[pairs] = u[2 * pairs];
-    }
-}
-
-/// The first `8·⌊pairs/8⌋` pairs of [`deinterleave`]; returns how many pairs it wrote.
-///
-/// # Safety
-/// The CPU must support AVX2; `u.len() >= 2·pairs`, `even.len() >= pairs`, `odd.len() >= pairs`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn deinterleave_avx2(u: &[f32], even: &mut [f32], odd: &mut [f32], pairs: usize) -> usize {
-    use std::arch::x86_64::*;
-    let (up, ep, op) = (u.as_ptr(), even.as_mut_ptr(), odd.as_mut_ptr());
-    let mut q = 0;
-    while q + 8 <= pairs {
-        // SAFETY: reads u[2q..2q+16] and writes even/odd[q..q+8], all within the stated bounds.
-        let (e, o) = even_odd(_mm256_loadu_ps(up.add(2 * q)), _mm256_loadu_ps(up.add(2 * q + 8)));
-        _mm256_storeu_ps(ep.add(q), e);
-        _mm256_storeu_ps(op.add(q), o);
-        q += 8;
-    }
-    q
 }
