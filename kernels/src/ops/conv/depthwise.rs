@@ -241,7 +241,17 @@ unsafe fn row3_avx2(o: &mut [f32], r: [&[f32]; 3], off: [usize; 3], w: &[f32; 9]
     }
     // Every tap's n values, bounds-checked once.
     let t = |i: usize, k: usize| r[i][off[k]..off[k] + n].as_ptr();
-    let x = [t(0, 0), t(0, 1), t(0, 2), t(1, 0), t(1, 1), t(1, 2), t(2, 0), t(2, 1), t(2, 2)];
+    let x = [
+        t(0, 0),
+        t(0, 1),
+        t(0, 2),
+        t(1, 0),
+        t(1, 1),
+        t(1, 2),
+        t(2, 0),
+        t(2, 1),
+        t(2, 2),
+    ];
     let wv = w.map(|v| _mm256_set1_ps(v));
     let mut j = 0;
     loop {
@@ -334,7 +344,7 @@ fn mul_add_row<T: GemmElem>(o: &mut [T], x: &[T], s: usize, w: T) {
 
 #[cfg(test)]
 mod tests {
-use super::*;
+    use super::*;
     use crate::ops::conv::geom::{AutoPad, Window};
 
     fn vals(n: usize, seed: u64) -> Vec<f32> {

@@ -162,7 +162,9 @@ pub(super) fn pool2d(x: &[f32], planes: usize, g: &Geom, kind: FastKind) -> Vec<
             .for_each(|po| with_scratch(|sc| plane(sc, po)));
     } else {
         with_scratch(|sc| {
-            head.chunks_mut(lanes::LANES * osz).enumerate().for_each(|go| group(sc, go));
+            head.chunks_mut(lanes::LANES * osz)
+                .enumerate()
+                .for_each(|go| group(sc, go));
             tail.chunks_mut(osz).enumerate().for_each(|po| plane(sc, po));
         });
     }
@@ -204,7 +206,9 @@ pub(super) fn pool2d_separable(x: &[f32], planes: usize, g: &Geom, kind: FastKin
 fn pool_plane(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, out: &mut [f32], sc: &mut Scratch) {
     #[cfg(target_arch = "x86_64")]
     if direct::supports(aw) {
-        return direct::plane(x, ah, aw, kind, out, |oh, orow, ab| border_cols(x, ah, aw, kind, oh, orow, ab));
+        return direct::plane(x, ah, aw, kind, out, |oh, orow, ab| {
+            border_cols(x, ah, aw, kind, oh, orow, ab)
+        });
     }
     pool_plane_separable(x, ah, aw, kind, out, sc)
 }

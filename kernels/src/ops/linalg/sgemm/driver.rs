@@ -153,7 +153,12 @@ fn epilogue_only(m: usize, n: usize, beta: f32, c: &mut [f32], ldc: usize, epi: 
 /// of its tile chunk, so the operands are read `u·n + p·m` times over, `m` and `n` being the
 /// sizes of the tile and the panel side. Few positions and many channels (7×7 stages) split the
 /// weights; many positions and few channels split the positions.
-fn split_tasks(units: std::ops::RangeInclusive<usize>, np: usize, target: usize, (m, n): (usize, usize)) -> (usize, usize) {
+fn split_tasks(
+    units: std::ops::RangeInclusive<usize>,
+    np: usize,
+    target: usize,
+    (m, n): (usize, usize),
+) -> (usize, usize) {
     let (lo, hi) = (*units.start(), *units.end());
     let enough = target.min(hi * np).max(lo);
     (1..=np.min(target))

@@ -82,7 +82,13 @@ const MAX_ROWS: usize = 16;
 /// AVX-512F must be available; `offs` is non-empty, and for every `r` and `j < o.len()`,
 /// `offs[r] + j·S + K - 1 < x.len()`.
 #[target_feature(enable = "avx512f")]
-unsafe fn row_avx512<const S: usize, const K: usize>(x: &[f32], offs: &[usize], kind: FastKind, cnt: f32, o: &mut [f32]) {
+unsafe fn row_avx512<const S: usize, const K: usize>(
+    x: &[f32],
+    offs: &[usize],
+    kind: FastKind,
+    cnt: f32,
+    o: &mut [f32],
+) {
     use std::arch::x86_64::*;
     let (xp, len) = (x.as_ptr(), x.len());
     // Sixteen values from x[at..]; lanes past the end of `x` read as 0. Only lanes that feed
@@ -132,7 +138,11 @@ unsafe fn row_avx512<const S: usize, const K: usize>(x: &[f32], offs: &[usize], 
         let mut acc = t0[0];
         let mut fold = |v: __m512| {
             // maxps(v, acc) = v > acc ? v : acc: the generic path's keep_max(acc, v).
-            acc = if max { _mm512_max_ps(v, acc) } else { _mm512_add_ps(acc, v) };
+            acc = if max {
+                _mm512_max_ps(v, acc)
+            } else {
+                _mm512_add_ps(acc, v)
+            };
         };
         t0[1..].iter().for_each(|&v| fold(v));
         for &r in &offs[1..] {
@@ -158,5 +168,8 @@ unsafe fn row_avx512<const S: usize, const K: usize>(x: &[f32], offs: &[usize], 
 #[inline]
 fn down<const N: i32>(hi: std::arch::x86_64::__m512, lo: std::arch::x86_64::__m512) -> std::arch::x86_64::__m512 {
     use std::arch::x86_64::*;
-    _mm512_castsi512_ps(_mm512_alignr_epi32::<N>(_mm512_castps_si512(hi), _mm512_castps_si512(lo)))
+    _mm512_castsi512_ps(_mm512_alignr_epi32::<N>(
+        _mm512_castps_si512(hi),
+        _mm512_castps_si512(lo),
+    ))
 }

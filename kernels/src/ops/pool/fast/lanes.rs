@@ -203,7 +203,9 @@ unsafe fn fold(t: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, o: &mut [f32]) {
         }
         for j in j..b {
             let base = first(j);
-            let acc = taps[1..].iter().fold(at(base + taps[0]), |acc, &off| step(acc, at(base + off)));
+            let acc = taps[1..]
+                .iter()
+                .fold(at(base + taps[0]), |acc, &off| step(acc, at(base + off)));
             store(o, oh, j, finish(acc, oh, j));
         }
     }

@@ -9,9 +9,9 @@
 //! each output row, and a row that fails the check is recomputed by the exact row kernel.
 
 use super::{keep_max, Axis, FastKind};
+use crate::ops::layout::tile::deinterleave;
 #[cfg(target_arch = "x86_64")]
 use crate::ops::layout::tile::even_odd;
-use crate::ops::layout::tile::deinterleave;
 
 /// Reusable per-plane buffers.
 #[derive(Default)]
