@@ -2,6 +2,10 @@
 //! innermost output dim reads the source with a stride while the next output dim reads it
 //! contiguously: 8×8 tiles are loaded as eight contiguous source rows, transposed in AVX2
 //! registers and stored as eight contiguous output rows. Elements are moved as bits.
+//!
+//! The register shuffles are shared with the kernels that lay data out the same way: the pools
+//! over planes-as-lanes ([`block_avx2`]), and the stride-2 pools and depthwise convolutions that
+//! split rows into even and odd columns ([`even_odd`], [`deinterleave`]).
 
 use rayon::prelude::*;
 use std::any::TypeId;
@@ -59,13 +63,14 @@ pub(crate) fn transpose_planes<T: 'static + Send + Sync>(
     false
 }
 
-/// Output rows `i0..` (as many as `dst` holds) of one plane whose source starts at `base`.
+/// Output rows `i0..` (as many as `dst` holds) of one plane whose source starts at `base`:
+/// `dst[i·cols + j] = s[base + i0 + i + j·cs]`, on the calling thread.
 ///
 /// # Safety
 /// AVX2 must be available, and `base + (i0 + dst.len() / cols - 1) + (cols - 1)·cs < s.len()`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn block_avx2(s: &[f32], base: usize, i0: usize, cols: usize, cs: usize, dst: &mut [f32]) {
+pub(crate) unsafe fn block_avx2(s: &[f32], base: usize, i0: usize, cols: usize, cs: usize, dst: &mut [f32]) {
     use std::arch::x86_64::*;
     let nrows = dst.len() / cols;
     let sp = s.as_ptr().add(base + i0);

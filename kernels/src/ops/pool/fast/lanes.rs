@@ -48,67 +48,14 @@ pub(super) fn group(x: &[f32], ah: &Axis, aw: &Axis, kind: FastKind, out: &mut [
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX2 is available (`supports`); `x` holds LANES planes of `isz` values and `out`
     // LANES of `osz` (checked above), `t_in` holds LANES·isz values and `t_out` at least
-    // LANES·osz; every valid tap of an output lies inside its input plane (`Axis` bounds).
+    // LANES·osz, so both transposes read at most (rows - 1) + (cols - 1)·cs < LANES·size
+    // values; every valid tap of an output lies inside its input plane (`Axis` bounds).
     unsafe {
-        to_lanes(x, isz, t_in);
+        use crate::ops::layout::tile::block_avx2;
+        // t_in[p·LANES + l] = x[l·isz + p]; then out[l·osz + p] = t_out[p·LANES + l].
+        block_avx2(x, 0, 0, LANES, isz, &mut t_in[..LANES * isz]);
         fold(t_in, ah, aw, kind, t_out);
-        from_lanes(t_out, osz, out);
-    }
-}
-
-/// `t[p·LANES + l] = x[l·n + p]` for `p < n`.
-///
-/// # Safety
-/// AVX2; `x.len() >= LANES·n`, `t.len() >= LANES·n`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn to_lanes(x: &[f32], n: usize, t: &mut [f32]) {
-    use std::arch::x86_64::*;
-    let (xp, tp) = (x.as_ptr(), t.as_mut_ptr());
-    let mut p = 0;
-    while p + LANES <= n {
-        // SAFETY: reads x[l·n + p..][..8] and writes t[(p..p + 8)·LANES..][..8], in bounds.
-        unsafe {
-            let ld = |l: usize| _mm256_loadu_ps(xp.add(l * n + p));
-            let r = crate::ops::layout::tile::transpose8([ld(0), ld(1), ld(2), ld(3), ld(4), ld(5), ld(6), ld(7)]);
-            for (i, v) in r.into_iter().enumerate() {
-                _mm256_storeu_ps(tp.add((p + i) * LANES), v);
-            }
-        }
-        p += LANES;
-    }
-    for p in p..n {
-        for l in 0..LANES {
-            t[p * LANES + l] = x[l * n + p];
-        }
-    }
-}
-
-/// `y[l·n + p] = t[p·LANES + l]` for `p < n`.
-///
-/// # Safety
-/// AVX2; `t.len() >= LANES·n`, `y.len() >= LANES·n`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn from_lanes(t: &[f32], n: usize, y: &mut [f32]) {
-    use std::arch::x86_64::*;
-    let (tp, yp) = (t.as_ptr(), y.as_mut_ptr());
-    let mut p = 0;
-    while p + LANES <= n {
-        // SAFETY: reads t[(p..p + 8)·LANES..][..8] and writes y[l·n + p..][..8], in bounds.
-        unsafe {
-            let ld = |i: usize| _mm256_loadu_ps(tp.add((p + i) * LANES));
-            let r = crate::ops::layout::tile::transpose8([ld(0), ld(1), ld(2), ld(3), ld(4), ld(5), ld(6), ld(7)]);
-            for (l, v) in r.into_iter().enumerate() {
-                _mm256_storeu_ps(yp.add(l * n + p), v);
-            }
-        }
-        p += LANES;
-    }
-    for p in p..n {
-        for l in 0..LANES {
-            y[l * n + p] = t[p * LANES + l];
-        }
+        block_avx2(t_out, 0, 0, osz, LANES, &mut out[..LANES * osz]);
     }
 }
 
