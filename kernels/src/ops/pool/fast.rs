@@ -131,7 +131,7 @@ pub(super) fn pool2d(x: &[f32], planes: usize, g: &Geom, kind: FastKind) -> Vec<
     if osz == 1 && whole && matches!(kind, FastKind::Avg { .. }) {
         return global(x, planes, isz, false);
     }
-    // Every output row is written below (separable or exact kernel).
+    // Every output is written below (by the lane, row, separable or exact kernel).
     let mut out = crate::buffers::overwritten::<f32>(planes * osz);
     let (ah, aw) = (Axis::new(g, 1), Axis::new(g, 2));
     // Small planes in groups of eight with the planes as lanes; the rest one plane at a time.
