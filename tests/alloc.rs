@@ -298,3 +298,40 @@ fn warm_runs_allocate_only_outputs_on_a_built_model() {
     }
     settle(sessions);
 }
+
+/// The CPU device shares the graph's constants instead of copying them when a run first needs
+/// them, so a model's weights are held once (besides their packed form).
+#[test]
+fn the_first_run_does_not_copy_the_weights() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (k, n) = (512, 512);
+    let mut b = GraphBuilder::new();
+    let x = b.input("x", DType::F32, vec![Dim::Known(1), Dim::Known(k)]);
+    let w = b.constant(
+        "w",
+        Tensor::from_vec(vec![k, n], (0..k * n).map(|i| (i % 11) as f32 * 0.01).collect()).unwrap(),
+    );
+    let m = b.op(Op::Linalg(LinalgOp::MatMul), &[x, w]);
+    let r = b.op(Op::Elementwise(ElementwiseOp::Unary(UnaryOp::Relu)), &[m]);
+    b.output(r, "y");
+    let g = b.build().unwrap();
+    let mut sessions = Vec::new();
+    for optimize in [true, false] {
+        let s = Session::builder()
+            .intra_threads(1)
+            .optimize(optimize)
+            .build_from_graph(g.clone())
+            .unwrap();
+        let x = Tensor::from_vec(vec![1, k], (0..k).map(|i| (i % 5) as f32).collect()).unwrap();
+        let (outs, bytes, _) = counted(|| s.run(&[("x", x.clone())]));
+        outs.unwrap();
+        let weight_bytes = k * n * 4;
+        println!("optimize={optimize}: the first run allocated {bytes} bytes; the weights are {weight_bytes}");
+        assert!(
+            bytes < weight_bytes / 2,
+            "optimize={optimize}: the first run allocated {bytes} bytes, as if it copied the {weight_bytes} bytes of weights"
+        );
+        sessions.push(s);
+    }
+    settle(sessions);
+}

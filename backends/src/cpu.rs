@@ -373,6 +373,17 @@ impl Device for CpuDevice {
         Ok(self.wrap(t))
     }
 
+    fn upload_shared(&self, t: &Arc<Tensor>) -> Result<DeviceTensor> {
+        // The caller keeps a reference, so `unique` never hands this storage to a kernel for
+        // writing nor `release` to the recycler.
+        Ok(DeviceTensor {
+            dtype: t.dtype(),
+            shape: t.shape().to_vec(),
+            device: self.name.clone(),
+            storage: t.clone(),
+        })
+    }
+
     fn download(&self, t: &DeviceTensor) -> Result<Tensor> {
         Ok(self.host(t)?.clone())
     }

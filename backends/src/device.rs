@@ -172,6 +172,12 @@ pub trait Device: Send + Sync {
     fn adopt(&self, t: Tensor) -> Result<DeviceTensor> {
         self.upload(&t)
     }
+    /// Optional. Make a constant the caller keeps (a model's weights) available on the device;
+    /// the default uploads a copy (the CPU device overrides it to share the tensor, so a model's
+    /// weights are not held twice in host memory). The result must never be written.
+    fn upload_shared(&self, t: &Arc<Tensor>) -> Result<DeviceTensor> {
+        self.upload(t)
+    }
     /// Optional. The device's arithmetic peak in GFLOP/s as measured on this machine (profiles
     /// report kernels against it); `None` where it has not been measured.
     fn measured_peak_gflops(&self) -> Option<f64> {

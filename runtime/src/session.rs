@@ -499,7 +499,7 @@ impl Session {
             .constants
             .get(&v)
             .ok_or_else(|| Error::InvalidModel(format!("constant {:?} is missing", self.graph.name(v))))?;
-        let dt = self.devices[d].upload(t).map_err(|e| self.dev_err(d, e))?;
+        let dt = self.devices[d].upload_shared(t).map_err(|e| self.dev_err(d, e))?;
         self.consts.lock().map_err(|_| poisoned())?.insert(key, dt.clone());
         Ok(dt)
     }

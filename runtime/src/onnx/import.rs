@@ -30,20 +30,24 @@ pub struct Model {
 
 /// Read and import an ONNX file (external data is resolved next to it).
 pub fn load_file(path: &Path) -> Result<Model> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    })?;
-    load_bytes(&bytes, path.parent())
+    // The initializers' raw data are slices of the mapped file, so the weights are held once
+    // (the tensors) besides the page cache, and are copied once.
+    let bytes = super::file::read(path, true)?;
+    decode_and_import(bytes, path.parent())
 }
 
 /// Import an ONNX model from bytes. `base_dir` is where external data files live.
 pub fn load_bytes(bytes: &[u8], base_dir: Option<&Path>) -> Result<Model> {
-    let mp: ModelProto = proto::decode(bytes).map_err(|msg| Error::Decode {
+    decode_and_import(bytes, base_dir)
+}
+
+fn decode_and_import(buf: impl bytes::Buf, base_dir: Option<&Path>) -> Result<Model> {
+    let mp: ModelProto = proto::decode(buf).map_err(|msg| Error::Decode {
         what: "ONNX model".into(),
         msg,
     })?;
-    import_model(&mp, base_dir)
+    let r = import_model(&mp, base_dir);
+    r
 }
 
 /// Import a decoded `ModelProto`.

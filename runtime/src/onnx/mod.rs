@@ -1,5 +1,6 @@
 //! ONNX import: protobuf decoding, tensor conversion and the per-family op mapping.
 
+pub mod file;
 pub mod import;
 pub mod node;
 pub mod ops;

@@ -171,8 +171,10 @@ pub struct TensorProto {
     pub name: String,
     #[prost(string, tag = "12")]
     pub doc_string: String,
-    #[prost(bytes = "vec", tag = "9")]
-    pub raw_data: Vec<u8>,
+    /// Shares the decoded buffer when decoding from `Bytes` (see [`decode`]): a model's weights
+    /// are not copied out of the file's bytes until they become tensors.
+    #[prost(bytes = "bytes", tag = "9")]
+    pub raw_data: bytes::Bytes,
     #[prost(message, repeated, tag = "13")]
     pub external_data: Vec<StringStringEntryProto>,
     /// 0 = DEFAULT, 1 = EXTERNAL.
@@ -290,9 +292,10 @@ pub struct FunctionProto {
     pub overload: String,
 }
 
-/// Decode a message, mapping prost's error to a string.
-pub fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M, String> {
-    M::decode(bytes).map_err(|e| e.to_string())
+/// Decode a message, mapping prost's error to a string. From a `bytes::Bytes` buffer the
+/// `bytes` fields (tensors' `raw_data`) are slices of it rather than copies.
+pub fn decode<M: Message + Default>(buf: impl bytes::Buf) -> Result<M, String> {
+    M::decode(buf).map_err(|e| e.to_string())
 }
 
 /// `SequenceProto` (onnx-ml.proto), used by test data for sequence values.

@@ -70,7 +70,7 @@ pub fn tensor_from_proto(t: &TensorProto, base_dir: Option<&Path>) -> Result<Ten
     Tensor::new(shape, data).map_err(|e| bad(name, e.to_string()))
 }
 
-fn read_external(t: &TensorProto, base_dir: Option<&Path>) -> Result<Vec<u8>> {
+fn read_external(t: &TensorProto, base_dir: Option<&Path>) -> Result<bytes::Bytes> {
     let name = t.name.as_str();
     let mut location = None;
     let mut offset = 0u64;
@@ -93,10 +93,8 @@ fn read_external(t: &TensorProto, base_dir: Option<&Path>) -> Result<Vec<u8>> {
     }
     let base = base_dir.ok_or_else(|| bad(name, "external data needs the model to be loaded from a file"))?;
     let path = base.join(rel);
-    let bytes = std::fs::read(&path).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    })?;
+    // Mapped without pre-faulting: a tensor reads only its own range of a shared data file.
+    let bytes = super::file::read(&path, false)?;
     let start = offset as usize;
     let end = match length {
         Some(l) => start
@@ -114,7 +112,7 @@ fn read_external(t: &TensorProto, base_dir: Option<&Path>) -> Result<Vec<u8>> {
             ),
         ));
     }
-    Ok(bytes[start..end].to_vec())
+    Ok(bytes.slice(start..end))
 }
 
 /// Encode a host tensor as a `TensorProto` (raw data for numbers, `string_data` for strings).
@@ -128,7 +126,7 @@ pub fn tensor_to_proto(t: &Tensor, name: &str) -> TensorProto {
     match t.data() {
         TensorData::Str(v) => p.string_data = v.iter().map(|s| s.as_bytes().to_vec()).collect(),
         // Only strings lack a byte form, and they are handled above.
-        _ => p.raw_data = t.to_le_bytes().unwrap_or_default(),
+        _ => p.raw_data = t.to_le_bytes().unwrap_or_default().into(),
     }
     p
 }

@@ -157,11 +157,7 @@ impl PackedConvWeights {
         let mut r = vec![0.0; mg * kdim];
         for (dst, src) in r.chunks_exact_mut(kdim).zip(wg.chunks_exact(kdim)) {
             // dst[t·cg + c] = src[c·ks + t]
-            for (c, taps) in src.chunks_exact(ks.max(1)).enumerate() {
-                for (t, &x) in taps.iter().enumerate() {
-                    dst[t * cg + c] = x;
-                }
-            }
+            crate::ops::layout::tile::transpose_block(src, 0, 0, cg, ks, dst);
         }
         r
     }

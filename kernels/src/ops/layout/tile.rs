@@ -63,6 +63,33 @@ pub(crate) fn transpose_planes<T: 'static + Send + Sync>(
     false
 }
 
+/// `dst[i·cols + j] = s[base + i0 + i + j·cs]` for the rows `dst` holds: [`block_avx2`] where
+/// AVX2 is available, element by element elsewhere. Used to transpose weights while packing.
+///
+/// # Panics
+/// If the source range is outside `s` (callers pass ranges of a tensor they have checked).
+pub(crate) fn transpose_block(s: &[f32], base: usize, i0: usize, cols: usize, cs: usize, dst: &mut [f32]) {
+    let nrows = dst.len() / cols.max(1);
+    if nrows == 0 || cols == 0 {
+        return;
+    }
+    assert!(
+        base + i0 + (nrows - 1) + (cols - 1) * cs < s.len(),
+        "transpose_block: source range"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is available and the range was checked above.
+        unsafe { block_avx2(s, base, i0, cols, cs, dst) };
+        return;
+    }
+    for (i, row) in dst.chunks_exact_mut(cols).enumerate() {
+        for (j, d) in row.iter_mut().enumerate() {
+            *d = s[base + i0 + i + j * cs];
+        }
+    }
+}
+
 /// Output rows `i0..` (as many as `dst` holds) of one plane whose source starts at `base`:
 /// `dst[i·cols + j] = s[base + i0 + i + j·cs]`, on the calling thread.
 ///

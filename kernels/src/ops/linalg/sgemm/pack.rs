@@ -134,7 +134,10 @@ pub(crate) fn pack_b_panel(panel: &mut [f32], b: &MatRef<f32>, p0: usize, kc: us
             d[nv..].fill(0.0);
         }
     }
-    if b.rs == 1 {
+    if b.rs == 1 && nv == nr {
+        let rows = &mut panel[..kc * nr];
+        crate::ops::layout::tile::transpose_block(b.data, b.off + c0 * b.cs, p0, nr, b.cs, rows);
+    } else if b.rs == 1 {
         for j in 0..nv {
             let start = b.off + p0 + (c0 + j) * b.cs;
             for (d, s) in panel.chunks_exact_mut(nr).zip(&b.data[start..start + kc]) {
