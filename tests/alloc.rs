@@ -23,6 +23,8 @@ static ON: AtomicBool = AtomicBool::new(false);
 static TRACE: AtomicBool = AtomicBool::new(false);
 static BYTES: AtomicUsize = AtomicUsize::new(0);
 static CALLS: AtomicUsize = AtomicUsize::new(0);
+/// Bytes allocated minus bytes freed while counting (wrapping: frees of older blocks count too).
+static NET: AtomicUsize = AtomicUsize::new(0);
 /// Traced allocations: (bytes, backtrace).
 static TRACED: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
 
@@ -46,6 +48,13 @@ fn count(bytes: usize) {
     }
     BYTES.fetch_add(bytes, Ordering::Relaxed);
     CALLS.fetch_add(1, Ordering::Relaxed);
+    NET.fetch_add(bytes, Ordering::Relaxed);
+}
+
+fn uncount(bytes: usize) {
+    if ON.load(Ordering::Relaxed) && !IN_TRACE.with(|t| t.get()) {
+        NET.fetch_sub(bytes, Ordering::Relaxed);
+    }
 }
 
 unsafe impl GlobalAlloc for Counting {
@@ -58,11 +67,13 @@ unsafe impl GlobalAlloc for Counting {
         System.alloc_zeroed(l)
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        uncount(l.size());
         System.dealloc(p, l)
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
         // Counted as a fresh block of the new size.
         count(new);
+        uncount(l.size());
         System.realloc(p, l, new)
     }
 }
@@ -86,6 +97,7 @@ fn counted<R>(f: impl FnOnce() -> R) -> (R, usize, usize) {
     TRACED.lock().unwrap_or_else(|e| e.into_inner()).clear();
     BYTES.store(0, Ordering::SeqCst);
     CALLS.store(0, Ordering::SeqCst);
+    NET.store(0, Ordering::SeqCst);
     TRACE.store(trace.is_some(), Ordering::SeqCst);
     ON.store(true, Ordering::SeqCst);
     let r = f();
@@ -330,6 +342,56 @@ fn the_first_run_does_not_copy_the_weights() {
         assert!(
             bytes < weight_bytes / 2,
             "optimize={optimize}: the first run allocated {bytes} bytes, as if it copied the {weight_bytes} bytes of weights"
+        );
+        sessions.push(s);
+    }
+    settle(sessions);
+}
+
+/// Runs that each get fresh inputs (a server's requests) keep nothing of them: the caller's
+/// input storage is freed with its run, not kept as spare storage that no later run asks for
+/// (which grew a squeezenet process by an input's 600 KB per run up to the pool's bound).
+#[test]
+fn runs_on_fresh_inputs_keep_nothing() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // The input's size is no intermediate's, so nothing would ever ask for its storage.
+    let mut b = GraphBuilder::new();
+    let xv = b.input("x", DType::F32, vec![Dim::Known(64), Dim::Known(128)]);
+    let w = b.constant(
+        "w",
+        Tensor::from_vec(vec![128, 32], (0..128 * 32).map(|i| (i % 7) as f32 * 0.01).collect()).unwrap(),
+    );
+    let m = b.op(Op::Linalg(LinalgOp::MatMul), &[xv, w]);
+    let r = b.op(Op::Elementwise(ElementwiseOp::Unary(UnaryOp::Relu)), &[m]);
+    b.output(r, "y");
+    let g = b.build().unwrap();
+    let x = Tensor::from_vec(vec![64, 128], (0..64 * 128).map(|i| (i % 13) as f32 - 6.0).collect()).unwrap();
+    let mut sessions = Vec::new();
+    for optimize in [true, false] {
+        let s = Session::builder()
+            .intra_threads(1)
+            .optimize(optimize)
+            .build_from_graph(g.clone())
+            .unwrap();
+        for _ in 0..5 {
+            s.run_values(vec![("x".to_string(), suanli::Value::Tensor(x.clone()))])
+                .unwrap();
+        }
+        let runs = 20;
+        let (_, _, _) = counted(|| {
+            for _ in 0..runs {
+                // The input is made, handed over by value, and the outputs dropped inside the
+                // counted stretch.
+                let input = vec![("x".to_string(), suanli::Value::Tensor(x.clone()))];
+                drop(s.run_values(input).unwrap());
+            }
+        });
+        let net = NET.load(Ordering::SeqCst) as isize;
+        println!("optimize={optimize}: {runs} runs on fresh inputs kept {net} bytes");
+        assert!(
+            net < x.byte_size() as isize,
+            "optimize={optimize}: {runs} runs kept {net} bytes (an input is {} bytes)",
+            x.byte_size()
         );
         sessions.push(s);
     }

@@ -192,6 +192,10 @@ struct RunState {
     /// The plan the slot table was laid out for.
     plan: Option<Arc<Plan>>,
     slots: Vec<Option<Slot>>,
+    /// The storage of the run's input tensors, held to the end of the run: shared, it is never
+    /// written in place nor kept by a device's pool when its slot dies, so a caller's inputs
+    /// are freed with the run instead of piling up as spare storage no later run asks for.
+    held: Vec<Arc<dyn std::any::Any + Send + Sync>>,
     args: Vec<Option<DeviceTensor>>,
     outs: Vec<DeviceTensor>,
 }
@@ -302,9 +306,9 @@ impl Session {
         });
         let outs = result.unwrap_or_else(|| Err(scope_error())).and_then(|()| {
             let mut outs = Vec::with_capacity(plan.output_slots.len());
-            for (v, &(s, _)) in self.graph.outputs.iter().zip(&plan.output_slots) {
+            for (i, v) in self.graph.outputs.iter().enumerate() {
                 let name = self.graph.name(*v);
-                match self.host_value(st.slots[s].as_ref().ok_or_else(|| empty_slot(s))?)? {
+                match self.output_value(plan, &mut st.slots, i)? {
                     Value::Tensor(t) => outs.push((name.to_string(), t)),
                     other => {
                         return Err(Error::Usage(format!(
@@ -343,6 +347,7 @@ impl Session {
                 }
             }
         }
+        st.held.clear();
         st.args.clear();
         st.outs.clear();
         if let Ok(mut states) = self.states.lock() {
@@ -582,17 +587,48 @@ impl Session {
         let cpu = &self.devices[self.cpu];
         for (&s, v) in plan.input_slots.iter().zip(inputs) {
             st.slots[s] = Some(match v {
-                Value::Tensor(t) => Slot::Dev(cpu.adopt(t).map_err(|e| self.dev_err(self.cpu, e))?),
+                Value::Tensor(t) => {
+                    let t = cpu.adopt(t).map_err(|e| self.dev_err(self.cpu, e))?;
+                    st.held.push(t.storage.clone());
+                    Slot::Dev(t)
+                }
                 other => Slot::Host(other),
             });
         }
         self.execute(plan, st, times)?;
         let mut results = Vec::with_capacity(plan.output_slots.len());
-        for &(s, _) in &plan.output_slots {
-            let slot = st.slots[s].as_ref().ok_or_else(|| empty_slot(s))?;
-            results.push(self.host_value(slot)?);
+        for i in 0..plan.output_slots.len() {
+            results.push(self.output_value(plan, &mut st.slots, i)?);
         }
         Ok(results)
+    }
+
+    /// Graph output `i` as a host value: a CPU tensor nothing else holds moves out of its slot
+    /// (no copy); constants, values listed again as a later output and device tensors are
+    /// copied.
+    fn output_value(&self, plan: &Plan, slots: &mut [Option<Slot>], i: usize) -> Result<Value> {
+        let s = plan.output_slots[i].0;
+        let listed_later = plan.output_slots[i + 1..].iter().any(|o| o.0 == s);
+        if !plan.is_const[s] && !listed_later {
+            // The elements move out; the emptied tensor goes back to its device, which keeps
+            // such shells for later outputs.
+            let moved = match &mut slots[s] {
+                Some(Slot::Dev(t)) => Arc::get_mut(&mut t.storage)
+                    .and_then(|a| a.downcast_mut::<Tensor>())
+                    .map(|h| {
+                        let data = std::mem::replace(h.data_mut(), suanli_kernels::TensorData::U8(Vec::new()));
+                        Tensor::new(h.shape().to_vec(), data)
+                    }),
+                _ => None,
+            };
+            if let Some(out) = moved {
+                self.release(slots[s].take());
+                return out
+                    .map(Value::Tensor)
+                    .map_err(|e| Error::InvalidModel(format!("internal: {e}")));
+            }
+        }
+        self.host_value(slots[s].as_ref().ok_or_else(|| empty_slot(s))?)
     }
 
     /// Execute the plan's steps on the slot table of `st` (inputs and constants in place); the
