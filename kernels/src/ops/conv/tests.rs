@@ -214,12 +214,15 @@ fn f32_conv_paths_match_f64_reference() {
         ([40, 15, 17], 32, 1, 3, 2, 1),
         ([64, 5, 3], 32, 1, 3, 1, 1),
         ([24, 15, 13], 40, 1, 1, 2, 0),
+        // Short tiles of a large panel: the taps run in passes that accumulate in C.
+        ([256, 14, 14], 64, 1, 3, 1, 1),
         // Depthwise 3×3 (planes in tasks, residual and activation fused): strides 1 and 2,
         // channel multiplier 2, no padding.
         ([64, 14, 14], 64, 64, 3, 1, 1),
         ([8, 28, 28], 16, 8, 3, 2, 1),
         ([24, 7, 9], 24, 24, 3, 1, 0),
     ];
+    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     for &([c, h, wd], m, group, k, s, p) in cases {
         let x: Vec<f32> = (0..c * h * wd).map(|v| ((v * 7 % 23) as f32 - 11.0) * 0.1).collect();
         let w: Vec<f32> = (0..m * (c / group) * k * k)
@@ -262,13 +265,19 @@ fn f32_conv_paths_match_f64_reference() {
                 residual: Some(&res),
                 act: Activation::Relu,
             };
-            let got = conv_f32_with(&xt, weights, &wshape, &epi, &window, group).unwrap();
-            for (i, (&g, &r)) in got.as_slice::<f32>().unwrap().iter().zip(want).enumerate() {
-                let r = (r + res[i] as f64).max(0.0);
-                assert!(
-                    (g as f64 - r).abs() <= 1e-4 * (1.0 + r.abs()),
-                    "{c}x{h}x{wd} m{m} g{group} k{k}: [{i}] {g} vs {r}"
-                );
+            // On the test pool and on one thread (different task splits: one thread's tasks
+            // hold every position tile, so short tiles of a large panel run in passes).
+            for got in [
+                conv_f32_with(&xt, weights, &wshape, &epi, &window, group).unwrap(),
+                one_thread.install(|| conv_f32_with(&xt, weights, &wshape, &epi, &window, group).unwrap()),
+            ] {
+                for (i, (&g, &r)) in got.as_slice::<f32>().unwrap().iter().zip(want).enumerate() {
+                    let r = (r + res[i] as f64).max(0.0);
+                    assert!(
+                        (g as f64 - r).abs() <= 1e-4 * (1.0 + r.abs()),
+                        "{c}x{h}x{wd} m{m} g{group} k{k}: [{i}] {g} vs {r}"
+                    );
+                }
             }
         }
     }

@@ -501,7 +501,8 @@ pub(crate) fn row_tiles(cols: usize, mr: usize) -> (usize, usize, usize) {
 
 /// Run a validated positions-as-rows multi-tap product: tasks over (position tiles, B panels)
 /// chunks; each B panel stays in cache while the task's position tiles sweep it, and each C tile
-/// accumulates every tap in registers and is written once with the epilogue.
+/// accumulates every tap in registers and is written once with the epilogue (or, for short
+/// tiles of a large panel, once per pass over a share of the taps: [`taps_per_pass`]).
 pub(crate) fn run_taps_t(arch: &'static Arch, p: &TapsTProblem, c: &mut [f32], ldc: usize, epi: &Epilogue, nt: usize) {
     let nr = arch.nr;
     let g = p.grid;
@@ -531,6 +532,8 @@ pub(crate) fn run_taps_t(arch: &'static Arch, p: &TapsTProblem, c: &mut [f32], l
         let (u0, u1) = ((task / pch) * uper, ((task / pch + 1) * uper).min(units));
         let (jp0, jp1) = ((task % pch) * pper, ((task % pch + 1) * pper).min(np));
         let panel = kt * nr;
+        let per_pass = taps_per_pass(ntaps, p.k, nr, (base, u1 - u0), g.data.len() * 4);
+        let passes = ntaps.div_ceil(per_pass);
         for jp in jp0..jp1 {
             let j0 = jp * nr;
             let nv = nr.min(p.n - j0);
@@ -544,36 +547,77 @@ pub(crate) fn run_taps_t(arch: &'static Arch, p: &TapsTProblem, c: &mut [f32], l
                 bp
             };
             let share = panel / (u1 - u0).max(1);
-            for u in u0..u1 {
-                let (r, ti) = (u / per_row, u % per_row);
-                let col = ti * base + ti.min(extra);
-                let mv = base + usize::from(ti < extra);
-                let (_, kern) = arch.taps_t_for(mv);
-                let tile = x.tile(r * g.cols + col, j0, mv, nv, true, true);
-                // SAFETY: panel jp of B has kt·nr floats (validated packing); every tap's A
-                // values `a + offsets[t] + q·plane + i` (q < k, i below the kernel's rows) lie in
-                // the grid (validated against its extent and the kernels' over-read); the tile
-                // lies in the validated C / bias / residual and no other task writes it.
-                unsafe {
-                    kern(
-                        g.offsets.as_ptr(),
-                        ntaps,
-                        p.k,
-                        g.data[r * g.row_step + col..].as_ptr(),
-                        g.plane,
-                        bp,
-                        &tile,
-                        next.wrapping_add((u - u0) * share),
-                    )
-                };
+            for pass in 0..passes {
+                let (t0, t1) = (pass * per_pass, ((pass + 1) * per_pass).min(ntaps));
+                for u in u0..u1 {
+                    let (r, ti) = (u / per_row, u % per_row);
+                    let col = ti * base + ti.min(extra);
+                    let mv = base + usize::from(ti < extra);
+                    let (_, kern) = arch.taps_t_for(mv);
+                    let tile = x.tile(r * g.cols + col, j0, mv, nv, pass == 0, pass + 1 == passes);
+                    // SAFETY: panel jp of B has kt·nr floats (validated packing), the rows of
+                    // taps t0..t1 starting t0·k·nr floats in; every tap's A
+                    // values `a + offsets[t] + q·plane + i` (q < k, i below the kernel's rows) lie in
+                    // the grid (validated against its extent and the kernels' over-read); the tile
+                    // lies in the validated C / bias / residual and no other task writes it.
+                    unsafe {
+                        kern(
+                            g.offsets[t0..].as_ptr(),
+                            t1 - t0,
+                            p.k,
+                            g.data[r * g.row_step + col..].as_ptr(),
+                            g.plane,
+                            bp.add(t0 * p.k * nr),
+                            &tile,
+                            next.wrapping_add((u - u0) * share),
+                        )
+                    };
+                }
             }
         }
     });
 }
 
+/// Bytes of B rows a pass over a panel's tiles keeps in L1 (two thirds of a 48 KiB L1D, the
+/// rest for the tiles' image lines).
+const L1_B_BYTES: usize = 32 << 10;
+
+/// Taps per pass of [`run_taps_t`] over a panel's `tiles` tiles of `tile_rows` positions, for
+/// an image of `image_bytes`. Short tiles (fewer than 9 positions, as the 14×14 stages give) do
+/// too few multiply-adds per B row to stream a large panel (over 192 KiB) from L2 for each
+/// tile, so their taps are split into passes whose B rows stay in L1 while every tile reads
+/// them, the tiles accumulating in C between passes. That pays when there are enough tiles to
+/// share the rows (16), when one tap's rows fit the L1 budget and when the image, read once
+/// per pass, stays in L2 (512 KiB; a stride-2 image is four times its output's size).
+fn taps_per_pass(ntaps: usize, k: usize, nr: usize, (tile_rows, tiles): (usize, usize), image_bytes: usize) -> usize {
+    let tap_bytes = (k * nr * 4).max(1);
+    let short_and_many = tile_rows < 9 && tiles >= 16;
+    if !short_and_many || ntaps * tap_bytes <= 192 << 10 || tap_bytes > L1_B_BYTES || image_bytes > 512 << 10 {
+        return ntaps;
+    }
+    (L1_B_BYTES / tap_bytes).clamp(1, ntaps)
+}
+
 #[cfg(test)]
 mod tests {
     use super::split_tasks;
+
+    #[test]
+    fn only_short_tiles_of_large_panels_split_their_taps_into_passes() {
+        use super::taps_per_pass;
+        // resnet50's 14×14 3×3 (256 channels, 32-wide panels of 9 × 32 KiB, 28 tiles of 7,
+        // a 262 KiB image): one tap per pass.
+        assert_eq!(taps_per_pass(9, 256, 32, (7, 28), 262 << 10), 1);
+        // A 5×5 over 128 channels: two taps' rows fit the L1 budget.
+        assert_eq!(taps_per_pass(25, 128, 32, (7, 28), 131 << 10), 2);
+        // Tall tiles, few tiles, a small panel, a tap over the budget, a large (stride-2) image:
+        // one pass.
+        assert_eq!(taps_per_pass(9, 256, 32, (12, 28), 262 << 10), 9);
+        assert_eq!(taps_per_pass(9, 256, 32, (7, 7), 262 << 10), 9);
+        assert_eq!(taps_per_pass(9, 128, 32, (7, 28), 131 << 10), 9);
+        assert_eq!(taps_per_pass(9, 512, 32, (7, 28), 262 << 10), 9);
+        assert_eq!(taps_per_pass(9, 256, 32, (7, 28), 921 << 10), 9);
+    }
 
     #[test]
     fn task_splits_read_the_smaller_operand_more_often() {
