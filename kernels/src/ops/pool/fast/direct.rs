@@ -61,11 +61,15 @@ pub(super) fn plane(
         // are columns of `orow`.
         let (offs, o) = (&offs[..n], &mut orow[a..b]);
         unsafe {
-            match (aw.s, aw.k) {
-                (1, 2) => row_avx512::<1, 2>(x, offs, kind, cnt, o),
-                (1, _) => row_avx512::<1, 3>(x, offs, kind, cnt, o),
-                (2, 2) => row_avx512::<2, 2>(x, offs, kind, cnt, o),
-                _ => row_avx512::<2, 3>(x, offs, kind, cnt, o),
+            match (aw.s, aw.k, kind == FastKind::Max) {
+                (1, 2, true) => row_avx512::<1, 2, true>(x, offs, cnt, o),
+                (1, _, true) => row_avx512::<1, 3, true>(x, offs, cnt, o),
+                (2, 2, true) => row_avx512::<2, 2, true>(x, offs, cnt, o),
+                (_, _, true) => row_avx512::<2, 3, true>(x, offs, cnt, o),
+                (1, 2, false) => row_avx512::<1, 2, false>(x, offs, cnt, o),
+                (1, _, false) => row_avx512::<1, 3, false>(x, offs, cnt, o),
+                (2, 2, false) => row_avx512::<2, 2, false>(x, offs, cnt, o),
+                (_, _, false) => row_avx512::<2, 3, false>(x, offs, cnt, o),
             }
         };
         border(oh, orow, (a, b));
@@ -82,13 +86,7 @@ const MAX_ROWS: usize = 16;
 /// AVX-512F must be available; `offs` is non-empty, and for every `r` and `j < o.len()`,
 /// `offs[r] + j·S + K - 1 < x.len()`.
 #[target_feature(enable = "avx512f")]
-unsafe fn row_avx512<const S: usize, const K: usize>(
-    x: &[f32],
-    offs: &[usize],
-    kind: FastKind,
-    cnt: f32,
-    o: &mut [f32],
-) {
+unsafe fn row_avx512<const S: usize, const K: usize, const MAX: bool>(x: &[f32], offs: &[usize], cnt: f32, o: &mut [f32]) {
     use std::arch::x86_64::*;
     let (xp, len) = (x.as_ptr(), x.len());
     // Sixteen values from x[at..]; lanes past the end of `x` read as 0. Only lanes that feed
@@ -128,7 +126,7 @@ unsafe fn row_avx512<const S: usize, const K: usize>(
         }
         t
     };
-    let (max, n) = (kind == FastKind::Max, o.len());
+    let n = o.len();
     let mut j = 0;
     while j < n {
         // Full blocks; the last one overlaps the previous instead of masking (stores the same
@@ -136,19 +134,24 @@ unsafe fn row_avx512<const S: usize, const K: usize>(
         let j0 = if n >= 16 { j.min(n - 16) } else { j };
         let t0 = taps(offs[0] + j0 * S);
         let mut acc = t0[0];
-        let mut fold = |v: __m512| {
-            // maxps(v, acc) = v > acc ? v : acc: the generic path's keep_max(acc, v).
-            acc = if max {
-                _mm512_max_ps(v, acc)
-            } else {
-                _mm512_add_ps(acc, v)
-            };
-        };
-        t0[1..].iter().for_each(|&v| fold(v));
-        for &r in &offs[1..] {
-            taps(r + j0 * S).iter().for_each(|&v| fold(v));
+        if MAX {
+            // maxps(v, acc) = v > acc ? v : acc: the generic path's keep_max(acc, v), which
+            // keeps the earliest maximum and a NaN only in the first tap. Each later window row
+            // folds on its own from −∞ (its NaNs dropped, its earliest maximum kept) and then
+            // into `acc` in row order: the same result with shorter dependency chains.
+            t0[1..].iter().for_each(|&v| acc = _mm512_max_ps(v, acc));
+            for &r in &offs[1..] {
+                let mut row = _mm512_set1_ps(f32::NEG_INFINITY);
+                taps(r + j0 * S).iter().for_each(|&v| row = _mm512_max_ps(v, row));
+                acc = _mm512_max_ps(row, acc);
+            }
+        } else {
+            t0[1..].iter().for_each(|&v| acc = _mm512_add_ps(acc, v));
+            for &r in &offs[1..] {
+                taps(r + j0 * S).iter().for_each(|&v| acc = _mm512_add_ps(acc, v));
+            }
         }
-        if !max {
+        if !MAX {
             // Divided, not scaled by 1/cnt: the exact row kernel's rounding.
             acc = _mm512_div_ps(acc, _mm512_set1_ps(cnt));
         }
