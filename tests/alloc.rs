@@ -311,14 +311,10 @@ fn warm_runs_allocate_only_outputs_on_a_built_model() {
     settle(sessions);
 }
 
-/// The CPU device shares the graph's constants instead of copying them when a run first needs
-/// them, so a model's weights are held once (besides their packed form).
-#[test]
-fn the_first_run_does_not_copy_the_weights() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (k, n) = (512, 512);
+/// `y = Relu(x · w)`: `x` an `rows × k` input, `w` a constant `k × n`.
+fn matmul_relu(rows: usize, k: usize, n: usize) -> suanli::Graph {
     let mut b = GraphBuilder::new();
-    let x = b.input("x", DType::F32, vec![Dim::Known(1), Dim::Known(k)]);
+    let x = b.input("x", DType::F32, vec![Dim::Known(rows), Dim::Known(k)]);
     let w = b.constant(
         "w",
         Tensor::from_vec(vec![k, n], (0..k * n).map(|i| (i % 11) as f32 * 0.01).collect()).unwrap(),
@@ -326,7 +322,16 @@ fn the_first_run_does_not_copy_the_weights() {
     let m = b.op(Op::Linalg(LinalgOp::MatMul), &[x, w]);
     let r = b.op(Op::Elementwise(ElementwiseOp::Unary(UnaryOp::Relu)), &[m]);
     b.output(r, "y");
-    let g = b.build().unwrap();
+    b.build().unwrap()
+}
+
+/// The CPU device shares the graph's constants instead of copying them when a run first needs
+/// them, so a model's weights are held once (besides their packed form).
+#[test]
+fn the_first_run_does_not_copy_the_weights() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (k, n) = (512, 512);
+    let g = matmul_relu(1, k, n);
     let mut sessions = Vec::new();
     for optimize in [true, false] {
         let s = Session::builder()
@@ -355,16 +360,7 @@ fn the_first_run_does_not_copy_the_weights() {
 fn runs_on_fresh_inputs_keep_nothing() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // The input's size is no intermediate's, so nothing would ever ask for its storage.
-    let mut b = GraphBuilder::new();
-    let xv = b.input("x", DType::F32, vec![Dim::Known(64), Dim::Known(128)]);
-    let w = b.constant(
-        "w",
-        Tensor::from_vec(vec![128, 32], (0..128 * 32).map(|i| (i % 7) as f32 * 0.01).collect()).unwrap(),
-    );
-    let m = b.op(Op::Linalg(LinalgOp::MatMul), &[xv, w]);
-    let r = b.op(Op::Elementwise(ElementwiseOp::Unary(UnaryOp::Relu)), &[m]);
-    b.output(r, "y");
-    let g = b.build().unwrap();
+    let g = matmul_relu(64, 128, 32);
     let x = Tensor::from_vec(vec![64, 128], (0..64 * 128).map(|i| (i % 13) as f32 - 6.0).collect()).unwrap();
     let mut sessions = Vec::new();
     for optimize in [true, false] {

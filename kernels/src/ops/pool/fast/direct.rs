@@ -86,7 +86,12 @@ const MAX_ROWS: usize = 16;
 /// AVX-512F must be available; `offs` is non-empty, and for every `r` and `j < o.len()`,
 /// `offs[r] + j·S + K - 1 < x.len()`.
 #[target_feature(enable = "avx512f")]
-unsafe fn row_avx512<const S: usize, const K: usize, const MAX: bool>(x: &[f32], offs: &[usize], cnt: f32, o: &mut [f32]) {
+unsafe fn row_avx512<const S: usize, const K: usize, const MAX: bool>(
+    x: &[f32],
+    offs: &[usize],
+    cnt: f32,
+    o: &mut [f32],
+) {
     use std::arch::x86_64::*;
     let (xp, len) = (x.as_ptr(), x.len());
     // Sixteen values from x[at..]; lanes past the end of `x` read as 0. Only lanes that feed
