@@ -14,7 +14,7 @@ mod taps;
 
 pub use pack::{pack_a, pack_a_isa, pack_b, pack_b_isa, PackedA, PackedB};
 pub(crate) use pack::{with_scratch, Scratch};
-pub use taps::{sgemm_taps, sgemm_taps_t, sgemm_taps_t_isa, TapGrid};
+pub use taps::{sgemm_taps, sgemm_taps_isa, sgemm_taps_t, sgemm_taps_t_isa, TapGrid};
 
 use super::gemm::{check_view, MatRef};
 use crate::error::{KernelError, Result};

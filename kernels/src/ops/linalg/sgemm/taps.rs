@@ -106,7 +106,22 @@ pub fn sgemm_taps(
     ldc: usize,
     epi: &Epilogue,
 ) -> Result<()> {
-    let arch = arch_of(Isa::detect())?;
+    sgemm_taps_isa(Isa::detect(), m, k, a, grid, c, ldc, epi)
+}
+
+/// [`sgemm_taps`] on the kernels of `isa` (`a` packed for it by [`super::pack_a_isa`]).
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_taps_isa(
+    isa: Isa,
+    m: usize,
+    k: usize,
+    a: &PackedA,
+    grid: &TapGrid,
+    c: &mut [f32],
+    ldc: usize,
+    epi: &Epilogue,
+) -> Result<()> {
+    let arch = arch_of(isa)?;
     let bad = |msg: String| Err(KernelError::invalid("sgemm_taps", msg));
     let n = grid.rows * grid.cols;
     let ntaps = grid.offsets.len();

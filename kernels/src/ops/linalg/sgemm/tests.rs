@@ -504,74 +504,78 @@ fn taps_match_a_reference_over_shifted_windows() {
         // Deep enough for several passes over the taps (C accumulated between them).
         (10, 150, 2, 21, 3, &[(0, 0), (0, 1), (1, 0), (1, 1), (0, 2)]),
     ];
-    for &(m, k, rows, cols, extra, taps) in cases {
-        let wp = cols + 3;
-        let row_step = wp + extra;
-        let plane = (rows + 3) * row_step + wp;
-        let offsets: Vec<usize> = taps.iter().map(|&(dy, dx)| dy * wp + dx).collect();
-        let img = rng.vec(k * plane + TapGrid::slack());
-        let w = rng.vec(m * taps.len() * k);
-        let bias = rng.vec(m);
-        let n = rows * cols;
-        let ldc = n + 3;
-        let res = rng.vec(m * ldc);
-        let a = pack_a(m, taps.len() * k, MatRef::rows(&w, 0, taps.len() * k)).unwrap();
-        let grid = TapGrid {
-            data: &img,
-            plane,
-            rows,
-            cols,
-            row_step,
-            offsets: &offsets,
-        };
-        for (threads, act) in [(1, Activation::Relu), (2, Activation::Tanh)] {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            let mut c = vec![f32::NAN; m * ldc];
-            let epi = Epilogue {
-                bias: Bias::Row(&bias),
-                residual: Some((&res, ldc)),
-                act,
+    // Every ISA (each has its own row and column blocking).
+    for isa in Isa::available() {
+        for &(m, k, rows, cols, extra, taps) in cases {
+            let wp = cols + 3;
+            let row_step = wp + extra;
+            let plane = (rows + 3) * row_step + wp;
+            let offsets: Vec<usize> = taps.iter().map(|&(dy, dx)| dy * wp + dx).collect();
+            let img = rng.vec(k * plane + TapGrid::slack());
+            let w = rng.vec(m * taps.len() * k);
+            let bias = rng.vec(m);
+            let n = rows * cols;
+            let ldc = n + 3;
+            let res = rng.vec(m * ldc);
+            let a = pack_a_isa(isa, m, taps.len() * k, MatRef::rows(&w, 0, taps.len() * k)).unwrap();
+            let grid = TapGrid {
+                data: &img,
+                plane,
+                rows,
+                cols,
+                row_step,
+                offsets: &offsets,
             };
-            pool.install(|| sgemm_taps(m, k, &a, &grid, &mut c, ldc, &epi)).unwrap();
-            for i in 0..m {
-                for r in 0..rows {
-                    for j in 0..cols {
-                        let mut s = bias[i] as f64 + res[i * ldc + r * cols + j] as f64;
-                        for (t, off) in offsets.iter().enumerate() {
-                            for q in 0..k {
-                                let x = img[off + r * row_step + q * plane + j] as f64;
-                                s += w[i * taps.len() * k + t * k + q] as f64 * x;
+            for (threads, act) in [(1, Activation::Relu), (2, Activation::Tanh)] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let mut c = vec![f32::NAN; m * ldc];
+                let epi = Epilogue {
+                    bias: Bias::Row(&bias),
+                    residual: Some((&res, ldc)),
+                    act,
+                };
+                pool.install(|| sgemm_taps_isa(isa, m, k, &a, &grid, &mut c, ldc, &epi))
+                    .unwrap();
+                for i in 0..m {
+                    for r in 0..rows {
+                        for j in 0..cols {
+                            let mut s = bias[i] as f64 + res[i * ldc + r * cols + j] as f64;
+                            for (t, off) in offsets.iter().enumerate() {
+                                for q in 0..k {
+                                    let x = img[off + r * row_step + q * plane + j] as f64;
+                                    s += w[i * taps.len() * k + t * k + q] as f64 * x;
+                                }
                             }
+                            let want = ref_act(act, s);
+                            let got = c[i * ldc + r * cols + j] as f64;
+                            assert!(
+                                (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                                "m{m} k{k} {rows}x{cols} [{i}, {r}, {j}]: {got} vs {want}"
+                            );
                         }
-                        let want = ref_act(act, s);
-                        let got = c[i * ldc + r * cols + j] as f64;
-                        assert!(
-                            (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
-                            "m{m} k{k} {rows}x{cols} [{i}, {r}, {j}]: {got} vs {want}"
-                        );
                     }
                 }
+                // Columns past n in each row of C stay untouched.
+                assert!(c[n..ldc].iter().all(|x| x.is_nan()));
             }
-            // Columns past n in each row of C stay untouched.
-            assert!(c[n..ldc].iter().all(|x| x.is_nan()));
+            // The exact extent works, one float less is a typed error; so is a left operand of the
+            // wrong depth.
+            let nr = arch_of(isa).unwrap().nr;
+            let need = offsets.iter().max().unwrap() + (rows - 1) * row_step + (k - 1) * plane + cols.div_ceil(nr) * nr;
+            let mut c = vec![0.0; m * ldc];
+            for (len, ok) in [(need, true), (need - 1, false)] {
+                let g = TapGrid {
+                    data: &img[..len],
+                    ..grid
+                };
+                assert_eq!(
+                    sgemm_taps_isa(isa, m, k, &a, &g, &mut c, ldc, &Epilogue::none()).is_ok(),
+                    ok,
+                    "{len}"
+                );
+            }
+            assert!(sgemm_taps_isa(isa, m, k + 1, &a, &grid, &mut c, ldc, &Epilogue::none()).is_err());
         }
-        // The exact extent works, one float less is a typed error; so is a left operand of the
-        // wrong depth.
-        let nr = panel_width();
-        let need = offsets.iter().max().unwrap() + (rows - 1) * row_step + (k - 1) * plane + cols.div_ceil(nr) * nr;
-        let mut c = vec![0.0; m * ldc];
-        for (len, ok) in [(need, true), (need - 1, false)] {
-            let g = TapGrid {
-                data: &img[..len],
-                ..grid
-            };
-            assert_eq!(
-                sgemm_taps(m, k, &a, &g, &mut c, ldc, &Epilogue::none()).is_ok(),
-                ok,
-                "{len}"
-            );
-        }
-        assert!(sgemm_taps(m, k + 1, &a, &grid, &mut c, ldc, &Epilogue::none()).is_err());
     }
 }
 
