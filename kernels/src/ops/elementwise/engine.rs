@@ -27,7 +27,7 @@ where
     O: HostElem,
 {
     let n = x.len();
-    let mut out = buffers::zeroed::<O>(n);
+    let mut out = buffers::overwritten::<O>(n);
     let body = |o: &mut [O], i: &[A]| {
         for (o, &v) in o.iter_mut().zip(i) {
             *o = f(v);
@@ -155,7 +155,7 @@ where
     }
     let shape = broadcast_dims_small(op, &[a.shape(), b.shape()])?;
     let n: usize = shape.iter().product();
-    let mut out = buffers::zeroed::<O>(n);
+    let mut out = buffers::overwritten::<O>(n);
     if n > 0 {
         let plan = Plan::new(&shape, [a.shape(), b.shape()]);
         let [sa, sb] = plan.inner_strides;
@@ -196,7 +196,7 @@ where
     O: HostElem,
 {
     let n = a.len().min(b.len());
-    let mut out = buffers::zeroed::<O>(n);
+    let mut out = buffers::overwritten::<O>(n);
     let body = |o: &mut [O], x: &[A], y: &[B]| {
         for ((o, &x), &y) in o.iter_mut().zip(x).zip(y) {
             *o = f(x, y);
@@ -230,7 +230,7 @@ where
     let (av, bv, cv) = (a.as_slice::<A>()?, b.as_slice::<B>()?, c.as_slice::<C>()?);
     let shape = broadcast_dims_small(op, &[a.shape(), b.shape(), c.shape()])?;
     let n: usize = shape.iter().product();
-    let mut out = buffers::zeroed::<O>(n);
+    let mut out = buffers::overwritten::<O>(n);
     if n > 0 {
         let plan = Plan::new(&shape, [a.shape(), b.shape(), c.shape()]);
         let [sa, sb, sc] = plan.inner_strides;
