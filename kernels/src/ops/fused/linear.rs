@@ -172,7 +172,8 @@ pub fn gemm(
         MatRef::rows(av, 0, k)
     };
     let bop = right(b, args.trans_b, k, n, packed)?;
-    let mut out = crate::buffers::zeroed::<f32>(m * n);
+    // Every element is written: by the GEMM (beta 0 reads nothing), or first by the C copy below.
+    let mut out = crate::buffers::overwritten::<f32>(m * n);
     let mut beta = 0.0;
     let mut col_bias = std::borrow::Cow::Borrowed(&[][..]);
     if let (Some(c), true) = (c, args.beta != 0.0) {
