@@ -110,9 +110,11 @@ pub(crate) fn fused_attention(a: &FusedAttentionAttrs, inputs: &[Option<&Tensor>
         None => None,
     };
     let (qd, kd, vd) = (q.as_slice::<f32>()?, k.as_slice::<f32>()?, v.as_slice::<f32>()?);
-    let mut out = buffers::zeroed::<f32>(z.blocks * z.s * z.dv);
+    // Every element is written: by each block's P·V product (beta 0), or zeroed here.
+    let mut out = buffers::overwritten::<f32>(z.blocks * z.s * z.dv);
     if out.is_empty() || z.t == 0 {
         // No keys: every probability row is empty and P·V is zero.
+        out.fill(0.0);
         return Ok(buffers::one(Tensor::from_vec(out_shape, out)?));
     }
     let lead_dims = &scores_shape[..r - 2];
@@ -156,9 +158,12 @@ fn block(
     o: &mut [f32],
 ) -> Result<()> {
     let Sizes { s, t, d, dv, .. } = z;
-    scratch.clear();
-    scratch.resize(s * t + s, 0.0);
-    let (sc, inv) = scratch.split_at_mut(s * t);
+    // Stale contents are fine: the scores are written by the first product (or filled), and
+    // every row's inverse sum below.
+    if scratch.len() < s * t + s {
+        scratch.resize(s * t + s, 0.0);
+    }
+    let (sc, inv) = scratch[..s * t + s].split_at_mut(s * t);
     let qv = MatRef::rows(q, bh * s * d, d);
     // The (d × T) right operand: Kᵀ as stored, or K read transposed.
     let kv = if a.k_transposed {
