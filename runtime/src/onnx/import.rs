@@ -46,8 +46,7 @@ fn decode_and_import(buf: impl bytes::Buf, base_dir: Option<&Path>) -> Result<Mo
         what: "ONNX model".into(),
         msg,
     })?;
-    let r = import_model(&mp, base_dir);
-    r
+    import_model(&mp, base_dir)
 }
 
 /// Import a decoded `ModelProto`.
