@@ -1,5 +1,5 @@
 //! `Session`: what users touch. Load once, run many times from many threads. How a session is
-//! configured and built (devices, policy, threads, graph passes) is in [`builder`].
+//! configured and built (devices, policy, threads, graph passes) is in [`SessionBuilder`].
 
 mod builder;
 
