@@ -73,9 +73,8 @@ fn rewrite(g: &mut Graph, n: &Node, uses: &[usize]) -> Option<[Node; 2]> {
 mod tests {
     use super::*;
     use crate::graph::builder::GraphBuilder;
-    use crate::passes::testing::{assert_same_outputs, op_names, rnd};
+    use crate::passes::testing::{assert_same_outputs, batch_norm, op_names, rnd};
     use suanli_kernels::ops::elementwise::UnaryOp;
-    use suanli_kernels::ops::norm::NormOp;
     use suanli_kernels::Dim;
 
     #[test]
@@ -86,15 +85,7 @@ mod tests {
             DType::F32,
             vec![Dim::Known(1), Dim::Known(4), Dim::Known(3), Dim::Known(5)],
         );
-        let ps: Vec<_> = (0..4)
-            .map(|k| b.constant(&format!("p{k}"), rnd(&[4], k + 1, if k == 3 { 0.5 } else { -0.5 })))
-            .collect();
-        let op = Op::Norm(NormOp::BatchNorm {
-            epsilon: 1e-5,
-            momentum: 0.9,
-            training: false,
-        });
-        let y = b.op(op, &[x, ps[0], ps[1], ps[2], ps[3]]);
+        let y = batch_norm(&mut b, x, 4, 1);
         let r = b.op(Op::Elementwise(ElementwiseOp::Unary(UnaryOp::Relu)), &[y]);
         b.output(r, "r");
         let before = b.build().unwrap();

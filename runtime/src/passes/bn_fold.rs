@@ -139,8 +139,7 @@ fn scaled(w: &Tensor, s: &[f64]) -> suanli_kernels::Result<Tensor> {
 mod tests {
     use super::*;
     use crate::graph::builder::GraphBuilder;
-    use crate::passes::testing::{assert_same_outputs, conv_op, op_names, rnd};
-    use suanli_kernels::ops::norm::NormOp;
+    use crate::passes::testing::{assert_same_outputs, batch_norm, conv_op, op_names, rnd};
     use suanli_kernels::{DType, Dim};
 
     /// x → Conv(3×3, pad 1, bias) → BatchNorm → y, and a second BN reading a graph input.
@@ -154,24 +153,8 @@ mod tests {
         let w = b.constant("w", rnd(&[4, 3, 3, 3], 1, -0.5));
         let bias = b.constant("b", rnd(&[4], 2, -0.5));
         let c = b.op(conv_op(1), &[x, w, bias]);
-        let bn = |b: &mut GraphBuilder, input, c: usize, seed: u64| {
-            let ps: Vec<_> = (0..4)
-                .map(|k| {
-                    b.constant(
-                        &format!("bn{seed}_{k}"),
-                        rnd(&[c], seed + k, if k == 3 { 0.5 } else { -0.5 }),
-                    )
-                })
-                .collect();
-            let op = Op::Norm(NormOp::BatchNorm {
-                epsilon: 1e-5,
-                momentum: 0.9,
-                training: false,
-            });
-            b.op(op, &[input, ps[0], ps[1], ps[2], ps[3]])
-        };
-        let y = bn(&mut b, c, 4, 10);
-        let z = bn(&mut b, x, 3, 20);
+        let y = batch_norm(&mut b, c, 4, 10);
+        let z = batch_norm(&mut b, x, 3, 20);
         b.output(y, "y");
         b.output(z, "z");
         b.build().unwrap()
@@ -202,20 +185,7 @@ mod tests {
         let mut outs = Vec::new();
         for seed in [10, 20] {
             let c = b.op(conv_op(1), &[x, w]);
-            let ps: Vec<_> = (0..4)
-                .map(|k| {
-                    b.constant(
-                        &format!("bn{seed}_{k}"),
-                        rnd(&[3], seed + k, if k == 3 { 0.5 } else { -0.5 }),
-                    )
-                })
-                .collect();
-            let op = Op::Norm(NormOp::BatchNorm {
-                epsilon: 1e-5,
-                momentum: 0.9,
-                training: false,
-            });
-            outs.push(b.op(op, &[c, ps[0], ps[1], ps[2], ps[3]]));
+            outs.push(batch_norm(&mut b, c, 3, seed));
         }
         b.output(outs[0], "y0");
         b.output(outs[1], "y1");

@@ -233,6 +233,32 @@ pub(crate) mod testing {
         })
     }
 
+    /// An inference BatchNormalization of `input` over `c` channels; its scale, bias, mean and
+    /// variance are constants `bn{seed}_0..3` drawn with seeds `seed..seed + 4` (variance
+    /// positive).
+    pub fn batch_norm(
+        b: &mut crate::graph::builder::GraphBuilder,
+        input: crate::graph::ValueId,
+        c: usize,
+        seed: u64,
+    ) -> crate::graph::ValueId {
+        use suanli_kernels::ops::norm::NormOp;
+        let ps: Vec<_> = (0..4)
+            .map(|k| {
+                b.constant(
+                    &format!("bn{seed}_{k}"),
+                    rnd(&[c], seed + k, if k == 3 { 0.5 } else { -0.5 }),
+                )
+            })
+            .collect();
+        let op = suanli_kernels::Op::Norm(NormOp::BatchNorm {
+            epsilon: 1e-5,
+            momentum: 0.9,
+            training: false,
+        });
+        b.op(op, &[input, ps[0], ps[1], ps[2], ps[3]])
+    }
+
     /// The op names of the graph's nodes in order.
     pub fn op_names(g: &Graph) -> Vec<String> {
         g.nodes.iter().map(|n| n.op.name().to_string()).collect()
