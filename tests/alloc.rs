@@ -325,6 +325,15 @@ fn matmul_relu(rows: usize, k: usize, n: usize) -> suanli::Graph {
     b.build().unwrap()
 }
 
+/// A one-thread session of `g`, with or without the graph passes.
+fn one_thread_session(g: &suanli::Graph, optimize: bool) -> Session {
+    Session::builder()
+        .intra_threads(1)
+        .optimize(optimize)
+        .build_from_graph(g.clone())
+        .unwrap()
+}
+
 /// The CPU device shares the graph's constants instead of copying them when a run first needs
 /// them, so a model's weights are held once (besides their packed form).
 #[test]
@@ -334,11 +343,7 @@ fn the_first_run_does_not_copy_the_weights() {
     let g = matmul_relu(1, k, n);
     let mut sessions = Vec::new();
     for optimize in [true, false] {
-        let s = Session::builder()
-            .intra_threads(1)
-            .optimize(optimize)
-            .build_from_graph(g.clone())
-            .unwrap();
+        let s = one_thread_session(&g, optimize);
         let x = Tensor::from_vec(vec![1, k], (0..k).map(|i| (i % 5) as f32).collect()).unwrap();
         let (outs, bytes, _) = counted(|| s.run(&[("x", x.clone())]));
         outs.unwrap();
@@ -364,11 +369,7 @@ fn runs_on_fresh_inputs_keep_nothing() {
     let x = Tensor::from_vec(vec![64, 128], (0..64 * 128).map(|i| (i % 13) as f32 - 6.0).collect()).unwrap();
     let mut sessions = Vec::new();
     for optimize in [true, false] {
-        let s = Session::builder()
-            .intra_threads(1)
-            .optimize(optimize)
-            .build_from_graph(g.clone())
-            .unwrap();
+        let s = one_thread_session(&g, optimize);
         for _ in 0..5 {
             s.run_values(vec![("x".to_string(), suanli::Value::Tensor(x.clone()))])
                 .unwrap();
