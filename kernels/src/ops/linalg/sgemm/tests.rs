@@ -7,6 +7,16 @@ use super::*;
 /// row step, taps as (dy, dx)).
 type TapCase = (usize, usize, usize, usize, usize, &'static [(usize, usize)]);
 
+/// The image layout of a [`TapCase`]: rows `cols + 3` wide (plus `extra` between output rows),
+/// planes with three spare rows, and each tap `(dy, dx)`'s offset. Returns (row step, plane,
+/// offsets).
+fn tap_layout(rows: usize, cols: usize, extra: usize, taps: &[(usize, usize)]) -> (usize, usize, Vec<usize>) {
+    let wp = cols + 3;
+    let row_step = wp + extra;
+    let plane = (rows + 3) * row_step + wp;
+    (row_step, plane, taps.iter().map(|&(dy, dx)| dy * wp + dx).collect())
+}
+
 /// xorshift64* in [-1, 1).
 struct Rng(u64);
 
@@ -507,10 +517,7 @@ fn taps_match_a_reference_over_shifted_windows() {
     // Every ISA (each has its own row and column blocking).
     for isa in Isa::available() {
         for &(m, k, rows, cols, extra, taps) in cases {
-            let wp = cols + 3;
-            let row_step = wp + extra;
-            let plane = (rows + 3) * row_step + wp;
-            let offsets: Vec<usize> = taps.iter().map(|&(dy, dx)| dy * wp + dx).collect();
+            let (row_step, plane, offsets) = tap_layout(rows, cols, extra, taps);
             let img = rng.vec(k * plane + TapGrid::slack());
             let w = rng.vec(m * taps.len() * k);
             let bias = rng.vec(m);
@@ -604,10 +611,7 @@ fn taps_t_match_a_reference_every_isa() {
     ];
     for isa in Isa::available() {
         for &(n, k, rows, cols, extra, taps) in cases {
-            let wp = cols + 3;
-            let row_step = wp + extra;
-            let plane = (rows + 3) * row_step + wp;
-            let offsets: Vec<usize> = taps.iter().map(|&(dy, dx)| dy * wp + dx).collect();
+            let (row_step, plane, offsets) = tap_layout(rows, cols, extra, taps);
             let img = rng.vec(k * plane + 16);
             let kt = taps.len() * k;
             let w = rng.vec(kt * n);
