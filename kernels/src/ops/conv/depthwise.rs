@@ -1,6 +1,8 @@
 //! Depthwise convolution (one input channel per group).
 //!
-//! f32 3×3 windows with stride 1 or 2 (any padding, no dilation, at most two spatial dims) copy
+//! f32 3×3 windows with stride 1 or 2, padding one and output rows of at most 32 run the
+//! AVX-512 kernel in `small` where the CPU has it, straight from the plane. Other f32 3×3
+//! windows with stride 1 or 2 (any padding, no dilation, at most two spatial dims) copy
 //! the channel into a zero-padded plane once (stride 2: each row split into even and odd
 //! columns), then compute each output row with all nine taps in registers, vectorised over the
 //! output width with contiguous loads. Everything else takes the generic direct path
@@ -13,6 +15,10 @@ use crate::ops::linalg::gemm::GemmElem;
 use crate::ops::linalg::sgemm::Activation;
 use crate::util::copy_short;
 use std::any::TypeId;
+
+#[cfg(target_arch = "x86_64")]
+#[path = "depthwise/small.rs"]
+mod small;
 
 /// Convolve one input channel `xc` with `mg` filters `wg` (`mg × k_size`) into `dst`
 /// (`mg × out_size`), adding `bias` (`mg` values) when given.
@@ -88,6 +94,25 @@ pub(crate) fn dw3x3_planes(
     let (in_sz, oh, ow) = (g.in_size(), g.out[1], g.out[2]);
     let out_sz = oh * ow;
     if out_sz == 0 || in_sz == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if small::supports(g, s) {
+        // Rows of at most 32 outputs with padding one: straight from the plane, no padded copy.
+        let planes = x.chunks_exact(in_sz).zip(dst.chunks_exact_mut(mg * out_sz));
+        for (k, (xc, dc)) in planes.enumerate() {
+            let grp = (first + k) % group;
+            for (mo, out) in dc.chunks_exact_mut(out_sz).enumerate() {
+                let f = grp * mg + mo;
+                let mut wk = [0.0f32; 9];
+                wk.copy_from_slice(&w[f * 9..f * 9 + 9]);
+                small::plane(xc, g, s, &wk, bias.map_or(0.0, |b| b[f]), out);
+                let r = res.map(|r| &r[(k * mg + mo) * out_sz..(k * mg + mo + 1) * out_sz]);
+                if r.is_some() || act != Activation::None {
+                    finish(out, r, act);
+                }
+            }
+        }
         return;
     }
     // The padded plane covers exactly the rows / columns the windows touch; with stride 1 the
@@ -459,6 +484,41 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn small_planes_match_the_generic_path_at_every_width() {
+        let probe = geom([8, 8], [3, 3], 1, [1; 4], AutoPad::NotSet);
+        if !small::supports(&probe, 1) {
+            println!("SKIPPED: the small-plane depthwise kernel needs AVX-512F");
+            return;
+        }
+        let mut planes = 0;
+        for s in [1, 2] {
+            // Output rows of one vector, one vector exactly, two, and two exactly.
+            for iw in [1, 2, 7, 15, 16, 17, 28, 31, 32, 33, 56, 63, 64] {
+                for ih in [1, 3, 14] {
+                    let g = geom([ih, iw], [3, 3], s, [1; 4], AutoPad::NotSet);
+                    if !small::supports(&g, s) {
+                        assert!(g.out[2] > 32, "{g:?}");
+                        continue;
+                    }
+                    let x = vals(g.in_size(), iw as u64);
+                    let w = vals(9, 5);
+                    let mut got = vec![f32::NAN; g.out_size()];
+                    let mut want = vec![f32::NAN; g.out_size()];
+                    let wk: [f32; 9] = std::array::from_fn(|i| w[i]);
+                    small::plane(&x, &g, s, &wk, 0.25, &mut got);
+                    generic(&x, &w, Some(&[0.25]), &mut want, &g, 1);
+                    for (i, (p, q)) in got.iter().zip(&want).enumerate() {
+                        assert!((p - q).abs() <= 1e-5, "{g:?} at {i}: {p} vs {q}");
+                    }
+                    planes += 1;
+                }
+            }
+        }
+        assert!(planes >= 60, "{planes} planes checked");
     }
 
     #[test]
