@@ -12,6 +12,8 @@
 mod direct;
 mod lanes;
 mod separable;
+#[cfg(target_arch = "x86_64")]
+mod small;
 
 use crate::ops::conv::geom::Geom;
 use rayon::prelude::*;
@@ -134,6 +136,16 @@ pub(super) fn pool2d(x: &[f32], planes: usize, g: &Geom, kind: FastKind) -> Vec<
     // Every output is written below (by the lane, row, separable or exact kernel).
     let mut out = crate::buffers::overwritten::<f32>(planes * osz);
     let (ah, aw) = (Axis::new(g, 1), Axis::new(g, 2));
+    #[cfg(target_arch = "x86_64")]
+    if kind == FastKind::Max && small::supports(&ah, &aw) {
+        let one = |(p, o): (usize, &mut [f32])| small::plane(&x[p * isz..(p + 1) * isz], &ah, &aw, o);
+        if planes > 1 && planes * osz * g.k_size() > PAR_WORK {
+            out.par_chunks_mut(osz).enumerate().for_each(one);
+        } else {
+            out.chunks_mut(osz).enumerate().for_each(one);
+        }
+        return out;
+    }
     // Small planes in groups of eight with the planes as lanes; the rest one plane at a time.
     #[cfg(target_arch = "x86_64")]
     let row_kernel = direct::supports(&aw);

@@ -382,6 +382,38 @@ fn small_planes_in_lane_groups_match_generic() {
     }
 }
 
+/// 3×3 max pools with output rows of one or two vectors (the AVX-512 small-plane kernel) agree
+/// bit for bit with the generic path at widths around the vector edges, both strides, padding
+/// zero and one, ceil mode on and off, with NaNs and signed zeros (first taps included).
+#[test]
+fn small_plane_max_pools_match_generic_at_every_width() {
+    let mut seed = 5000;
+    for w in [1, 2, 3, 15, 16, 17, 18, 31, 32, 33, 34, 35, 63, 64, 65] {
+        for (s, p) in [(1, 0), (1, 1), (2, 0), (2, 1)] {
+            for h in [1, 4, 9] {
+                if h + 2 * p < 3 || w + 2 * p < 3 {
+                    continue;
+                }
+                seed += 1;
+                let shape = [1, 3, h, w];
+                let mut v = vals(3 * h * w, seed);
+                for (i, x) in v.iter_mut().enumerate() {
+                    match (i + seed as usize) % 13 {
+                        0 => *x = f32::NAN,
+                        4 | 5 => *x = -0.0,
+                        6 => *x = 0.0,
+                        _ => {}
+                    }
+                }
+                for ceil in [false, true] {
+                    let win = full_win(&[3, 3], &[s, s], &[1, 1], &[p; 4]);
+                    check_fast(&max_op(win, ceil), &shape, v.clone());
+                }
+            }
+        }
+    }
+}
+
 /// Timing of the exact row, separable and chosen (the register kernel on AVX-512) paths on the
 /// CNN benchmark shapes:
 /// `cargo test --release -p suanli-kernels --lib pool_timing -- --ignored --nocapture`.
