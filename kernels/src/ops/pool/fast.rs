@@ -1,6 +1,9 @@
 //! f32 fast paths for 1-D / 2-D NCHW MaxPool and AveragePool and for the global pools.
 //!
-//! Windowed pools run the separable kernel in [`separable`]. Max rows whose result could depend
+//! 3×3 max pools of stride 1 or 2 with padding zero or one and output rows of at most 32 run
+//! the AVX-512 plane kernel in `small` (straight from the plane, bit-exact). Other windowed
+//! pools run the AVX-512 row kernel in `direct`, groups of small planes the planes-as-lanes
+//! kernel in [`lanes`], and the rest the separable kernel in [`separable`]. Max rows whose result could depend
 //! on the tap order (NaN or `-0.0` taps) fall back to the exact row kernel here: per output row,
 //! the interior columns (every tap in bounds) are computed in
 //! register blocks of 8 (or 4) outputs that walk the taps with constant-stride loads (vectorised);
