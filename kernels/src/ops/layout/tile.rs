@@ -211,3 +211,29 @@ unsafe fn deinterleave_avx2(u: &[f32], even: &mut [f32], odd: &mut [f32], pairs:
     }
     q
 }
+
+/// Lanes `N..16` of `lo` followed by lanes `0..N` of `hi` (`valignd`): a 16-lane window
+/// sliding over `lo ‖ hi`, shared by the AVX-512 pool and depthwise kernels.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(crate) fn down<const N: i32>(
+    hi: std::arch::x86_64::__m512,
+    lo: std::arch::x86_64::__m512,
+) -> std::arch::x86_64::__m512 {
+    use std::arch::x86_64::*;
+    _mm512_castsi512_ps(_mm512_alignr_epi32::<N>(
+        _mm512_castps_si512(hi),
+        _mm512_castps_si512(lo),
+    ))
+}
+
+/// The mask of the first `n` of 16 lanes (all of them from 16 on).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn first_lanes(n: usize) -> std::arch::x86_64::__mmask16 {
+    if n >= 16 {
+        0xFFFF
+    } else {
+        ((1u32 << n) - 1) as u16
+    }
+}

@@ -9,6 +9,7 @@
 //! back to the caller's scalar code.
 
 use super::{Axis, FastKind};
+use crate::ops::layout::tile::down;
 
 /// True when [`plane`] handles this window on this CPU.
 pub(super) fn supports(aw: &Axis) -> bool {
@@ -169,15 +170,4 @@ unsafe fn row_avx512<const S: usize, const K: usize, const MAX: bool>(
         }
         j = j0 + 16;
     }
-}
-
-/// Lanes `N..16` of `lo` followed by lanes `0..N` of `hi`.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn down<const N: i32>(hi: std::arch::x86_64::__m512, lo: std::arch::x86_64::__m512) -> std::arch::x86_64::__m512 {
-    use std::arch::x86_64::*;
-    _mm512_castsi512_ps(_mm512_alignr_epi32::<N>(
-        _mm512_castps_si512(hi),
-        _mm512_castps_si512(lo),
-    ))
 }

@@ -10,6 +10,7 @@
 //! equal the generic path's bit for bit, NaNs and signed zeros included.
 
 use super::Axis;
+use crate::ops::layout::tile::{down, first_lanes as lanes};
 use std::arch::x86_64::*;
 
 /// Output columns the kernel takes: two vectors.
@@ -59,25 +60,6 @@ pub(super) fn plane(x: &[f32], ah: &Axis, aw: &Axis, out: &mut [f32]) {
             (_, false, true) => plane_avx512::<2, 0, 2>(x, dims, out),
         }
     }
-}
-
-/// The first `n` lanes (all of them from 16 on).
-fn lanes(n: usize) -> __mmask16 {
-    if n >= 16 {
-        0xFFFF
-    } else {
-        ((1u32 << n) - 1) as u16
-    }
-}
-
-/// Lanes `N..16` of `lo` followed by lanes `0..N` of `hi`.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn down<const N: i32>(hi: __m512, lo: __m512) -> __m512 {
-    _mm512_castsi512_ps(_mm512_alignr_epi32::<N>(
-        _mm512_castps_si512(hi),
-        _mm512_castps_si512(lo),
-    ))
 }
 
 /// The kernel with stride `S`, padding before `P` and `NV` output vectors per row: output
