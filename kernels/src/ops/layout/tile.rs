@@ -237,3 +237,61 @@ pub(crate) fn first_lanes(n: usize) -> std::arch::x86_64::__mmask16 {
         ((1u32 << n) - 1) as u16
     }
 }
+
+/// The three column taps of one input row for up to `16·NV` outputs of a 3-wide window of
+/// stride `S` (1 or 2) with padding `P` (0 or 1) before it: tap `t` of output `j` is column
+/// `S·j − P + t` of `row`, and columns outside the row read as `fill`. Shared by the AVX-512
+/// small-plane pool and depthwise kernels, which make each input row's taps once.
+///
+/// # Safety
+/// AVX-512F must be available.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(crate) unsafe fn row_taps3<const S: usize, const P: usize, const NV: usize>(
+    row: &[f32],
+    fill: std::arch::x86_64::__m512,
+) -> [[std::arch::x86_64::__m512; NV]; 3] {
+    use std::arch::x86_64::*;
+    let iw = row.len();
+    // Columns 16·v.. of the row, `fill` past its end (no load at all past it: a masked load of
+    // lanes beyond the plane may need a slow fault-suppression assist).
+    let ld = |v: usize| -> __m512 {
+        let at = 16 * v;
+        if at >= iw {
+            fill
+        } else {
+            // SAFETY: the mask covers row[at..iw].
+            unsafe { _mm512_mask_loadu_ps(fill, first_lanes(iw - at), row.as_ptr().add(at)) }
+        }
+    };
+    if S == 1 {
+        // Column j + t − P of output j, from vectors v and v + 1.
+        let c: [__m512; NV] = std::array::from_fn(ld);
+        let next = |v: usize| if v + 1 < NV { c[v + 1] } else { ld(NV) };
+        if P == 1 {
+            let l = std::array::from_fn(|v| down::<15>(c[v], if v == 0 { fill } else { c[v - 1] }));
+            let r = std::array::from_fn(|v| down::<1>(next(v), c[v]));
+            [l, c, r]
+        } else {
+            let r1 = std::array::from_fn(|v| down::<1>(next(v), c[v]));
+            let r2 = std::array::from_fn(|v| down::<2>(next(v), c[v]));
+            [c, r1, r2]
+        }
+    } else {
+        // Columns 2j − P + t: the even and odd columns of each pair of vectors.
+        let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+        let pairs: [(__m512, __m512); NV] = std::array::from_fn(|v| (ld(2 * v), ld(2 * v + 1)));
+        let e = pairs.map(|(a, b)| _mm512_permutex2var_ps(a, even, b));
+        let o = pairs.map(|(a, b)| _mm512_permutex2var_ps(a, odd, b));
+        if P == 1 {
+            let l = std::array::from_fn(|v| down::<15>(o[v], if v == 0 { fill } else { o[v - 1] }));
+            [l, e, o]
+        } else {
+            // Column 2j + 2: the even columns moved down a lane, the next pair's first after.
+            let e2 = std::array::from_fn(|v| down::<1>(if v + 1 < NV { e[v + 1] } else { ld(2 * NV) }, e[v]));
+            [e, o, e2]
+        }
+    }
+}

@@ -6,7 +6,7 @@
 //! vectors of nine fused multiply-adds, in the generic path's tap order.
 
 use crate::ops::conv::geom::Geom;
-use crate::ops::layout::tile::{down, first_lanes as lanes};
+use crate::ops::layout::tile::{first_lanes as lanes, row_taps3};
 use std::arch::x86_64::*;
 
 /// Output columns the kernel takes: two vectors.
@@ -61,37 +61,15 @@ unsafe fn plane_avx512<const S: usize, const NV: usize>(
     (oh, ow): (usize, usize),
 ) {
     let zero = _mm512_setzero_ps();
-    let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-    // The left, centre and right column taps of input row `y` for every output column (zeros
-    // for rows outside the plane: the padding).
+    // The three column taps of input row `y` for every output column (zeros for rows
+    // outside the plane and columns outside the row: the padding).
     let taps = |y: isize| -> [[__m512; NV]; 3] {
         if y < 0 || y >= ih as isize {
             return [[zero; NV]; 3];
         }
-        let row = y as usize * iw;
-        // Input columns 16·v.. of the row; lanes past its end read as zero.
-        let ld = |v: usize| -> __m512 {
-            let at = 16 * v;
-            if at >= iw {
-                zero
-            } else {
-                // SAFETY: the mask covers x[row + at .. row + iw], inside `x`.
-                unsafe { _mm512_maskz_loadu_ps(lanes(iw - at), x.as_ptr().add(row + at)) }
-            }
-        };
-        if S == 1 {
-            let c: [__m512; NV] = std::array::from_fn(ld);
-            let l = std::array::from_fn(|v| down::<15>(c[v], if v == 0 { zero } else { c[v - 1] }));
-            let r = std::array::from_fn(|v| down::<1>(if v + 1 < NV { c[v + 1] } else { zero }, c[v]));
-            [l, c, r]
-        } else {
-            let pairs: [(__m512, __m512); NV] = std::array::from_fn(|v| (ld(2 * v), ld(2 * v + 1)));
-            let e = pairs.map(|(a, b)| _mm512_permutex2var_ps(a, even, b));
-            let o = pairs.map(|(a, b)| _mm512_permutex2var_ps(a, odd, b));
-            let l = std::array::from_fn(|v| down::<15>(o[v], if v == 0 { zero } else { o[v - 1] }));
-            [l, e, o]
-        }
+        let row = &x[y as usize * iw..(y as usize + 1) * iw];
+        // SAFETY: AVX-512F is available (this function's contract).
+        unsafe { row_taps3::<S, 1, NV>(row, zero) }
     };
     let wv = w.map(|v| _mm512_set1_ps(v));
     let bv = _mm512_set1_ps(b);

@@ -10,7 +10,7 @@
 //! equal the generic path's bit for bit, NaNs and signed zeros included.
 
 use super::Axis;
-use crate::ops::layout::tile::{down, first_lanes as lanes};
+use crate::ops::layout::tile::{first_lanes as lanes, row_taps3};
 use std::arch::x86_64::*;
 
 /// Output columns the kernel takes: two vectors.
@@ -74,53 +74,15 @@ unsafe fn plane_avx512<const S: usize, const P: usize, const NV: usize>(
     out: &mut [f32],
 ) {
     let ninf = _mm512_set1_ps(f32::NEG_INFINITY);
-    let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     // The three column taps of input row `y` for every output column (−∞ for rows outside the
     // plane and columns outside the row).
     let taps = |y: isize| -> [[__m512; NV]; 3] {
         if y < 0 || y >= ih as isize {
             return [[ninf; NV]; 3];
         }
-        let row = y as usize * iw;
-        // Input columns 16·v.. of the row; lanes past its end read as −∞ (no load at all past
-        // it: a masked load of lanes beyond the plane may need a slow fault-suppression assist).
-        let ld = |v: usize| -> __m512 {
-            let at = 16 * v;
-            if at >= iw {
-                ninf
-            } else {
-                // SAFETY: the mask covers x[row + at .. row + iw], inside `x`.
-                unsafe { _mm512_mask_loadu_ps(ninf, lanes(iw - at), x.as_ptr().add(row + at)) }
-            }
-        };
-        if S == 1 {
-            // Column j + t − P of output j, from vectors v and v + 1.
-            let c: [__m512; NV] = std::array::from_fn(ld);
-            let next = |v: usize| if v + 1 < NV { c[v + 1] } else { ld(NV) };
-            if P == 1 {
-                let l = std::array::from_fn(|v| down::<15>(c[v], if v == 0 { ninf } else { c[v - 1] }));
-                let r = std::array::from_fn(|v| down::<1>(next(v), c[v]));
-                [l, c, r]
-            } else {
-                let r1 = std::array::from_fn(|v| down::<1>(next(v), c[v]));
-                let r2 = std::array::from_fn(|v| down::<2>(next(v), c[v]));
-                [c, r1, r2]
-            }
-        } else {
-            // Columns 2j − P + t: the even and odd columns of each pair of vectors.
-            let pairs: [(__m512, __m512); NV] = std::array::from_fn(|v| (ld(2 * v), ld(2 * v + 1)));
-            let e = pairs.map(|(a, b)| _mm512_permutex2var_ps(a, even, b));
-            let o = pairs.map(|(a, b)| _mm512_permutex2var_ps(a, odd, b));
-            if P == 1 {
-                let l = std::array::from_fn(|v| down::<15>(o[v], if v == 0 { ninf } else { o[v - 1] }));
-                [l, e, o]
-            } else {
-                // Column 2j + 2: the even columns moved down a lane, the next pair's first after.
-                let e2 = std::array::from_fn(|v| down::<1>(if v + 1 < NV { e[v + 1] } else { ld(2 * NV) }, e[v]));
-                [e, o, e2]
-            }
-        }
+        let row = &x[y as usize * iw..(y as usize + 1) * iw];
+        // SAFETY: AVX-512F is available (this function's contract).
+        unsafe { row_taps3::<S, P, NV>(row, ninf) }
     };
     // Output column 0's first valid tap is tap 1 when the window starts in the padding.
     let first_col: __mmask16 = if P == 1 { 1 } else { 0 };
