@@ -5,7 +5,10 @@
 //!
 //! The register shuffles are shared with the kernels that lay data out the same way: the pools
 //! over planes-as-lanes ([`block_avx2`]), and the stride-2 pools and depthwise convolutions that
-//! split rows into even and odd columns ([`even_odd`], [`deinterleave`]).
+//! split rows into even and odd columns ([`even_odd`], [`deinterleave`]); and, on AVX-512, the
+//! lane window ([`down`]) and the three column taps of a 3-wide window over one row
+//! ([`row_taps3`]) that the small-plane pool and depthwise kernels build each input row's
+//! taps with.
 
 use rayon::prelude::*;
 use std::any::TypeId;
